@@ -1,0 +1,309 @@
+//! The card's file system (ISO 7816-4 §5.3, SSC-CARD.md §3): an arena of DFs and EFs under
+//! the MF, built from a profile.
+
+use apdu::tlv::BerNode;
+
+use crate::access::Access;
+use crate::profile::{Profile, Structure};
+
+/// Index of a file in the arena; the MF is [`MF`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeId(u16);
+
+/// The master file.
+pub const MF: NodeId = NodeId(0);
+
+/// The MF's file identifier.
+pub const MF_FID: u16 = 0x3F00;
+
+impl NodeId {
+    fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// A dedicated file: the MF, an application (DDF/ADF) or a sub-directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Df {
+    /// The parent (none for the MF).
+    pub parent: Option<NodeId>,
+    /// File identifier.
+    pub fid: Option<u16>,
+    /// DF name / AID.
+    pub name: Option<Vec<u8>>,
+    /// FCI answered on SELECT.
+    pub fci: Option<Vec<u8>>,
+    /// Children in declaration order.
+    pub children: Vec<NodeId>,
+}
+
+/// What an EF holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EfContent {
+    /// Transparent bytes (fixed size).
+    Transparent(Vec<u8>),
+    /// Records, record number 1 first (for a cyclic EF: the newest first).
+    Records(Vec<Vec<u8>>),
+}
+
+/// An elementary file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ef {
+    /// The DF holding it.
+    pub parent: NodeId,
+    /// File identifier.
+    pub fid: u16,
+    /// Short file identifier.
+    pub sfi: Option<u8>,
+    /// Structure.
+    pub structure: Structure,
+    /// Transparent: size; records: the maximum number of records.
+    pub capacity: usize,
+    /// Read access condition.
+    pub read: Access,
+    /// Update access condition.
+    pub update: Access,
+    /// Contents.
+    pub content: EfContent,
+}
+
+/// A file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    /// A DF.
+    Df(Df),
+    /// An EF.
+    Ef(Ef),
+}
+
+/// All files of the card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSystem {
+    nodes: Vec<Node>,
+}
+
+impl FileSystem {
+    /// Builds the tree of a validated profile (parents are declared before children).
+    #[must_use]
+    pub fn from_profile(profile: &Profile) -> Self {
+        let mut fs = Self {
+            nodes: vec![Node::Df(Df {
+                parent: None,
+                fid: Some(MF_FID),
+                name: None,
+                fci: None,
+                children: Vec::new(),
+            })],
+        };
+        let mut labels: Vec<(&str, NodeId)> = vec![("MF", MF)];
+        let lookup = |labels: &[(&str, NodeId)], l: &str| {
+            labels.iter().find(|(n, _)| *n == l).map_or(MF, |(_, id)| *id)
+        };
+        for df in &profile.dfs {
+            let parent = lookup(&labels, &df.parent);
+            let id = fs.push(
+                parent,
+                Node::Df(Df {
+                    parent: Some(parent),
+                    fid: df.fid,
+                    name: df.name.clone(),
+                    fci: df.fci.clone(),
+                    children: Vec::new(),
+                }),
+            );
+            labels.push((&df.id, id));
+        }
+        for ef in &profile.efs {
+            let parent = lookup(&labels, &ef.parent);
+            let content = match ef.structure {
+                Structure::Transparent => EfContent::Transparent(ef.data.clone()),
+                Structure::Linear | Structure::Cyclic => EfContent::Records(ef.records.clone()),
+            };
+            fs.push(
+                parent,
+                Node::Ef(Ef {
+                    parent,
+                    fid: ef.fid,
+                    sfi: ef.sfi,
+                    structure: ef.structure,
+                    capacity: ef.capacity,
+                    read: ef.read,
+                    update: ef.update,
+                    content,
+                }),
+            );
+        }
+        fs
+    }
+
+    /// The node of the profile's `index`-th DF: DFs are laid out right after the MF, in
+    /// profile order.
+    #[must_use]
+    pub fn df_index_to_node(&self, index: usize) -> NodeId {
+        NodeId(u16::try_from(index + 1).unwrap_or(0))
+    }
+
+    fn push(&mut self, parent: NodeId, node: Node) -> NodeId {
+        // Profiles are small; more than 65,535 files would be refused long before.
+        let id = NodeId(u16::try_from(self.nodes.len()).unwrap_or(u16::MAX));
+        self.nodes.push(node);
+        if let Some(Node::Df(p)) = self.nodes.get_mut(parent.index()) {
+            p.children.push(id);
+        }
+        id
+    }
+
+    /// The file with this id.
+    #[must_use]
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id.index())
+    }
+
+    /// The DF with this id.
+    #[must_use]
+    pub fn df(&self, id: NodeId) -> Option<&Df> {
+        match self.node(id) {
+            Some(Node::Df(df)) => Some(df),
+            _ => None,
+        }
+    }
+
+    /// The EF with this id.
+    #[must_use]
+    pub fn ef(&self, id: NodeId) -> Option<&Ef> {
+        match self.node(id) {
+            Some(Node::Ef(ef)) => Some(ef),
+            _ => None,
+        }
+    }
+
+    /// The EF with this id, for writing.
+    pub fn ef_mut(&mut self, id: NodeId) -> Option<&mut Ef> {
+        match self.nodes.get_mut(id.index()) {
+            Some(Node::Ef(ef)) => Some(ef),
+            _ => None,
+        }
+    }
+
+    fn fid_of(&self, id: NodeId) -> Option<u16> {
+        match self.node(id)? {
+            Node::Df(df) => df.fid,
+            Node::Ef(ef) => Some(ef.fid),
+        }
+    }
+
+    fn children(&self, df: NodeId) -> &[NodeId] {
+        self.df(df).map_or(&[], |d| d.children.as_slice())
+    }
+
+    /// A child of `df` with this FID.
+    #[must_use]
+    pub fn child_by_fid(&self, df: NodeId, fid: u16) -> Option<NodeId> {
+        self.children(df)
+            .iter()
+            .copied()
+            .find(|c| self.fid_of(*c) == Some(fid))
+    }
+
+    /// SELECT P1=00 resolution (ISO 7816-4 §7.1.1): the MF, a child of the current DF, the
+    /// current DF itself, or a child of its parent (a sibling).
+    #[must_use]
+    pub fn resolve_fid(&self, current: NodeId, fid: u16) -> Option<NodeId> {
+        if fid == MF_FID {
+            return Some(MF);
+        }
+        self.child_by_fid(current, fid)
+            .or_else(|| (self.fid_of(current) == Some(fid)).then_some(current))
+            .or_else(|| {
+                let parent = self.df(current)?.parent?;
+                self.child_by_fid(parent, fid)
+            })
+    }
+
+    /// The EF with this SFI among `df`'s children.
+    #[must_use]
+    pub fn ef_by_sfi(&self, df: NodeId, sfi: u8) -> Option<NodeId> {
+        self.children(df)
+            .iter()
+            .copied()
+            .find(|c| self.ef(*c).is_some_and(|e| e.sfi == Some(sfi)))
+    }
+
+    /// DFs whose name starts with `prefix`, in tree order (SELECT by DF name, partial names
+    /// allowed as ISO 7816-4 §7.1.1 permits).
+    pub fn dfs_by_name<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = NodeId> + 'a {
+        self.nodes.iter().enumerate().filter_map(move |(i, n)| match n {
+            Node::Df(Df { name: Some(name), .. }) if name.starts_with(prefix) => {
+                u16::try_from(i).ok().map(NodeId)
+            }
+            _ => None,
+        })
+    }
+
+    /// The application a DF belongs to: the DF directly under the MF that contains it (the MF
+    /// for the MF). Security status is kept within one application (SSC-CARD.md §5.1, §9.2).
+    #[must_use]
+    pub fn application_of(&self, mut id: NodeId) -> NodeId {
+        while let Some(parent) = self.df(id).and_then(|d| d.parent) {
+            if parent == MF {
+                return id;
+            }
+            id = parent;
+        }
+        MF
+    }
+
+    /// The DF holding `id` (itself for a DF).
+    #[must_use]
+    pub fn df_of(&self, id: NodeId) -> NodeId {
+        match self.node(id) {
+            Some(Node::Ef(ef)) => ef.parent,
+            _ => id,
+        }
+    }
+
+    /// Bytes of heap held by file contents and names (for the size budget).
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        let nodes = self.nodes.capacity() * std::mem::size_of::<Node>();
+        let owned: usize = self
+            .nodes
+            .iter()
+            .map(|n| match n {
+                Node::Df(d) => {
+                    d.name.as_ref().map_or(0, Vec::capacity)
+                        + d.fci.as_ref().map_or(0, Vec::capacity)
+                        + d.children.capacity() * std::mem::size_of::<NodeId>()
+                }
+                Node::Ef(e) => match &e.content {
+                    EfContent::Transparent(d) => d.capacity(),
+                    EfContent::Records(r) => {
+                        r.capacity() * std::mem::size_of::<Vec<u8>>()
+                            + r.iter().map(Vec::capacity).sum::<usize>()
+                    }
+                },
+            })
+            .sum();
+        nodes + owned
+    }
+}
+
+/// The FCI of an application DF (SSC-CARD.md §3.2, spec Table 36):
+/// `6F{84 DF name, A5{88 DIR SFI, 9F0C{86 algorithm flag}}}`, optional parts left out.
+#[must_use]
+pub fn build_fci(name: &[u8], dir_sfi: Option<u8>, algorithm: Option<u8>) -> Vec<u8> {
+    let mut proprietary = Vec::new();
+    if let Some(sfi) = dir_sfi {
+        proprietary.push(BerNode::primitive(0x88, [sfi]));
+    }
+    if let Some(flag) = algorithm {
+        // 9F0C is a primitive tag whose value is itself TLV: 86 01 <flag>.
+        proprietary.push(BerNode::primitive(0x9F0C, [0x86, 0x01, flag]));
+    }
+    let mut children = vec![BerNode::primitive(0x84, name.to_vec())];
+    if !proprietary.is_empty() {
+        children.push(BerNode::constructed(0xA5, proprietary));
+    }
+    // Names are at most 16 bytes, so the template is far below any length limit.
+    BerNode::constructed(0x6F, children).to_vec().unwrap_or_default()
+}

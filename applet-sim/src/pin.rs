@@ -1,0 +1,360 @@
+//! PIN objects: encoding, length bounds, value, retry counter, and the rules of
+//! shared/spec/SECURITY.md §1 in one place.
+//!
+//! The order of every check is fixed here: malformed input is rejected before anything
+//! changes; a blocked PIN answers 6983 without a comparison; the counter is decremented
+//! *before* the comparison (so a power cut can only lose a try); the comparison is constant
+//! time over a fixed-length form; a match restores the counter.
+
+use std::fmt;
+use std::str::FromStr;
+
+use apdu::StatusWord;
+use subtle::ConstantTimeEq;
+
+/// Longest PIN any encoding carries, in digits.
+pub const MAX_DIGITS: usize = 16;
+
+/// How a PIN is coded in the command data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinEncoding {
+    /// Packed BCD, right-padded with nibble F when odd (SSSE PIN: `12 34 56`, §5.1).
+    Bcd,
+    /// One ASCII digit per byte, no padding.
+    Ascii,
+    /// ASCII digits right-padded with FF to 8 bytes (ISO style, the PKI user PIN).
+    AsciiFfPadded,
+}
+
+impl PinEncoding {
+    /// The most digits the encoding can carry.
+    #[must_use]
+    pub fn max_digits(self) -> u8 {
+        match self {
+            Self::Bcd | Self::Ascii => 16,
+            Self::AsciiFfPadded => 8,
+        }
+    }
+
+    /// Decodes command data into digits, checking the length bounds.
+    ///
+    /// # Errors
+    /// [`PinError::WrongLength`] when Lc cannot hold `min..=max` digits;
+    /// [`PinError::BadFormat`] for a non-digit, bad padding or a digit count out of bounds.
+    pub fn decode(self, data: &[u8], min: u8, max: u8) -> Result<PinValue, PinError> {
+        let (min, max) = (usize::from(min), usize::from(max));
+        let mut value = PinValue::EMPTY;
+        match self {
+            Self::Bcd => {
+                if !(min.div_ceil(2)..=max.div_ceil(2)).contains(&data.len()) {
+                    return Err(PinError::WrongLength);
+                }
+                let nibbles = data.iter().flat_map(|b| [b >> 4, b & 0x0F]);
+                let mut padding = false;
+                for n in nibbles {
+                    match (n, padding) {
+                        (0..=9, false) => value.push(n)?,
+                        (0x0F, _) => padding = true,
+                        _ => return Err(PinError::BadFormat),
+                    }
+                }
+                // Padding is a single trailing F nibble (an odd number of digits).
+                if usize::from(value.len).div_ceil(2) != data.len() {
+                    return Err(PinError::BadFormat);
+                }
+            }
+            Self::Ascii => {
+                if !(min..=max).contains(&data.len()) {
+                    return Err(PinError::WrongLength);
+                }
+                for b in data {
+                    value.push(ascii_digit(*b)?)?;
+                }
+            }
+            Self::AsciiFfPadded => {
+                if data.len() != 8 {
+                    return Err(PinError::WrongLength);
+                }
+                let digits = data.iter().take_while(|b| **b != 0xFF);
+                for b in digits {
+                    value.push(ascii_digit(*b)?)?;
+                }
+                if data.iter().skip(usize::from(value.len)).any(|b| *b != 0xFF) {
+                    return Err(PinError::BadFormat);
+                }
+            }
+        }
+        if !(min..=max).contains(&usize::from(value.len)) {
+            return Err(PinError::BadFormat);
+        }
+        Ok(value)
+    }
+}
+
+fn ascii_digit(b: u8) -> Result<u8, PinError> {
+    if b.is_ascii_digit() {
+        Ok(b - b'0')
+    } else {
+        Err(PinError::BadFormat)
+    }
+}
+
+impl FromStr for PinEncoding {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "bcd" => Ok(Self::Bcd),
+            "ascii" => Ok(Self::Ascii),
+            "ascii-ff" => Ok(Self::AsciiFfPadded),
+            other => Err(format!(
+                "encoding: expected \"bcd\", \"ascii\" or \"ascii-ff\", found {other:?}"
+            )),
+        }
+    }
+}
+
+/// A PIN as digits in a fixed-length form: digits 0..=9 then `FF` to 16 bytes, so two values
+/// compare in constant time and different lengths never compare equal.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PinValue {
+    digits: [u8; MAX_DIGITS],
+    len: u8,
+}
+
+impl PinValue {
+    const EMPTY: Self = Self {
+        digits: [0xFF; MAX_DIGITS],
+        len: 0,
+    };
+
+    /// From a string of decimal digits (`"123456"`).
+    ///
+    /// # Errors
+    /// A message for a non-digit, no digits, or more than 16.
+    pub fn from_digits(s: &str) -> Result<Self, String> {
+        let mut v = Self::EMPTY;
+        for c in s.bytes() {
+            let d = ascii_digit(c).map_err(|_| format!("{s:?} is not decimal digits"))?;
+            v.push(d).map_err(|_| format!("{s:?} has more than {MAX_DIGITS} digits"))?;
+        }
+        if v.len == 0 {
+            return Err("a PIN has at least one digit".into());
+        }
+        Ok(v)
+    }
+
+    fn push(&mut self, digit: u8) -> Result<(), PinError> {
+        let slot = self.digits.get_mut(usize::from(self.len)).ok_or(PinError::WrongLength)?;
+        *slot = digit;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Number of digits.
+    #[must_use]
+    pub fn len(&self) -> u8 {
+        self.len
+    }
+
+    /// True for no digits.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Constant-time equality over the whole fixed-length form.
+    #[must_use]
+    pub fn ct_eq(&self, other: &Self) -> bool {
+        bool::from(self.digits.ct_eq(&other.digits))
+    }
+}
+
+impl fmt::Debug for PinValue {
+    /// Never prints the digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PinValue({} digits)", self.len)
+    }
+}
+
+/// Why a PIN operation failed; each maps to one status word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinError {
+    /// Lc cannot be a PIN of this object: 6700, nothing changed.
+    WrongLength,
+    /// Not digits, bad padding, or digits out of bounds: 6A80, nothing changed.
+    BadFormat,
+    /// The counter is at zero: 6983, no comparison made.
+    Blocked,
+    /// The comparison failed: 63Cx with the tries left.
+    Mismatch {
+        /// Tries left.
+        remaining: u8,
+    },
+}
+
+impl From<PinError> for StatusWord {
+    fn from(e: PinError) -> Self {
+        match e {
+            PinError::WrongLength => Self::WrongLength,
+            PinError::BadFormat => Self::WrongData,
+            PinError::Blocked => Self::AuthenticationMethodBlocked,
+            PinError::Mismatch { remaining } => Self::RemainingRetries(remaining),
+        }
+    }
+}
+
+/// A PIN object of an application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinObject {
+    /// Reference (VERIFY P2).
+    pub reference: u8,
+    /// Command encoding.
+    pub encoding: PinEncoding,
+    /// Fewest digits.
+    pub min_digits: u8,
+    /// Most digits.
+    pub max_digits: u8,
+    /// Tries after a success.
+    pub max_tries: u8,
+    value: PinValue,
+    remaining: u8,
+}
+
+impl PinObject {
+    /// A PIN object with all its tries.
+    #[must_use]
+    pub fn new(
+        reference: u8,
+        encoding: PinEncoding,
+        (min_digits, max_digits): (u8, u8),
+        value: PinValue,
+        max_tries: u8,
+    ) -> Self {
+        Self {
+            reference,
+            encoding,
+            min_digits,
+            max_digits,
+            max_tries,
+            value,
+            remaining: max_tries,
+        }
+    }
+
+    /// Tries left.
+    #[must_use]
+    pub fn remaining(&self) -> u8 {
+        self.remaining
+    }
+
+    /// True when the counter is at zero.
+    #[must_use]
+    pub fn is_blocked(&self) -> bool {
+        self.remaining == 0
+    }
+
+    /// VERIFY with data (SECURITY.md §1 rules 1-4).
+    ///
+    /// # Errors
+    /// [`PinError`]: malformed input and a blocked PIN change nothing; a mismatch has
+    /// already cost its try.
+    pub fn verify(&mut self, data: &[u8]) -> Result<(), PinError> {
+        let candidate = self.encoding.decode(data, self.min_digits, self.max_digits)?;
+        self.check(&candidate)
+    }
+
+    /// The counted comparison: blocked check, decrement, compare, restore on match.
+    fn check(&mut self, candidate: &PinValue) -> Result<(), PinError> {
+        if self.remaining == 0 {
+            return Err(PinError::Blocked);
+        }
+        // Write point "pin.decrement": made durable before the comparison.
+        self.remaining -= 1;
+        if self.value.ct_eq(candidate) {
+            // Write point "pin.restore".
+            self.remaining = self.max_tries;
+            Ok(())
+        } else {
+            Err(PinError::Mismatch {
+                remaining: self.remaining,
+            })
+        }
+    }
+
+    /// VERIFY without data: 63Cx with the tries left (never costs a try), or 6983 blocked.
+    #[must_use]
+    pub fn query(&self) -> StatusWord {
+        if self.remaining == 0 {
+            StatusWord::AuthenticationMethodBlocked
+        } else {
+            StatusWord::RemainingRetries(self.remaining)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssse_pin() -> PinObject {
+        PinObject::new(0, PinEncoding::Bcd, (4, 16), PinValue::from_digits("123456").unwrap(), 3)
+    }
+
+    #[test]
+    fn bcd_decoding() {
+        let d = |hex: &str| PinEncoding::Bcd.decode(&apdu::parse_hex(hex).unwrap(), 4, 16);
+        assert_eq!(d("123456").unwrap(), PinValue::from_digits("123456").unwrap());
+        assert_eq!(d("12345F").unwrap(), PinValue::from_digits("12345").unwrap());
+        assert_eq!(d("1234567890123456").unwrap().len(), 16);
+        assert_eq!(d("12"), Err(PinError::WrongLength));
+        assert_eq!(d("123456789012345678"), Err(PinError::WrongLength));
+        assert_eq!(d("123F"), Err(PinError::BadFormat)); // 3 digits < 4
+        assert_eq!(d("12A4"), Err(PinError::BadFormat));
+        assert_eq!(d("12F4"), Err(PinError::BadFormat)); // digit after padding
+        assert_eq!(d("1234FF"), Err(PinError::BadFormat)); // a whole padding byte
+    }
+
+    #[test]
+    fn ascii_decodings() {
+        let ff = PinEncoding::AsciiFfPadded;
+        assert_eq!(
+            ff.decode(b"123456\xFF\xFF", 4, 8).unwrap(),
+            PinValue::from_digits("123456").unwrap()
+        );
+        assert_eq!(ff.decode(b"123456\xFF", 4, 8), Err(PinError::WrongLength));
+        assert_eq!(ff.decode(b"12\xFF456\xFF\xFF", 4, 8), Err(PinError::BadFormat));
+        assert_eq!(ff.decode(b"123\xFF\xFF\xFF\xFF\xFF", 4, 8), Err(PinError::BadFormat));
+        assert_eq!(PinEncoding::Ascii.decode(b"12345678", 8, 8).unwrap().len(), 8);
+        assert_eq!(PinEncoding::Ascii.decode(b"1234567", 8, 8), Err(PinError::WrongLength));
+        assert_eq!(PinEncoding::Ascii.decode(b"1234567a", 8, 8), Err(PinError::BadFormat));
+    }
+
+    #[test]
+    fn counter_rules() {
+        let mut pin = ssse_pin();
+        assert_eq!(pin.query(), StatusWord::RemainingRetries(3));
+        assert_eq!(pin.verify(&[0x12, 0x34, 0x57]), Err(PinError::Mismatch { remaining: 2 }));
+        assert_eq!(pin.verify(&[0x12, 0x34, 0x56]), Ok(()));
+        assert_eq!(pin.remaining(), 3);
+        // Malformed input costs nothing.
+        assert_eq!(pin.verify(&[0x12]), Err(PinError::WrongLength));
+        assert_eq!(pin.verify(&[0x1A, 0x34]), Err(PinError::BadFormat));
+        assert_eq!(pin.remaining(), 3);
+        for left in [2, 1, 0] {
+            assert_eq!(pin.verify(&[0, 0, 0]), Err(PinError::Mismatch { remaining: left }));
+        }
+        // Blocked: no comparison, even with the right PIN.
+        assert_eq!(pin.verify(&[0x12, 0x34, 0x56]), Err(PinError::Blocked));
+        assert_eq!(pin.query(), StatusWord::AuthenticationMethodBlocked);
+        assert!(pin.is_blocked());
+    }
+
+    #[test]
+    fn fixed_length_form_separates_lengths() {
+        let a = PinValue::from_digits("1234").unwrap();
+        let b = PinValue::from_digits("12340").unwrap();
+        assert!(!a.ct_eq(&b) && a.ct_eq(&a));
+        assert_eq!(format!("{a:?}"), "PinValue(4 digits)");
+    }
+}
