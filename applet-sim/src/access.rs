@@ -21,18 +21,46 @@ pub enum Access {
     PinAndKey(u8),
 }
 
+/// A set of card key ids (00..=FF), e.g. the keys externally authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct KeySet([u128; 2]);
+
+impl KeySet {
+    /// The empty set.
+    pub const EMPTY: Self = Self([0; 2]);
+
+    fn slot(id: u8) -> (usize, u128) {
+        (usize::from(id >> 7), 1u128 << (id & 0x7F))
+    }
+
+    /// Adds a key id.
+    pub fn insert(&mut self, id: u8) {
+        let (i, bit) = Self::slot(id);
+        if let Some(w) = self.0.get_mut(i) {
+            *w |= bit;
+        }
+    }
+
+    /// True when the key id is in the set.
+    #[must_use]
+    pub fn contains(self, id: u8) -> bool {
+        let (i, bit) = Self::slot(id);
+        self.0.get(i).is_some_and(|w| w & bit != 0)
+    }
+}
+
 /// The security status an access condition is checked against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Granted {
     /// A PIN of the current application is verified.
     pub pin: bool,
-    /// Key ids authenticated by EXTERNAL AUTHENTICATE (bit n = key id n, ids 0..=127).
-    pub keys: u128,
+    /// Key ids authenticated by EXTERNAL AUTHENTICATE.
+    pub keys: KeySet,
 }
 
 impl Granted {
     fn key(self, id: u8) -> bool {
-        id < 128 && self.keys & (1u128 << id) != 0
+        self.keys.contains(id)
     }
 }
 
@@ -61,7 +89,7 @@ impl FromStr for Access {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || AccessParseError(s.to_owned());
-        let key = |k: &str| u8::from_str_radix(k, 16).ok().filter(|k| *k < 128).ok_or_else(err);
+        let key = |k: &str| u8::from_str_radix(k, 16).ok().filter(|_| k.len() == 2).ok_or_else(err);
         match s.trim() {
             "free" => Ok(Self::Free),
             "never" => Ok(Self::Never),
@@ -105,15 +133,21 @@ mod tests {
         }
         assert_eq!("key:0a".parse::<Access>(), Ok(Access::Key(0x0A)));
         assert!("key:".parse::<Access>().is_err());
-        assert!("key:80".parse::<Access>().is_err());
+        assert!("key:8".parse::<Access>().is_err());
+        assert!("key:100".parse::<Access>().is_err());
         assert!("pin or key".parse::<Access>().is_err());
+        let mut keys = KeySet::EMPTY;
+        keys.insert(0x0A);
+        keys.insert(0x83);
+        assert!(keys.contains(0x0A) && keys.contains(0x83) && !keys.contains(0x8A));
         let none = Granted::default();
-        let pin = Granted { pin: true, keys: 0 };
-        let key0a = Granted { pin: false, keys: 1 << 0x0A };
+        let pin = Granted { pin: true, keys: KeySet::EMPTY };
+        let key0a = Granted { pin: false, keys };
         assert!(Access::Free.allows(none) && !Access::Never.allows(pin));
         assert!(!Access::Key(0x0A).allows(none) && Access::Key(0x0A).allows(key0a));
         assert!(Access::PinOrKey(0x0A).allows(pin) && Access::PinOrKey(0x0A).allows(key0a));
         assert!(!Access::PinAndKey(0x0A).allows(pin) && !Access::PinAndKey(0x0A).allows(key0a));
-        assert!(Access::PinAndKey(0x0A).allows(Granted { pin: true, keys: 1 << 0x0A }));
+        assert!(Access::PinAndKey(0x0A).allows(Granted { pin: true, keys }));
+        assert!(Access::Key(0x83).allows(key0a) && !Access::Key(0x03).allows(key0a));
     }
 }

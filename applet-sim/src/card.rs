@@ -6,7 +6,7 @@
 
 use apdu::{ApduResult, Case, CommandApdu, Response, StatusWord};
 
-use crate::access::Granted;
+use crate::access::{Granted, KeySet};
 use crate::command::{Command, FileRef, Occurrence, RecordMode, SelectBy};
 use crate::fs::{EfContent, FileSystem, MF, Node, NodeId};
 use crate::pin::{PinError, PinObject};
@@ -35,8 +35,8 @@ struct Volatile {
     record_pointer: Option<usize>,
     /// Bit n: `pins[n]` verified since the application was entered.
     verified: u64,
-    /// Bit n: key id n externally authenticated.
-    keys: u128,
+    /// Key ids externally authenticated in the current application.
+    keys: KeySet,
     /// Response data waiting for GET RESPONSE (T=0).
     pending: Vec<u8>,
 }
@@ -48,7 +48,7 @@ impl Volatile {
             current_ef: None,
             record_pointer: None,
             verified: 0,
-            keys: 0,
+            keys: KeySet::EMPTY,
             pending: Vec::new(),
         }
     }
@@ -235,7 +235,7 @@ impl Card {
         let fs = &self.persistent.fs;
         if fs.application_of(df) != fs.application_of(self.volatile.current_df) {
             self.volatile.verified = 0;
-            self.volatile.keys = 0;
+            self.volatile.keys = KeySet::EMPTY;
         }
         self.volatile.current_df = df;
         self.volatile.current_ef = None;

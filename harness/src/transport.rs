@@ -1,0 +1,79 @@
+//! Transports: where APDUs go. One trait, after vpicc-rs's `VSmartCard`; the in-process
+//! simulator is [`SimTransport`].
+
+use applet_sim::{Card, Profile};
+
+/// A transport failure (the card could not be reached, not a card's answer).
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The card or reader went away.
+    #[error("transport: {0}")]
+    Io(String),
+}
+
+/// Something that answers APDUs.
+pub trait Transport {
+    /// A short description for reports (`sim:gen3`).
+    fn describe(&self) -> String;
+
+    /// Sends a command APDU, returns the response bytes (data ‖ SW1 SW2).
+    ///
+    /// # Errors
+    /// [`TransportError`] when the card cannot be reached.
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError>;
+
+    /// Warm reset; returns the ATR.
+    ///
+    /// # Errors
+    /// [`TransportError`] when the card cannot be reached.
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError>;
+
+    /// Starts a case on a card in its initial state (a new card for the simulator).
+    ///
+    /// # Errors
+    /// [`TransportError`] when the card cannot be reached.
+    fn fresh_card(&mut self) -> Result<(), TransportError>;
+}
+
+/// The in-process virtual card.
+#[derive(Clone, Debug)]
+pub struct SimTransport {
+    profile_name: String,
+    template: Card,
+    card: Card,
+    buffer: Vec<u8>,
+}
+
+impl SimTransport {
+    /// A simulator transport for a profile.
+    #[must_use]
+    pub fn new(profile: &Profile) -> Self {
+        let template = Card::new(profile);
+        Self {
+            profile_name: profile.source_name.clone(),
+            card: template.clone(),
+            template,
+            buffer: Vec::with_capacity(258),
+        }
+    }
+}
+
+impl Transport for SimTransport {
+    fn describe(&self) -> String {
+        format!("sim ({})", self.profile_name)
+    }
+
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.card.transmit_into(apdu, &mut self.buffer);
+        Ok(self.buffer.clone())
+    }
+
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        Ok(self.card.reset().to_vec())
+    }
+
+    fn fresh_card(&mut self) -> Result<(), TransportError> {
+        self.card.clone_from(&self.template);
+        Ok(())
+    }
+}

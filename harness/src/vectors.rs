@@ -1,0 +1,433 @@
+//! The native vector format, version 1 (vectors/README.md): named cases of steps, one
+//! directive per line, parsed with nom. Every error names file:line:column and what was
+//! expected; unknown directives are errors.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_while1};
+use nom::character::complete::{space0, space1};
+use nom::combinator::{all_consuming, rest};
+use nom::multi::separated_list1;
+use nom::sequence::terminated;
+use nom::{IResult, Parser};
+
+use crate::pattern::{DataPattern, Expect};
+
+/// The format version this parser reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A vector file that cannot be read, with where and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", path.display())]
+pub struct VectorError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line (0 when the file cannot be read at all).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What was expected or what went wrong.
+    pub message: String,
+}
+
+/// One step of a case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// `reset [ATR pattern]`: a warm reset; the ATR is checked when a pattern is given.
+    Reset {
+        /// The expected ATR.
+        atr: Option<DataPattern>,
+    },
+    /// `> APDU` then `< expected response`.
+    Exchange {
+        /// The command bytes (sent as they are, malformed or not).
+        command: Vec<u8>,
+        /// The expected response.
+        expect: Expect,
+    },
+}
+
+/// A step and the line it was written on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The line of the step (the `>` line for an exchange).
+    pub line: usize,
+    /// What to do.
+    pub kind: StepKind,
+}
+
+/// A named test case: run on a fresh card, steps in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// The name, unique within its file.
+    pub name: String,
+    /// Tags (`tags ...`).
+    pub tags: Vec<String>,
+    /// The file it came from.
+    pub file: Arc<Path>,
+    /// The line of its `case` directive.
+    pub line: usize,
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+impl Case {
+    /// The area a case reports under: its file's folder within the suite (e.g. `select`).
+    #[must_use]
+    pub fn area(&self) -> String {
+        self.file
+            .parent()
+            .and_then(Path::file_name)
+            .map_or_else(|| "-".into(), |n| n.to_string_lossy().into_owned())
+    }
+}
+
+/// One parsed line.
+#[derive(Debug, PartialEq, Eq)]
+enum Line<'a> {
+    Version(&'a str),
+    Case(&'a str),
+    Tags(Vec<&'a str>),
+    Reset(Option<(usize, &'a str)>),
+    Command(usize, &'a str),
+    Response(usize, &'a str),
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "._-/:".contains(c)
+}
+
+fn is_keyword_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-'
+}
+
+/// `KEYWORD args`, with the column (1-based) of where the arguments start.
+fn line(input: &str) -> IResult<&str, Line<'_>> {
+    let col = |r: &str| input.len() - r.len() + 1;
+    let (r, keyword) = alt((tag(">"), tag("<"), take_while1(is_keyword_char))).parse(input)?;
+    let (args, _) = space0(r)?;
+    let at = col(args);
+    match keyword {
+        ">" => Ok(("", Line::Command(at, args))),
+        "<" => Ok(("", Line::Response(at, args))),
+        "version" => all_consuming(terminated(take_while1(|c: char| c.is_ascii_digit()), space0))
+            .map(Line::Version)
+            .parse(args),
+        "case" => all_consuming(terminated(take_while1(is_name_char), space0))
+            .map(Line::Case)
+            .parse(args),
+        "tags" => all_consuming(terminated(
+            separated_list1(space1, take_while1(is_name_char)),
+            space0,
+        ))
+        .map(Line::Tags)
+        .parse(args),
+        "reset" => rest
+            .map(|a: &str| (!a.trim().is_empty()).then_some((at, a)))
+            .map(Line::Reset)
+            .parse(args),
+        _ => Err(nom::Err::Failure(nom::error::Error::new(
+            input,
+            nom::error::ErrorKind::Tag,
+        ))),
+    }
+}
+
+/// What each directive expects, for error messages.
+fn usage(keyword: &str) -> Option<&'static str> {
+    Some(match keyword {
+        "version" => "version 1",
+        "case" => "case NAME (letters, digits and . _ - / :)",
+        "tags" => "tags TAG...",
+        "reset" => "reset [ATR pattern]",
+        ">" => "> HEX APDU",
+        "<" => "< [DATA] SW",
+        _ => return None,
+    })
+}
+
+/// Reads and parses a vector file.
+///
+/// # Errors
+/// [`VectorError`] naming the file, line and column.
+pub fn parse_file(path: &Path) -> Result<Vec<Case>, VectorError> {
+    let text = std::fs::read_to_string(path).map_err(|e| VectorError {
+        path: path.to_owned(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read: {e}"),
+    })?;
+    parse_str(&text, path)
+}
+
+/// Parses vector text; `path` is used in errors and in the cases.
+///
+/// # Errors
+/// [`VectorError`] naming the file, line and column.
+pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
+    let file: Arc<Path> = Arc::from(path);
+    let err = |line: usize, column: usize, message: String| VectorError {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    };
+    let mut cases: Vec<Case> = Vec::new();
+    // A `>` waiting for its `<`: (line, command bytes).
+    let mut awaiting: Option<(usize, Vec<u8>)> = None;
+    let mut seen_directive = false;
+
+    for (index, raw) in text.lines().enumerate() {
+        let n = index + 1;
+        let content = raw.split('#').next().unwrap_or_default();
+        let trimmed = content.trim_start();
+        if trimmed.trim().is_empty() {
+            continue;
+        }
+        let indent = content.len() - trimmed.len();
+        let body = trimmed.trim_end();
+        let parsed = line(body).map(|(_, l)| l).map_err(|_| {
+            let keyword: String = body.chars().take_while(|c| !c.is_whitespace()).collect();
+            match usage(&keyword) {
+                Some(u) => err(n, indent + 1, format!("malformed {keyword:?}: expected `{u}`")),
+                None => err(
+                    n,
+                    indent + 1,
+                    format!(
+                        "unknown directive {keyword:?}: expected version, case, tags, reset, > or <"
+                    ),
+                ),
+            }
+        })?;
+        let col = |c: usize| indent + c;
+
+        if let Some((cmd_line, command)) = awaiting.take() {
+            let Line::Response(c, pattern) = parsed else {
+                return Err(err(
+                    cmd_line,
+                    1,
+                    "expected a `<` line with the expected response after this command".into(),
+                ));
+            };
+            let expect = Expect::parse(pattern, col(c))
+                .map_err(|e| err(n, e.column, e.message))?;
+            if let Some(case) = cases.last_mut() {
+                case.steps.push(Step {
+                    line: cmd_line,
+                    kind: StepKind::Exchange { command, expect },
+                });
+            }
+            continue;
+        }
+
+        match parsed {
+            Line::Version(v) => {
+                if seen_directive {
+                    return Err(err(n, indent + 1, "`version` must come first".into()));
+                }
+                if v != FORMAT_VERSION.to_string() {
+                    return Err(err(
+                        n,
+                        col(9),
+                        format!("unsupported format version {v}: this harness reads version {FORMAT_VERSION}"),
+                    ));
+                }
+            }
+            Line::Case(name) => {
+                if let Some(prev) = cases.iter().find(|c| c.name == name) {
+                    return Err(err(
+                        n,
+                        col(6),
+                        format!("case {name:?} is already defined at line {}", prev.line),
+                    ));
+                }
+                close_case(&cases, &err)?;
+                cases.push(Case {
+                    name: name.to_owned(),
+                    tags: Vec::new(),
+                    file: Arc::clone(&file),
+                    line: n,
+                    steps: Vec::new(),
+                });
+            }
+            Line::Tags(tags) => {
+                let case = cases.last_mut().ok_or_else(|| outside_case(n, indent, &err))?;
+                case.tags.extend(tags.into_iter().map(str::to_owned));
+            }
+            Line::Reset(atr) => {
+                let case = cases.last_mut().ok_or_else(|| outside_case(n, indent, &err))?;
+                let atr = atr
+                    .map(|(c, p)| DataPattern::parse(p, col(c)).map_err(|e| err(n, e.column, e.message)))
+                    .transpose()?;
+                case.steps.push(Step {
+                    line: n,
+                    kind: StepKind::Reset { atr },
+                });
+            }
+            Line::Command(c, hex) => {
+                if cases.is_empty() {
+                    return Err(outside_case(n, indent, &err));
+                }
+                let command = apdu::parse_hex(hex).map_err(|e| match e {
+                    apdu::HexError::BadChar { ch, column } => err(
+                        n,
+                        col(c) + column - 1,
+                        format!("expected hex digits of a command APDU, found {ch:?}"),
+                    ),
+                    apdu::HexError::OddLength { digits } => {
+                        err(n, col(c), format!("odd number of hex digits ({digits})"))
+                    }
+                })?;
+                if command.is_empty() {
+                    return Err(err(n, col(c), "expected the command APDU in hex".into()));
+                }
+                awaiting = Some((n, command));
+            }
+            Line::Response(_, _) => {
+                return Err(err(
+                    n,
+                    indent + 1,
+                    "a `<` expected response must follow a `>` command".into(),
+                ));
+            }
+        }
+        seen_directive = true;
+    }
+    if let Some((cmd_line, _)) = awaiting {
+        return Err(err(
+            cmd_line,
+            1,
+            "expected a `<` line with the expected response after this command".into(),
+        ));
+    }
+    close_case(&cases, &err)?;
+    Ok(cases)
+}
+
+fn outside_case(
+    n: usize,
+    indent: usize,
+    err: &impl Fn(usize, usize, String) -> VectorError,
+) -> VectorError {
+    err(
+        n,
+        indent + 1,
+        "steps and tags belong to a case: start one with `case NAME`".into(),
+    )
+}
+
+/// A case must have at least one step.
+fn close_case(
+    cases: &[Case],
+    err: &impl Fn(usize, usize, String) -> VectorError,
+) -> Result<(), VectorError> {
+    match cases.last() {
+        Some(c) if c.steps.is_empty() => Err(err(c.line, 1, format!("case {:?} has no steps", c.name))),
+        _ => Ok(()),
+    }
+}
+
+/// Finds vector files (`*.apdu`) under `paths` (files are taken as given), sorted.
+///
+/// # Errors
+/// [`VectorError`] for a path that does not exist or a folder that cannot be read.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, VectorError> {
+    let mut found = Vec::new();
+    for p in paths {
+        let io = |e: std::io::Error| VectorError {
+            path: p.clone(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {e}"),
+        };
+        let meta = std::fs::metadata(p).map_err(io)?;
+        if meta.is_dir() {
+            walk(p, &mut found).map_err(io)?;
+        } else {
+            found.push(p.clone());
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if path.extension().is_some_and(|e| e == "apdu") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Reset { atr: None } => f.write_str("reset"),
+            Self::Reset { atr: Some(p) } => write!(f, "reset {p}"),
+            Self::Exchange { command, .. } => write!(f, "> {}", apdu::hex_compact(command)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Case>, VectorError> {
+        parse_str(text, Path::new("t.apdu"))
+    }
+
+    #[test]
+    fn parses_cases_steps_and_comments() {
+        let cases = parse(
+            "version 1\n# a comment\ncase ssse.select\n  tags select t0\n  reset 3B 6D *\n\
+             > 00A4 040 00F 7378312E73682EC9E7BBE1B1A3D5CF  # SSSE\n< 611E\n\
+             case two\n> 00B2010400\n< 6Cxx|6986\n",
+        )
+        .unwrap();
+        assert_eq!(cases.len(), 2);
+        assert_eq!(cases[0].tags, ["select", "t0"]);
+        assert_eq!(cases[0].steps.len(), 2);
+        assert_eq!(cases[0].steps[1].line, 6);
+        let StepKind::Exchange { command, expect } = &cases[0].steps[1].kind else {
+            panic!("not an exchange")
+        };
+        assert_eq!(command.len(), 20);
+        assert!(expect.matches(&[0x61, 0x1E]));
+        assert_eq!(cases[1].line, 8);
+    }
+
+    #[test]
+    fn errors_name_line_column_and_expectation() {
+        #[rustfmt::skip]
+        let table = [
+            ("case a\n> 00A40000\nreset\n",        2, 1,  "expected a `<`"),
+            ("case a\nfrobnicate 1\n",              2, 1,  "unknown directive \"frobnicate\""),
+            ("> 00A40000\n< 9000\n",                1, 1,  "belong to a case"),
+            ("case a\n> 00A4 0G00\n< 9000\n",       2, 9,  "found 'G'"),
+            ("case a\n> 00A40000\n< 90\n",          3, 3,  "status word"),
+            ("case a\n> 00A40000\n< 9000 1\n",      3, 3,  "odd number"),
+            ("case a\n< 9000\n",                    2, 1,  "must follow a `>`"),
+            ("case a\n",                            1, 1,  "has no steps"),
+            ("case a\nreset\ncase a\nreset\n",      3, 6,  "already defined at line 1"),
+            ("case a b\n",                          1, 1,  "malformed \"case\""),
+            ("version 2\n",                         1, 9,  "unsupported format version 2"),
+            ("case a\nreset\nversion 1\n",          3, 1,  "must come first"),
+            ("case a\n  > 00A40000\n",              2, 1,  "expected a `<`"),
+        ];
+        for (text, line, column, message) in table {
+            let e = parse(text).unwrap_err();
+            assert_eq!((e.line, e.column), (line, column), "{text:?}: {e}");
+            assert!(e.message.contains(message), "{text:?}: {e}");
+            assert!(e.to_string().starts_with(&format!("t.apdu:{line}:{column}: ")));
+        }
+    }
+}
