@@ -66,7 +66,10 @@ mod tests {
     fn parses_log_style_hex() {
         assert_eq!(parse_hex("00 a4 0400\t0F").unwrap(), [0, 0xA4, 4, 0, 0x0F]);
         assert_eq!(parse_hex("").unwrap(), Vec::<u8>::new());
-        assert_eq!(parse_hex("0G"), Err(HexError::BadChar { ch: 'G', column: 2 }));
+        assert_eq!(
+            parse_hex("0G"),
+            Err(HexError::BadChar { ch: 'G', column: 2 })
+        );
         assert_eq!(parse_hex("ABC"), Err(HexError::OddLength { digits: 3 }));
         assert_eq!(spaced(&[0x6F, 0x1C, 0x00]), "6F 1C 00");
         assert_eq!(compact(&[0x90, 0x00]), "9000");

@@ -26,10 +26,9 @@ type Body<'a> = (&'a [u8], Option<u32>, LengthEncoding);
 
 /// Parses a whole command APDU; every byte must be accounted for.
 pub(crate) fn command(input: &[u8]) -> Result<CommandApdu<'_>, ParseError> {
-    let (body, (cla, ins, p1, p2)) =
-        header(input).map_err(|_: nom::Err<nom::error::Error<In<'_>>>| ParseError::TooShort {
-            len: input.len(),
-        })?;
+    let (body, (cla, ins, p1, p2)) = header(input).map_err(
+        |_: nom::Err<nom::error::Error<In<'_>>>| ParseError::TooShort { len: input.len() },
+    )?;
     let (data, ne, encoding) = lengths(body)?;
     Ok(CommandApdu {
         cla: cla.into(),
@@ -64,8 +63,8 @@ fn lengths(body: In<'_>) -> Result<Body<'_>, ParseError> {
 
 /// Case 3S (`Lc data`) and case 4S (`Lc data Le`).
 fn short(body: In<'_>) -> Result<Body<'_>, ParseError> {
-    let (rest, lc) = be_u8::<_, nom::error::Error<In<'_>>>(body)
-        .map_err(|_| ParseError::TooShort { len: 4 })?;
+    let (rest, lc) =
+        be_u8::<_, nom::error::Error<In<'_>>>(body).map_err(|_| ParseError::TooShort { len: 4 })?;
     let data = data_field(rest, usize::from(lc))?;
     match rest.get(usize::from(lc)..).unwrap_or_default() {
         [] => Ok((data, None, LengthEncoding::Short)),
@@ -76,8 +75,8 @@ fn short(body: In<'_>) -> Result<Body<'_>, ParseError> {
 
 /// Case 2E (`00 Le Le`), case 3E (`00 Lc Lc data`), case 4E (`00 Lc Lc data Le Le`).
 fn extended(rest: In<'_>) -> Result<Body<'_>, ParseError> {
-    let (after, len) = be_u16::<_, nom::error::Error<In<'_>>>(rest)
-        .map_err(|_| ParseError::BadExtendedLength)?;
+    let (after, len) =
+        be_u16::<_, nom::error::Error<In<'_>>>(rest).map_err(|_| ParseError::BadExtendedLength)?;
     if after.is_empty() {
         return Ok((&[], Some(ne_extended(len)), LengthEncoding::Extended));
     }

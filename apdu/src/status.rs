@@ -197,9 +197,9 @@ fn other_meaning(code: u16) -> String {
     let [sw1, _] = code.to_be_bytes();
     let class = match sw1 {
         0x62 | 0x63 => "warning",
-        0x64 | 0x65 | 0x66 => "execution error",
+        0x64..=0x66 => "execution error",
         0x67..=0x6F => "checking error",
-        0x90 | 0x91..=0x9F => "application-specific status",
+        0x90..=0x9F => "application-specific status",
         _ => "not an ISO 7816 status word",
     };
     format!("{class} ({code:04X})")
@@ -269,7 +269,10 @@ mod tests {
             // Canonical: the decoded variant is the unique one for the code.
             assert_eq!(StatusWord::from(u16::from(sw)), sw);
             if let StatusWord::Other(c) = sw {
-                assert!(!NAMED.iter().any(|(n, _)| *n == c), "Other({c:04X}) shadows a name");
+                assert!(
+                    !NAMED.iter().any(|(n, _)| *n == c),
+                    "Other({c:04X}) shadows a name"
+                );
             }
         }
     }
@@ -296,10 +299,9 @@ mod tests {
     fn every_ssc_status_word_has_a_specific_meaning() {
         // SSC-CARD.md §4.2, in the order listed there.
         let listed: [u16; 32] = [
-            0x6112, 0x63C1, 0x6581, 0x6700, 0x6901, 0x6981, 0x6982, 0x6983, 0x6984, 0x6985,
-            0x6986, 0x6988, 0x6A80, 0x6A81, 0x6A82, 0x6A83, 0x6A84, 0x6A85, 0x6A86, 0x6A88,
-            0x6B00, 0x6C12, 0x6D00, 0x6E00, 0x6F00, 0x9302, 0x9303, 0x9401, 0x9402, 0x9403,
-            0x9406, 0x6987,
+            0x6112, 0x63C1, 0x6581, 0x6700, 0x6901, 0x6981, 0x6982, 0x6983, 0x6984, 0x6985, 0x6986,
+            0x6988, 0x6A80, 0x6A81, 0x6A82, 0x6A83, 0x6A84, 0x6A85, 0x6A86, 0x6A88, 0x6B00, 0x6C12,
+            0x6D00, 0x6E00, 0x6F00, 0x9302, 0x9303, 0x9401, 0x9402, 0x9403, 0x9406, 0x6987,
         ];
         for code in listed {
             let sw = StatusWord::from(code);
@@ -307,7 +309,10 @@ mod tests {
             let m = sw.meaning();
             assert!(!m.contains(&format!("{code:04X}")), "{code:04X}: {m}");
         }
-        assert_eq!(StatusWord::from(0x63C2).meaning(), "verification failed, 2 tries left");
+        assert_eq!(
+            StatusWord::from(0x63C2).meaning(),
+            "verification failed, 2 tries left"
+        );
         assert_eq!(
             StatusWord::AuthenticationMethodBlocked.to_string(),
             "6983 (authentication method blocked)"

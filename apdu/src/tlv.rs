@@ -223,7 +223,10 @@ fn parse_ber_at(input: &[u8], base: usize) -> Result<(BerTlv<'_>, &[u8]), TlvErr
         len,
         available: after_len.len(),
     })?;
-    Ok((BerTlv { tag, value }, after_len.get(len..).unwrap_or_default()))
+    Ok((
+        BerTlv { tag, value },
+        after_len.get(len..).unwrap_or_default(),
+    ))
 }
 
 fn parse_tag(input: &[u8], offset: usize) -> Result<(Tag, &[u8]), TlvError> {
@@ -259,7 +262,9 @@ fn parse_length(input: &[u8], offset: usize) -> Result<(usize, &[u8]), TlvError>
         0x81..=0x84 => {
             let n = usize::from(first & 0x0F);
             let bytes = rest.get(..n).ok_or(TlvError::TruncatedLength { offset })?;
-            let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
             Ok((len, rest.get(n..).unwrap_or_default()))
         }
         _ => Err(TlvError::BadLength { offset }),
@@ -417,14 +422,15 @@ mod tests {
             ],
         );
         let bytes = fci.to_vec().unwrap();
-        let expected = crate::parse_hex(
-            "6F1C840F7378312E73682EC9E7BBE1B1A3D5CFA50988011E9F0C03860103",
-        )
-        .unwrap();
+        let expected =
+            crate::parse_hex("6F1C840F7378312E73682EC9E7BBE1B1A3D5CFA50988011E9F0C03860103")
+                .unwrap();
         assert_eq!(bytes, expected);
         assert_eq!(BerNode::parse_all(&bytes).unwrap(), vec![fci]);
         let discretionary = BerTlv::find(&bytes, Tag(0x9F0C)).unwrap().unwrap();
-        let flag = BerTlv::find(discretionary.value, Tag(0x86)).unwrap().unwrap();
+        let flag = BerTlv::find(discretionary.value, Tag(0x86))
+            .unwrap()
+            .unwrap();
         assert_eq!(flag.value, [0x03]);
         assert_eq!(BerTlv::find(&bytes, Tag(0x5F2D)).unwrap(), None);
     }
@@ -464,22 +470,40 @@ mod tests {
     #[test]
     fn simple_tlv_records() {
         // EF05 records 1 and 3 of the real 3.0 card (SSC-CARD.md §7.1).
-        let input = crate::parse_hex("0110 519900D15600000510000B26FFFFFFFF 0304 332E3030").unwrap();
-        let objects: Vec<_> = SimpleTlvIter::new(&input).collect::<Result<_, _>>().unwrap();
+        let input =
+            crate::parse_hex("0110 519900D15600000510000B26FFFFFFFF 0304 332E3030").unwrap();
+        let objects: Vec<_> = SimpleTlvIter::new(&input)
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(objects.len(), 2);
         assert_eq!((objects[1].tag, objects[1].value), (0x03, &b"3.00"[..]));
         assert_eq!(objects[0].to_vec().unwrap(), input[..18]);
         let long = vec![0x11; 300];
-        let enc = SimpleTlv { tag: 0x21, value: &long }.to_vec().unwrap();
+        let enc = SimpleTlv {
+            tag: 0x21,
+            value: &long,
+        }
+        .to_vec()
+        .unwrap();
         assert_eq!(enc[..4], [0x21, 0xFF, 0x01, 0x2C]);
         assert_eq!(SimpleTlv::parse_exact(&enc).unwrap().value.len(), 300);
         assert_eq!(
             SimpleTlv::parse(&[0x01, 0x05, 0x00]).unwrap_err(),
-            TlvError::TruncatedValue { offset: 2, len: 5, available: 1 }
+            TlvError::TruncatedValue {
+                offset: 2,
+                len: 5,
+                available: 1
+            }
         );
         assert_eq!(
-            SimpleTlvIter::new(&[0x01, 0x00, 0xFF, 0x00]).nth(1).unwrap().unwrap_err(),
-            TlvError::BadSimpleTag { tag: 0xFF, offset: 2 }
+            SimpleTlvIter::new(&[0x01, 0x00, 0xFF, 0x00])
+                .nth(1)
+                .unwrap()
+                .unwrap_err(),
+            TlvError::BadSimpleTag {
+                tag: 0xFF,
+                offset: 2
+            }
         );
     }
 }

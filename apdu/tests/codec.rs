@@ -1,6 +1,14 @@
 //! Command-APDU codec: the edge-case table, and property tests (arbitrary bytes never panic;
 //! encode(parse(x)) == x; parse(encode(c)) == c).
 
+// Test helpers (outside #[test] functions) fail loudly on broken setup.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use apdu::{Case, Command, CommandApdu, EncodeError, LengthEncoding, ParseError, parse_hex};
 use proptest::prelude::*;
 
@@ -83,13 +91,26 @@ fn malformed_edge_cases() {
 fn builder_chooses_the_shortest_encoding_and_checks_bounds() {
     let c = Command::new(0x00, 0xB2, 0x01, 0x2C).le(0x0B);
     assert_eq!(c.encode().unwrap(), h("00B2012C0B"));
-    assert_eq!(Command::new(0, 0xB0, 0, 0).le(256).encode().unwrap(), h("00B0000000"));
-    assert_eq!(Command::new(0, 0xB0, 0, 0).le(257).encode().unwrap(), h("00B00000000101"));
     assert_eq!(
-        Command::new(0, 0xB0, 0, 0).le(1).extended().encode().unwrap(),
+        Command::new(0, 0xB0, 0, 0).le(256).encode().unwrap(),
+        h("00B0000000")
+    );
+    assert_eq!(
+        Command::new(0, 0xB0, 0, 0).le(257).encode().unwrap(),
+        h("00B00000000101")
+    );
+    assert_eq!(
+        Command::new(0, 0xB0, 0, 0)
+            .le(1)
+            .extended()
+            .encode()
+            .unwrap(),
         h("00B00000000001")
     );
-    assert_eq!(Command::new(0, 0xB0, 0, 0).le(0).encode(), Err(EncodeError::BadNe { ne: 0 }));
+    assert_eq!(
+        Command::new(0, 0xB0, 0, 0).le(0).encode(),
+        Err(EncodeError::BadNe { ne: 0 })
+    );
     assert_eq!(
         Command::new(0, 0xB0, 0, 0).le(65_537).encode(),
         Err(EncodeError::BadNe { ne: 65_537 })
@@ -102,7 +123,10 @@ fn builder_chooses_the_shortest_encoding_and_checks_bounds() {
         encoding: Some(LengthEncoding::Short),
         ..Command::new(0, 0xD6, 0, 0).data(vec![0; 256])
     };
-    assert!(matches!(forced_short.encode(), Err(EncodeError::NeedsExtended { .. })));
+    assert!(matches!(
+        forced_short.encode(),
+        Err(EncodeError::NeedsExtended { .. })
+    ));
 }
 
 fn arb_command() -> impl Strategy<Value = Command> {
@@ -112,7 +136,11 @@ fn arb_command() -> impl Strategy<Value = Command> {
             3 => proptest::collection::vec(any::<u8>(), 0..=300),
             1 => proptest::collection::vec(any::<u8>(), 0..=70_000),
         ],
-        prop_oneof![Just(None), (1u32..=65_536).prop_map(Some), (1u32..=256).prop_map(Some)],
+        prop_oneof![
+            Just(None),
+            (1u32..=65_536).prop_map(Some),
+            (1u32..=256).prop_map(Some)
+        ],
         prop_oneof![
             Just(None),
             Just(Some(LengthEncoding::Short)),

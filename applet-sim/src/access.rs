@@ -89,7 +89,12 @@ impl FromStr for Access {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || AccessParseError(s.to_owned());
-        let key = |k: &str| u8::from_str_radix(k, 16).ok().filter(|_| k.len() == 2).ok_or_else(err);
+        let key = |k: &str| {
+            u8::from_str_radix(k, 16)
+                .ok()
+                .filter(|_| k.len() == 2)
+                .ok_or_else(err)
+        };
         match s.trim() {
             "free" => Ok(Self::Free),
             "never" => Ok(Self::Never),
@@ -141,7 +146,10 @@ mod tests {
         keys.insert(0x83);
         assert!(keys.contains(0x0A) && keys.contains(0x83) && !keys.contains(0x8A));
         let none = Granted::default();
-        let pin = Granted { pin: true, keys: KeySet::EMPTY };
+        let pin = Granted {
+            pin: true,
+            keys: KeySet::EMPTY,
+        };
         let key0a = Granted { pin: false, keys };
         assert!(Access::Free.allows(none) && !Access::Never.allows(pin));
         assert!(!Access::Key(0x0A).allows(none) && Access::Key(0x0A).allows(key0a));

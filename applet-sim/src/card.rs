@@ -102,7 +102,9 @@ impl Card {
     /// # Errors
     /// Only if the built-in profile were broken, which the tests rule out.
     pub fn default_card() -> Result<Self, crate::ProfileError> {
-        Ok(Self::new(&Profile::builtin(crate::profile::DEFAULT_PROFILE)?))
+        Ok(Self::new(&Profile::builtin(
+            crate::profile::DEFAULT_PROFILE,
+        )?))
     }
 
     /// The answer to reset.
@@ -197,8 +199,12 @@ impl Card {
         let found = match target {
             SelectBy::Fid(None) => Some(MF),
             SelectBy::Fid(Some(fid)) => fs.resolve_fid(current, fid),
-            SelectBy::ChildDf(fid) => fs.child_by_fid(current, fid).filter(|n| fs.df(*n).is_some()),
-            SelectBy::ChildEf(fid) => fs.child_by_fid(current, fid).filter(|n| fs.ef(*n).is_some()),
+            SelectBy::ChildDf(fid) => fs
+                .child_by_fid(current, fid)
+                .filter(|n| fs.df(*n).is_some()),
+            SelectBy::ChildEf(fid) => fs
+                .child_by_fid(current, fid)
+                .filter(|n| fs.ef(*n).is_some()),
             SelectBy::Parent => fs.df(current).and_then(|d| d.parent),
             SelectBy::DfName { name, next } => {
                 let first = fs.dfs_by_name(name).next();
@@ -299,11 +305,17 @@ impl Card {
         let (data, new_pointer) = match mode {
             RecordMode::Number => {
                 let i = number()?;
-                (records.get(i).ok_or(StatusWord::RecordNotFound)?.clone(), pointer)
+                (
+                    records.get(i).ok_or(StatusWord::RecordNotFound)?.clone(),
+                    pointer,
+                )
             }
             RecordMode::FromNumberToLast | RecordMode::FromLastToNumber => {
                 let i = number()?;
-                let selected = records.get(i..).filter(|r| !r.is_empty()).ok_or(StatusWord::RecordNotFound)?;
+                let selected = records
+                    .get(i..)
+                    .filter(|r| !r.is_empty())
+                    .ok_or(StatusWord::RecordNotFound)?;
                 let data = if mode == RecordMode::FromNumberToLast {
                     selected.concat()
                 } else {
@@ -314,21 +326,25 @@ impl Card {
             RecordMode::Identifier(occurrence) => {
                 let hit = |r: &Vec<u8>| p1 == 0 || r.first() == Some(&p1);
                 let found = match (occurrence, pointer) {
-                    (Occurrence::First, _) | (Occurrence::Next, None) => records.iter().position(hit),
-                    (Occurrence::Last, _) | (Occurrence::Previous, None) => records.iter().rposition(hit),
+                    (Occurrence::First, _) | (Occurrence::Next, None) => {
+                        records.iter().position(hit)
+                    }
+                    (Occurrence::Last, _) | (Occurrence::Previous, None) => {
+                        records.iter().rposition(hit)
+                    }
                     (Occurrence::Next, Some(p)) => records
                         .iter()
                         .enumerate()
                         .skip(p + 1)
                         .find(|(_, r)| hit(r))
                         .map(|(i, _)| i),
-                    (Occurrence::Previous, Some(p)) => records
-                        .iter()
-                        .take(p)
-                        .rposition(hit),
+                    (Occurrence::Previous, Some(p)) => records.iter().take(p).rposition(hit),
                 };
                 let i = found.ok_or(StatusWord::RecordNotFound)?;
-                (records.get(i).ok_or(StatusWord::RecordNotFound)?.clone(), Some(i))
+                (
+                    records.get(i).ok_or(StatusWord::RecordNotFound)?.clone(),
+                    Some(i),
+                )
             }
         };
         self.volatile.record_pointer = new_pointer;
@@ -391,6 +407,14 @@ impl Card {
         Ok(Response::new(data, sw))
     }
 
+    /// True when both cards hold the same persistent state (files, PIN values and counters):
+    /// what a power cut cannot take away. Tests use it to show a rejected command changed
+    /// nothing.
+    #[must_use]
+    pub fn same_persistent_state(&self, other: &Self) -> bool {
+        self.persistent == other.persistent
+    }
+
     /// Bytes of heap the card's state holds (files, PINs, buffers), for the size budget.
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
@@ -403,7 +427,10 @@ impl Card {
 
 /// The security-status bit of PIN number `index` (profiles hold at most 64 PINs).
 fn bit(index: usize) -> u64 {
-    u32::try_from(index).ok().and_then(|i| 1u64.checked_shl(i)).unwrap_or(0)
+    u32::try_from(index)
+        .ok()
+        .and_then(|i| 1u64.checked_shl(i))
+        .unwrap_or(0)
 }
 
 /// A length as the one byte of `61xx`/`6Cxx`: 256 and more are `00`.

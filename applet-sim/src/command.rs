@@ -220,7 +220,12 @@ fn read_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
         0b110 => RecordMode::FromLastToNumber,
         _ => return Err(StatusWord::IncorrectP1P2),
     };
-    if apdu.p1 == 0xFF && matches!(mode, RecordMode::Number | RecordMode::FromNumberToLast | RecordMode::FromLastToNumber) {
+    if apdu.p1 == 0xFF
+        && matches!(
+            mode,
+            RecordMode::Number | RecordMode::FromNumberToLast | RecordMode::FromLastToNumber
+        )
+    {
         return Err(StatusWord::IncorrectP1P2);
     }
     Ok(Command::ReadRecord {

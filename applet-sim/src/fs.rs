@@ -97,7 +97,10 @@ impl FileSystem {
         };
         let mut labels: Vec<(&str, NodeId)> = vec![("MF", MF)];
         let lookup = |labels: &[(&str, NodeId)], l: &str| {
-            labels.iter().find(|(n, _)| *n == l).map_or(MF, |(_, id)| *id)
+            labels
+                .iter()
+                .find(|(n, _)| *n == l)
+                .map_or(MF, |(_, id)| *id)
         };
         for df in &profile.dfs {
             let parent = lookup(&labels, &df.parent);
@@ -232,12 +235,15 @@ impl FileSystem {
     /// DFs whose name starts with `prefix`, in tree order (SELECT by DF name, partial names
     /// allowed as ISO 7816-4 §7.1.1 permits).
     pub fn dfs_by_name<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = NodeId> + 'a {
-        self.nodes.iter().enumerate().filter_map(move |(i, n)| match n {
-            Node::Df(Df { name: Some(name), .. }) if name.starts_with(prefix) => {
-                u16::try_from(i).ok().map(NodeId)
-            }
-            _ => None,
-        })
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, n)| match n {
+                Node::Df(Df {
+                    name: Some(name), ..
+                }) if name.starts_with(prefix) => u16::try_from(i).ok().map(NodeId),
+                _ => None,
+            })
     }
 
     /// The application a DF belongs to: the DF directly under the MF that contains it (the MF
@@ -305,5 +311,7 @@ pub fn build_fci(name: &[u8], dir_sfi: Option<u8>, algorithm: Option<u8>) -> Vec
         children.push(BerNode::constructed(0xA5, proprietary));
     }
     // Names are at most 16 bytes, so the template is far below any length limit.
-    BerNode::constructed(0x6F, children).to_vec().unwrap_or_default()
+    BerNode::constructed(0x6F, children)
+        .to_vec()
+        .unwrap_or_default()
 }

@@ -136,7 +136,8 @@ impl PinValue {
         let mut v = Self::EMPTY;
         for c in s.bytes() {
             let d = ascii_digit(c).map_err(|_| format!("{s:?} is not decimal digits"))?;
-            v.push(d).map_err(|_| format!("{s:?} has more than {MAX_DIGITS} digits"))?;
+            v.push(d)
+                .map_err(|_| format!("{s:?} has more than {MAX_DIGITS} digits"))?;
         }
         if v.len == 0 {
             return Err("a PIN has at least one digit".into());
@@ -145,7 +146,10 @@ impl PinValue {
     }
 
     fn push(&mut self, digit: u8) -> Result<(), PinError> {
-        let slot = self.digits.get_mut(usize::from(self.len)).ok_or(PinError::WrongLength)?;
+        let slot = self
+            .digits
+            .get_mut(usize::from(self.len))
+            .ok_or(PinError::WrongLength)?;
         *slot = digit;
         self.len += 1;
         Ok(())
@@ -260,7 +264,9 @@ impl PinObject {
     /// [`PinError`]: malformed input and a blocked PIN change nothing; a mismatch has
     /// already cost its try.
     pub fn verify(&mut self, data: &[u8]) -> Result<(), PinError> {
-        let candidate = self.encoding.decode(data, self.min_digits, self.max_digits)?;
+        let candidate = self
+            .encoding
+            .decode(data, self.min_digits, self.max_digits)?;
         self.check(&candidate)
     }
 
@@ -298,14 +304,26 @@ mod tests {
     use super::*;
 
     fn ssse_pin() -> PinObject {
-        PinObject::new(0, PinEncoding::Bcd, (4, 16), PinValue::from_digits("123456").unwrap(), 3)
+        PinObject::new(
+            0,
+            PinEncoding::Bcd,
+            (4, 16),
+            PinValue::from_digits("123456").unwrap(),
+            3,
+        )
     }
 
     #[test]
     fn bcd_decoding() {
         let d = |hex: &str| PinEncoding::Bcd.decode(&apdu::parse_hex(hex).unwrap(), 4, 16);
-        assert_eq!(d("123456").unwrap(), PinValue::from_digits("123456").unwrap());
-        assert_eq!(d("12345F").unwrap(), PinValue::from_digits("12345").unwrap());
+        assert_eq!(
+            d("123456").unwrap(),
+            PinValue::from_digits("123456").unwrap()
+        );
+        assert_eq!(
+            d("12345F").unwrap(),
+            PinValue::from_digits("12345").unwrap()
+        );
         assert_eq!(d("1234567890123456").unwrap().len(), 16);
         assert_eq!(d("12"), Err(PinError::WrongLength));
         assert_eq!(d("123456789012345678"), Err(PinError::WrongLength));
@@ -323,18 +341,36 @@ mod tests {
             PinValue::from_digits("123456").unwrap()
         );
         assert_eq!(ff.decode(b"123456\xFF", 4, 8), Err(PinError::WrongLength));
-        assert_eq!(ff.decode(b"12\xFF456\xFF\xFF", 4, 8), Err(PinError::BadFormat));
-        assert_eq!(ff.decode(b"123\xFF\xFF\xFF\xFF\xFF", 4, 8), Err(PinError::BadFormat));
-        assert_eq!(PinEncoding::Ascii.decode(b"12345678", 8, 8).unwrap().len(), 8);
-        assert_eq!(PinEncoding::Ascii.decode(b"1234567", 8, 8), Err(PinError::WrongLength));
-        assert_eq!(PinEncoding::Ascii.decode(b"1234567a", 8, 8), Err(PinError::BadFormat));
+        assert_eq!(
+            ff.decode(b"12\xFF456\xFF\xFF", 4, 8),
+            Err(PinError::BadFormat)
+        );
+        assert_eq!(
+            ff.decode(b"123\xFF\xFF\xFF\xFF\xFF", 4, 8),
+            Err(PinError::BadFormat)
+        );
+        assert_eq!(
+            PinEncoding::Ascii.decode(b"12345678", 8, 8).unwrap().len(),
+            8
+        );
+        assert_eq!(
+            PinEncoding::Ascii.decode(b"1234567", 8, 8),
+            Err(PinError::WrongLength)
+        );
+        assert_eq!(
+            PinEncoding::Ascii.decode(b"1234567a", 8, 8),
+            Err(PinError::BadFormat)
+        );
     }
 
     #[test]
     fn counter_rules() {
         let mut pin = ssse_pin();
         assert_eq!(pin.query(), StatusWord::RemainingRetries(3));
-        assert_eq!(pin.verify(&[0x12, 0x34, 0x57]), Err(PinError::Mismatch { remaining: 2 }));
+        assert_eq!(
+            pin.verify(&[0x12, 0x34, 0x57]),
+            Err(PinError::Mismatch { remaining: 2 })
+        );
         assert_eq!(pin.verify(&[0x12, 0x34, 0x56]), Ok(()));
         assert_eq!(pin.remaining(), 3);
         // Malformed input costs nothing.
@@ -342,7 +378,10 @@ mod tests {
         assert_eq!(pin.verify(&[0x1A, 0x34]), Err(PinError::BadFormat));
         assert_eq!(pin.remaining(), 3);
         for left in [2, 1, 0] {
-            assert_eq!(pin.verify(&[0, 0, 0]), Err(PinError::Mismatch { remaining: left }));
+            assert_eq!(
+                pin.verify(&[0, 0, 0]),
+                Err(PinError::Mismatch { remaining: left })
+            );
         }
         // Blocked: no comparison, even with the right PIN.
         assert_eq!(pin.verify(&[0x12, 0x34, 0x56]), Err(PinError::Blocked));

@@ -22,16 +22,25 @@ pub const DEFAULT_PROFILE: &str = "gen3";
 
 /// A profile that cannot be used, with where and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{source_name}:{line}:{column}: {message}")]
+#[error("{}{message}", location(source_name, *line, *column))]
 pub struct ProfileError {
     /// The file name, or `builtin:NAME`.
     pub source_name: String,
-    /// 1-based line.
+    /// 1-based line (0 when the error is about the whole file).
     pub line: usize,
     /// 1-based column.
     pub column: usize,
     /// What is wrong.
     pub message: String,
+}
+
+/// `file:line:column: `, or `file: ` when there is no line.
+fn location(source: &str, line: usize, column: usize) -> String {
+    if line == 0 {
+        format!("{source}: ")
+    } else {
+        format!("{source}:{line}:{column}: ")
+    }
 }
 
 /// The transmission protocol whose procedure bytes the card emulates (SSC-CARD.md §2, §4.3).
@@ -202,8 +211,8 @@ impl Profile {
     pub fn builtin(name: &str) -> Result<Self, ProfileError> {
         let text = builtin_text(name).ok_or_else(|| ProfileError {
             source_name: name.to_owned(),
-            line: 1,
-            column: 1,
+            line: 0,
+            column: 0,
             message: format!(
                 "no built-in profile {name:?} (built-in: {})",
                 BUILTIN.map(|(n, _)| n).join(", ")
@@ -225,7 +234,16 @@ impl Profile {
             source_name: name_or_path.to_owned(),
             line: 0,
             column: 0,
-            message: format!("cannot read profile: {e}"),
+            message: if e.kind() == std::io::ErrorKind::NotFound
+                && !name_or_path.contains(['/', '.'])
+            {
+                format!(
+                    "no built-in profile {name_or_path:?} and no such file (built-in: {})",
+                    BUILTIN.map(|(n, _)| n).join(", ")
+                )
+            } else {
+                format!("cannot read profile: {e}")
+            },
         })?;
         Self::parse(&text, name_or_path)
     }
@@ -249,7 +267,8 @@ impl Profile {
             at(span, e.message().trim().to_owned())
         })?;
 
-        let atr = hex_field(raw.card.atr.get_ref(), "atr").map_err(|m| at(raw.card.atr.span(), m))?;
+        let atr =
+            hex_field(raw.card.atr.get_ref(), "atr").map_err(|m| at(raw.card.atr.span(), m))?;
         if !(2..=33).contains(&atr.len()) || atr.first() != Some(&0x3B) {
             return Err(at(
                 raw.card.atr.span(),
@@ -317,7 +336,10 @@ fn hex_field(value: &str, field: &str) -> Result<Vec<u8>, String> {
 fn fid_field(value: &str, field: &str) -> Result<u16, String> {
     match hex_field(value, field)?.as_slice() {
         [hi, lo] => Ok(u16::from_be_bytes([*hi, *lo])),
-        other => Err(format!("{field}: a file identifier is 2 bytes, found {}", other.len())),
+        other => Err(format!(
+            "{field}: a file identifier is 2 bytes, found {}",
+            other.len()
+        )),
     }
 }
 
@@ -325,7 +347,9 @@ fn known_parent(parent: &str, dfs: &[DfDef]) -> Result<(), String> {
     if parent == "MF" || dfs.iter().any(|d| d.id == parent) {
         Ok(())
     } else {
-        Err(format!("parent {parent:?} is not MF or a DF declared above"))
+        Err(format!(
+            "parent {parent:?} is not MF or a DF declared above"
+        ))
     }
 }
 
@@ -338,10 +362,17 @@ fn df_def(t: &DfToml, dfs: &[DfDef]) -> Result<DfDef, String> {
     if matches!(fid, Some(0x3F00 | 0x3FFF | 0xFFFF)) {
         return Err("fid: 3F00, 3FFF and FFFF are reserved (ISO 7816-4 §5.3.1.1)".into());
     }
-    let name = t.name.as_deref().map(|n| hex_field(n, "name")).transpose()?;
+    let name = t
+        .name
+        .as_deref()
+        .map(|n| hex_field(n, "name"))
+        .transpose()?;
     if let Some(n) = &name {
         if !(1..=16).contains(&n.len()) {
-            return Err(format!("name: a DF name is 1..=16 bytes, found {}", n.len()));
+            return Err(format!(
+                "name: a DF name is 1..=16 bytes, found {}",
+                n.len()
+            ));
         }
     }
     if fid.is_none() && name.is_none() {
@@ -371,7 +402,11 @@ fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
         return Err("fid: 3F00, 3FFF and FFFF are reserved (ISO 7816-4 §5.3.1.1)".into());
     }
     let siblings = || efs.iter().filter(|e| e.parent == t.parent);
-    if siblings().any(|e| e.fid == fid) || dfs.iter().any(|d| d.parent == t.parent && d.fid == Some(fid)) {
+    if siblings().any(|e| e.fid == fid)
+        || dfs
+            .iter()
+            .any(|d| d.parent == t.parent && d.fid == Some(fid))
+    {
         return Err(format!("fid {fid:04X} is used twice in {}", t.parent));
     }
     if let Some(sfi) = t.sfi {
@@ -393,7 +428,10 @@ fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
         }
     };
     let read = t.read.parse::<Access>().map_err(|e| format!("read: {e}"))?;
-    let update = t.update.parse::<Access>().map_err(|e| format!("update: {e}"))?;
+    let update = t
+        .update
+        .parse::<Access>()
+        .map_err(|e| format!("update: {e}"))?;
     let (capacity, data, records) = match structure {
         Structure::Transparent => {
             if !t.records.is_empty() || t.max_records.is_some() {
@@ -401,11 +439,21 @@ fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
             }
             let size = t.size.ok_or("a transparent EF needs a size")?;
             if size > 0x7FFF {
-                return Err(format!("size: at most 32767 bytes (15-bit offsets), found {size}"));
+                return Err(format!(
+                    "size: at most 32767 bytes (15-bit offsets), found {size}"
+                ));
             }
-            let mut data = t.data.as_deref().map(|d| hex_field(d, "data")).transpose()?.unwrap_or_default();
+            let mut data = t
+                .data
+                .as_deref()
+                .map(|d| hex_field(d, "data"))
+                .transpose()?
+                .unwrap_or_default();
             if data.len() > size {
-                return Err(format!("data: {} bytes do not fit in size {size}", data.len()));
+                return Err(format!(
+                    "data: {} bytes do not fit in size {size}",
+                    data.len()
+                ));
             }
             data.resize(size, 0);
             (size, data, Vec::new())
@@ -431,7 +479,10 @@ fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             if records.len() > max {
-                return Err(format!("{} records exceed max_records {max}", records.len()));
+                return Err(format!(
+                    "{} records exceed max_records {max}",
+                    records.len()
+                ));
             }
             (max, Vec::new(), records)
         }
@@ -451,8 +502,14 @@ fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
 
 fn pin_def(t: &PinToml, dfs: &[DfDef], pins: &[PinDef]) -> Result<PinDef, String> {
     known_parent(&t.parent, dfs)?;
-    if pins.iter().any(|p| p.parent == t.parent && p.reference == t.reference) {
-        return Err(format!("PIN reference {:02X} is used twice in {}", t.reference, t.parent));
+    if pins
+        .iter()
+        .any(|p| p.parent == t.parent && p.reference == t.reference)
+    {
+        return Err(format!(
+            "PIN reference {:02X} is used twice in {}",
+            t.reference, t.parent
+        ));
     }
     let encoding = t.encoding.parse::<PinEncoding>()?;
     if t.min_digits == 0 || t.min_digits > t.max_digits || t.max_digits > encoding.max_digits() {
@@ -472,7 +529,10 @@ fn pin_def(t: &PinToml, dfs: &[DfDef], pins: &[PinDef]) -> Result<PinDef, String
         ));
     }
     if !(1..=15).contains(&t.max_tries) {
-        return Err(format!("max_tries: must be 1..=15 (63Cx), found {}", t.max_tries));
+        return Err(format!(
+            "max_tries: must be 1..=15 (63Cx), found {}",
+            t.max_tries
+        ));
     }
     Ok(PinDef {
         parent: t.parent.clone(),

@@ -1,1 +1,35 @@
-//! b
+//! Shared fixtures for the criterion benchmarks in `benches/`: the APDUs a terminal sends to
+//! a social security card (SSC-CARD.md §7).
+
+/// SELECT the SSSE by name, no FCI (P2 = 0C).
+pub const SELECT_SSSE_NO_FCI: [u8; 20] = [
+    0x00, 0xA4, 0x04, 0x0C, 0x0F, 0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1,
+    0xB1, 0xA3, 0xD5, 0xCF,
+];
+
+/// SELECT the SSSE by name with the FCI (answered 61 1E under T=0).
+pub const SELECT_SSSE: [u8; 20] = [
+    0x00, 0xA4, 0x04, 0x00, 0x0F, 0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1,
+    0xB1, 0xA3, 0xD5, 0xCF,
+];
+
+/// VERIFY the SSSE PIN with the default 123456 (§7.2).
+pub const VERIFY_GOOD: [u8; 8] = [0x00, 0x20, 0x00, 0x00, 0x03, 0x12, 0x34, 0x56];
+
+/// VERIFY with a wrong PIN.
+pub const VERIFY_BAD: [u8; 8] = [0x00, 0x20, 0x00, 0x00, 0x03, 0x65, 0x43, 0x21];
+
+/// READ RECORD 1 of EF05 by SFI (P2 = 2C), exact Le.
+pub const READ_EF05_REC1: [u8; 5] = [0x00, 0xB2, 0x01, 0x2C, 0x12];
+
+/// A fresh default card with the SSSE selected.
+#[must_use]
+pub fn card_in_ssse() -> applet_sim::Card {
+    let mut card = applet_sim::Card::default_card().unwrap_or_else(|e| {
+        // The built-in profile is checked by the test suite; a bench cannot go on without it.
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
+    card.transmit(&SELECT_SSSE_NO_FCI);
+    card
+}

@@ -129,14 +129,20 @@ impl Expect {
             let mut sws = Vec::new();
             let mut col = last_col;
             for alt in last.split('|') {
-                let sw = SwPattern::from_nibbles(&nibbles(alt, col)?).ok_or_else(|| PatternError {
-                    column: col,
-                    message: format!("expected a 4-digit status word in alternatives, found {alt:?}"),
-                })?;
+                let sw =
+                    SwPattern::from_nibbles(&nibbles(alt, col)?).ok_or_else(|| PatternError {
+                        column: col,
+                        message: format!(
+                            "expected a 4-digit status word in alternatives, found {alt:?}"
+                        ),
+                    })?;
                 sws.push(sw);
                 col += alt.len() + 1;
             }
-            (tokens.get(..tokens.len() - 1).unwrap_or_default(), Some(sws))
+            (
+                tokens.get(..tokens.len() - 1).unwrap_or_default(),
+                Some(sws),
+            )
         } else {
             (tokens.as_slice(), None)
         };
@@ -146,7 +152,12 @@ impl Expect {
             if tok == "*" {
                 stream.push((col, None));
             } else {
-                stream.extend(nibbles(tok, col)?.into_iter().enumerate().map(|(i, n)| (col + i, Some(n))));
+                stream.extend(
+                    nibbles(tok, col)?
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, n)| (col + i, Some(n))),
+                );
             }
         }
         let sw = match alternatives {
@@ -154,7 +165,8 @@ impl Expect {
             None => {
                 let split = stream.len().checked_sub(4).ok_or_else(|| PatternError {
                     column: last_col,
-                    message: "expected a status word (4 hex digits, e.g. 9000 or 63Cx) at the end".into(),
+                    message: "expected a status word (4 hex digits, e.g. 9000 or 63Cx) at the end"
+                        .into(),
                 })?;
                 let tail: Vec<Nibble> = stream
                     .get(split..)
@@ -248,7 +260,9 @@ impl DataPattern {
 fn glob(pattern: &[Item], data: &[u8]) -> bool {
     match pattern.split_first() {
         None => data.is_empty(),
-        Some((Item::AnyData, rest)) => (0..=data.len()).any(|skip| glob(rest, data.get(skip..).unwrap_or_default())),
+        Some((Item::AnyData, rest)) => {
+            (0..=data.len()).any(|skip| glob(rest, data.get(skip..).unwrap_or_default()))
+        }
         Some((Item::Byte { value, mask }, rest)) => match data.split_first() {
             Some((b, tail)) => b & mask == *value && glob(rest, tail),
             None => false,
@@ -307,7 +321,9 @@ mod tests {
     use super::*;
 
     fn m(pattern: &str, response: &str) -> bool {
-        Expect::parse(pattern, 1).unwrap().matches(&apdu::parse_hex(response).unwrap())
+        Expect::parse(pattern, 1)
+            .unwrap()
+            .matches(&apdu::parse_hex(response).unwrap())
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub fn render(report: &RunReport, format: Format) -> String {
 }
 
 fn sw_of(bytes: &[u8]) -> Option<StatusWord> {
-    bytes.split_last_chunk::<2>().map(|(_, sw)| StatusWord::from(*sw))
+    bytes
+        .split_last_chunk::<2>()
+        .map(|(_, sw)| StatusWord::from(*sw))
 }
 
 fn failure_lines(f: &Failure, out: &mut String) {
@@ -43,8 +45,17 @@ fn failure_lines(f: &Failure, out: &mut String) {
     let _ = writeln!(out, "  expected: {}", f.expected);
     let _ = writeln!(out, "  actual:   {}", hex_spaced(&f.actual));
     if !f.differing.is_empty() {
-        let marks: String = (0..f.actual.len().max(f.differing.iter().max().map_or(0, |m| m + 1)))
-            .map(|i| if f.differing.contains(&i) { "^^ " } else { "   " })
+        let marks: String = (0..f
+            .actual
+            .len()
+            .max(f.differing.iter().max().map_or(0, |m| m + 1)))
+            .map(|i| {
+                if f.differing.contains(&i) {
+                    "^^ "
+                } else {
+                    "   "
+                }
+            })
             .collect();
         let _ = writeln!(out, "            {}", marks.trim_end());
     }
@@ -77,12 +88,21 @@ fn text(report: &RunReport) -> String {
             }
             Outcome::Skipped(reason) => {
                 entry.2 += 1;
-                let _ = writeln!(out, "SKIP {} ({}): {reason}", r.case.name, r.case.file.display());
+                let _ = writeln!(
+                    out,
+                    "SKIP {} ({}): {reason}",
+                    r.case.name,
+                    r.case.file.display()
+                );
             }
         }
     }
     let _ = writeln!(out, "\nagainst {}", report.target);
-    let _ = writeln!(out, "{:<12} {:>6} {:>6} {:>7}", "area", "passed", "failed", "skipped");
+    let _ = writeln!(
+        out,
+        "{:<12} {:>6} {:>6} {:>7}",
+        "area", "passed", "failed", "skipped"
+    );
     for (area, (p, f, s)) in &areas {
         let _ = writeln!(out, "{area:<12} {p:>6} {f:>6} {s:>7}");
     }
@@ -170,8 +190,14 @@ fn junit(report: &RunReport) -> String {
         report.duration.as_secs_f64()
     );
     for (area, results) in by_area {
-        let fails = results.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).count();
-        let skips = results.iter().filter(|r| matches!(r.outcome, Outcome::Skipped(_))).count();
+        let fails = results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
+            .count();
+        let skips = results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
+            .count();
         let time: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
         let _ = writeln!(
             out,
@@ -192,7 +218,11 @@ fn junit(report: &RunReport) -> String {
             match &r.outcome {
                 Outcome::Passed => out.push_str("/>\n"),
                 Outcome::Skipped(reason) => {
-                    let _ = writeln!(out, ">\n      <skipped message=\"{}\"/>\n    </testcase>", xml_escape(reason));
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml_escape(reason)
+                    );
                 }
                 Outcome::Failed(f) => {
                     let mut detail = String::new();

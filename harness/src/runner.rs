@@ -61,11 +61,13 @@ impl RunReport {
     /// (passed, failed, skipped).
     #[must_use]
     pub fn counts(&self) -> (usize, usize, usize) {
-        self.results.iter().fold((0, 0, 0), |(p, f, s), r| match r.outcome {
-            Outcome::Passed => (p + 1, f, s),
-            Outcome::Failed(_) => (p, f + 1, s),
-            Outcome::Skipped(_) => (p, f, s + 1),
-        })
+        self.results
+            .iter()
+            .fold((0, 0, 0), |(p, f, s), r| match r.outcome {
+                Outcome::Passed => (p + 1, f, s),
+                Outcome::Failed(_) => (p, f + 1, s),
+                Outcome::Skipped(_) => (p, f, s + 1),
+            })
     }
 
     /// True when nothing failed.

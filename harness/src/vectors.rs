@@ -21,7 +21,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// A vector file that cannot be read, with where and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", path.display())]
+#[error("{}{message}", location(path, *line, *column))]
 pub struct VectorError {
     /// The file.
     pub path: PathBuf,
@@ -31,6 +31,15 @@ pub struct VectorError {
     pub column: usize,
     /// What was expected or what went wrong.
     pub message: String,
+}
+
+/// `file:line:column: `, or `file: ` when there is no line.
+fn location(path: &Path, line: usize, column: usize) -> String {
+    if line == 0 {
+        format!("{}: ", path.display())
+    } else {
+        format!("{}:{line}:{column}: ", path.display())
+    }
 }
 
 /// One step of a case.
@@ -113,9 +122,12 @@ fn line(input: &str) -> IResult<&str, Line<'_>> {
     match keyword {
         ">" => Ok(("", Line::Command(at, args))),
         "<" => Ok(("", Line::Response(at, args))),
-        "version" => all_consuming(terminated(take_while1(|c: char| c.is_ascii_digit()), space0))
-            .map(Line::Version)
-            .parse(args),
+        "version" => all_consuming(terminated(
+            take_while1(|c: char| c.is_ascii_digit()),
+            space0,
+        ))
+        .map(Line::Version)
+        .parse(args),
         "case" => all_consuming(terminated(take_while1(is_name_char), space0))
             .map(Line::Case)
             .parse(args),
@@ -192,7 +204,11 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
         let parsed = line(body).map(|(_, l)| l).map_err(|_| {
             let keyword: String = body.chars().take_while(|c| !c.is_whitespace()).collect();
             match usage(&keyword) {
-                Some(u) => err(n, indent + 1, format!("malformed {keyword:?}: expected `{u}`")),
+                Some(u) => err(
+                    n,
+                    indent + 1,
+                    format!("malformed {keyword:?}: expected `{u}`"),
+                ),
                 None => err(
                     n,
                     indent + 1,
@@ -212,8 +228,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                     "expected a `<` line with the expected response after this command".into(),
                 ));
             };
-            let expect = Expect::parse(pattern, col(c))
-                .map_err(|e| err(n, e.column, e.message))?;
+            let expect = Expect::parse(pattern, col(c)).map_err(|e| err(n, e.column, e.message))?;
             if let Some(case) = cases.last_mut() {
                 case.steps.push(Step {
                     line: cmd_line,
@@ -232,7 +247,9 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                     return Err(err(
                         n,
                         col(9),
-                        format!("unsupported format version {v}: this harness reads version {FORMAT_VERSION}"),
+                        format!(
+                            "unsupported format version {v}: this harness reads version {FORMAT_VERSION}"
+                        ),
                     ));
                 }
             }
@@ -254,13 +271,19 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                 });
             }
             Line::Tags(tags) => {
-                let case = cases.last_mut().ok_or_else(|| outside_case(n, indent, &err))?;
+                let case = cases
+                    .last_mut()
+                    .ok_or_else(|| outside_case(n, indent, &err))?;
                 case.tags.extend(tags.into_iter().map(str::to_owned));
             }
             Line::Reset(atr) => {
-                let case = cases.last_mut().ok_or_else(|| outside_case(n, indent, &err))?;
+                let case = cases
+                    .last_mut()
+                    .ok_or_else(|| outside_case(n, indent, &err))?;
                 let atr = atr
-                    .map(|(c, p)| DataPattern::parse(p, col(c)).map_err(|e| err(n, e.column, e.message)))
+                    .map(|(c, p)| {
+                        DataPattern::parse(p, col(c)).map_err(|e| err(n, e.column, e.message))
+                    })
                     .transpose()?;
                 case.steps.push(Step {
                     line: n,
@@ -325,7 +348,9 @@ fn close_case(
     err: &impl Fn(usize, usize, String) -> VectorError,
 ) -> Result<(), VectorError> {
     match cases.last() {
-        Some(c) if c.steps.is_empty() => Err(err(c.line, 1, format!("case {:?} has no steps", c.name))),
+        Some(c) if c.steps.is_empty() => {
+            Err(err(c.line, 1, format!("case {:?} has no steps", c.name)))
+        }
         _ => Ok(()),
     }
 }
@@ -427,7 +452,10 @@ mod tests {
             let e = parse(text).unwrap_err();
             assert_eq!((e.line, e.column), (line, column), "{text:?}: {e}");
             assert!(e.message.contains(message), "{text:?}: {e}");
-            assert!(e.to_string().starts_with(&format!("t.apdu:{line}:{column}: ")));
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("t.apdu:{line}:{column}: "))
+            );
         }
     }
 }
