@@ -217,6 +217,10 @@ fn choose_encoding(
         }
     }
     let fits_short = len <= 0xFF && ne.is_none_or(|n| n <= 256);
+    if len == 0 && ne.is_none() {
+        // Case 1 has no length fields: its encoding is short, whatever was asked.
+        return Ok(LengthEncoding::Short);
+    }
     match forced {
         Some(LengthEncoding::Short) if !fits_short => Err(EncodeError::NeedsExtended { len, ne }),
         Some(e) => Ok(e),

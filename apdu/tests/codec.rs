@@ -88,6 +88,13 @@ fn malformed_edge_cases() {
 }
 
 #[test]
+fn case_1_has_no_length_encoding() {
+    let c = Command::new(0, 0, 0, 0).extended();
+    assert_eq!(c.encode().unwrap(), [0, 0, 0, 0]);
+    assert_eq!(c.view().unwrap().encoding, LengthEncoding::Short);
+}
+
+#[test]
 fn builder_chooses_the_shortest_encoding_and_checks_bounds() {
     let c = Command::new(0x00, 0xB2, 0x01, 0x2C).le(0x0B);
     assert_eq!(c.encode().unwrap(), h("00B2012C0B"));
