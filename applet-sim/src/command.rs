@@ -1,32 +1,60 @@
 //! Typed commands: the second decoding step, from an [`apdu::CommandApdu`] to what the card
 //! is asked to do (SSC-CARD.md §4.1). Every bad CLA, INS, P1, P2, Lc or Le is turned into its
 //! status word here, before any handler runs, so a rejected command touches no state.
+//!
+//! Which application answers which command is decided once, in [`Command::allowed_in`].
 
 use apdu::{CommandApdu, StatusWord};
+
+use crate::profile::AppKind;
+
+/// Instruction bytes (ISO 7816-4 §5.1.2 Table 4, SSC Part 5).
+pub mod ins {
+    /// VERIFY.
+    pub const VERIFY: u8 = 0x20;
+    /// CHANGE REFERENCE DATA.
+    pub const CHANGE_REFERENCE_DATA: u8 = 0x24;
+    /// RESET RETRY COUNTER.
+    pub const RESET_RETRY_COUNTER: u8 = 0x2C;
+    /// CHANGE PIN (SSC, class 80).
+    pub const CHANGE_PIN: u8 = 0x5E;
+    /// GET CHALLENGE.
+    pub const GET_CHALLENGE: u8 = 0x84;
+    /// SELECT.
+    pub const SELECT: u8 = 0xA4;
+    /// READ BINARY.
+    pub const READ_BINARY: u8 = 0xB0;
+    /// READ RECORD(S).
+    pub const READ_RECORD: u8 = 0xB2;
+    /// GET RESPONSE.
+    pub const GET_RESPONSE: u8 = 0xC0;
+    /// UPDATE BINARY.
+    pub const UPDATE_BINARY: u8 = 0xD6;
+    /// UPDATE RECORD.
+    pub const UPDATE_RECORD: u8 = 0xDC;
+    /// APPEND RECORD.
+    pub const APPEND_RECORD: u8 = 0xE2;
+}
 
 /// Class bytes the card knows: interindustry `00`, with SM `04`, proprietary `80`, with SM
 /// `84` (SSC-CARD.md §4.1).
 const KNOWN_CLA: [u8; 4] = [0x00, 0x04, 0x80, 0x84];
 
 /// Every (CLA, INS) pair the card implements, for telling 6E00 from 6D00.
-const IMPLEMENTED: [(u8, u8); 4] = [
+const IMPLEMENTED: [(u8, u8); 12] = [
     (0x00, ins::SELECT),
+    (0x00, ins::READ_BINARY),
     (0x00, ins::READ_RECORD),
-    (0x00, ins::VERIFY),
+    (0x00, ins::UPDATE_BINARY),
+    (0x00, ins::UPDATE_RECORD),
+    (0x00, ins::APPEND_RECORD),
+    (0x00, ins::GET_CHALLENGE),
     (0x00, ins::GET_RESPONSE),
+    (0x00, ins::VERIFY),
+    (0x00, ins::CHANGE_REFERENCE_DATA),
+    (0x00, ins::RESET_RETRY_COUNTER),
+    (0x80, ins::CHANGE_PIN),
 ];
-
-/// Instruction bytes (ISO 7816-4 §5.1.2 Table 4, SSC Part 5).
-pub mod ins {
-    /// SELECT.
-    pub const SELECT: u8 = 0xA4;
-    /// READ RECORD(S).
-    pub const READ_RECORD: u8 = 0xB2;
-    /// VERIFY.
-    pub const VERIFY: u8 = 0x20;
-    /// GET RESPONSE.
-    pub const GET_RESPONSE: u8 = 0xC0;
-}
 
 /// What a command asks of the card.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +66,24 @@ pub enum Command<'a> {
         /// Whether the FCI is returned (P2 b4-b3 = 00) or not (`0C`).
         return_fci: bool,
     },
+    /// READ BINARY `00 B0` (§4.1).
+    ReadBinary {
+        /// The EF: current or by SFI.
+        file: FileRef,
+        /// Offset of the first byte.
+        offset: u16,
+        /// Bytes asked for (Ne).
+        ne: u32,
+    },
+    /// UPDATE BINARY `00 D6` (§4.1).
+    UpdateBinary {
+        /// The EF: current or by SFI.
+        file: FileRef,
+        /// Offset of the first byte.
+        offset: u16,
+        /// The bytes to write.
+        data: &'a [u8],
+    },
     /// READ RECORD `00 B2` (§4.1; ISO 7816-4 §11.3.3).
     ReadRecord {
         /// The EF: current or by SFI.
@@ -47,11 +93,59 @@ pub enum Command<'a> {
         /// Which records (P2 b3-b1).
         mode: RecordMode,
     },
-    /// VERIFY `00 20 00 P2` (§4.1, §5.1).
+    /// UPDATE RECORD `00 DC` (§4.1): by number, or by identifier (appending when missing).
+    UpdateRecord {
+        /// The EF: current or by SFI.
+        file: FileRef,
+        /// P1: record number or record identifier.
+        p1: u8,
+        /// By number or by identifier.
+        mode: RecordMode,
+        /// The whole new record.
+        data: &'a [u8],
+    },
+    /// APPEND RECORD `00 E2 00 P2` (ISO 7816-4 §11.3.6).
+    AppendRecord {
+        /// The EF: current or by SFI.
+        file: FileRef,
+        /// The new record.
+        data: &'a [u8],
+    },
+    /// GET CHALLENGE `00 84 00 00 Le` (§4.1; Le 4, 8 or 16).
+    GetChallenge {
+        /// Challenge length.
+        len: u8,
+    },
+    /// VERIFY `00 20 P1 P2` (§4.1, §5.1).
     Verify {
         /// The PIN reference (P2).
         reference: u8,
-        /// The PIN block; empty asks for the tries left.
+        /// Check, query or logout.
+        action: VerifyAction<'a>,
+    },
+    /// CHANGE PIN `80 5E 01 P2` (§4.1): current PIN ‖ `FF` ‖ new PIN.
+    ChangePin {
+        /// The PIN reference (P2).
+        reference: u8,
+        /// The current PIN.
+        old: &'a [u8],
+        /// The new PIN.
+        new: &'a [u8],
+    },
+    /// CHANGE REFERENCE DATA `00 24 00 P2` (ISO 7816-4 §11.5.7): old ‖ new.
+    ChangeReferenceData {
+        /// The PIN reference (P2).
+        reference: u8,
+        /// Old value ‖ new value.
+        data: &'a [u8],
+    },
+    /// RESET RETRY COUNTER `00 2C P1 P2` (ISO 7816-4 §11.5.10; SECURITY.md §1 rule 7).
+    ResetRetryCounter {
+        /// The PIN reference (P2).
+        reference: u8,
+        /// What the data field holds (P1).
+        mode: ResetMode,
+        /// The data field.
         data: &'a [u8],
     },
     /// GET RESPONSE `00 C0 00 00 Le` (§4.1).
@@ -90,14 +184,14 @@ pub enum FileRef {
     Sfi(u8),
 }
 
-/// READ RECORD's P2 b3-b1 (ISO 7816-4 Table 49; SSC-CARD.md §4.1).
+/// A record command's P2 b3-b1 (ISO 7816-4 Table 49; SSC-CARD.md §4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordMode {
     /// 100: record number P1 (00 = current record).
     Number,
-    /// 101: records P1 to last.
+    /// 101: records P1 to last (READ only).
     FromNumberToLast,
-    /// 110: records last to P1.
+    /// 110: records last to P1 (READ only).
     FromLastToNumber,
     /// 000..011: an occurrence of the record whose identifier (first byte) is P1.
     Identifier(Occurrence),
@@ -116,6 +210,54 @@ pub enum Occurrence {
     Previous,
 }
 
+/// What VERIFY does, decided from P1 and the data field (ISO 7816-4 §11.5.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyAction<'a> {
+    /// P1=00 with data: compare.
+    Check(&'a [u8]),
+    /// P1=00 without data: the status (9000 verified, 63Cx tries left).
+    Query,
+    /// P1=FF without data: reset the verified status.
+    Logout,
+}
+
+/// RESET RETRY COUNTER's P1 (SECURITY.md §1 rule 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetMode {
+    /// 00: PUK ‖ new PIN.
+    PukAndNewPin,
+    /// 01: PUK only (the counter is reset, the PIN kept).
+    PukOnly,
+    /// 02: new PIN only (the PUK verified before).
+    NewPinOnly,
+    /// 03: no data (the PUK verified before).
+    NoData,
+}
+
+impl Command<'_> {
+    /// Whether an application of this kind answers the command (`None`: at the MF). The SSC
+    /// spec's SSSE has CHANGE PIN but not `00 24` / `00 2C` (§4.1: those answer 6D00 there);
+    /// the PKI application is ISO style; the financial application follows PBOC.
+    #[must_use]
+    pub fn allowed_in(&self, kind: Option<AppKind>) -> bool {
+        match self {
+            Self::Select { .. }
+            | Self::ReadBinary { .. }
+            | Self::UpdateBinary { .. }
+            | Self::ReadRecord { .. }
+            | Self::UpdateRecord { .. }
+            | Self::AppendRecord { .. }
+            | Self::GetChallenge { .. }
+            | Self::Verify { .. }
+            | Self::GetResponse { .. } => true,
+            Self::ChangePin { .. } => matches!(kind, Some(AppKind::Ssse | AppKind::Pboc)),
+            Self::ChangeReferenceData { .. } | Self::ResetRetryCounter { .. } => {
+                kind == Some(AppKind::Pki)
+            }
+        }
+    }
+}
+
 impl<'a> TryFrom<&CommandApdu<'a>> for Command<'a> {
     type Error = StatusWord;
 
@@ -126,9 +268,17 @@ impl<'a> TryFrom<&CommandApdu<'a>> for Command<'a> {
         }
         match (cla, apdu.ins) {
             (0x00, ins::SELECT) => select(apdu),
+            (0x00, ins::READ_BINARY) => read_binary(apdu),
+            (0x00, ins::UPDATE_BINARY) => update_binary(apdu),
             (0x00, ins::READ_RECORD) => read_record(apdu),
-            (0x00, ins::VERIFY) => verify(apdu),
+            (0x00, ins::UPDATE_RECORD) => update_record(apdu),
+            (0x00, ins::APPEND_RECORD) => append_record(apdu),
+            (0x00, ins::GET_CHALLENGE) => get_challenge(apdu),
             (0x00, ins::GET_RESPONSE) => get_response(apdu),
+            (0x00, ins::VERIFY) => verify(apdu),
+            (0x00, ins::CHANGE_REFERENCE_DATA) => change_reference_data(apdu),
+            (0x00, ins::RESET_RETRY_COUNTER) => reset_retry_counter(apdu),
+            (0x80, ins::CHANGE_PIN) => change_pin(apdu),
             (_, ins) if IMPLEMENTED.iter().any(|(_, i)| *i == ins) => {
                 Err(StatusWord::ClaNotSupported)
             }
@@ -137,7 +287,7 @@ impl<'a> TryFrom<&CommandApdu<'a>> for Command<'a> {
     }
 }
 
-/// No data and no Le, or 6700.
+/// No Le allowed, or 6700.
 fn require_no_le(apdu: &CommandApdu<'_>) -> Result<(), StatusWord> {
     if apdu.ne.is_some() {
         Err(StatusWord::WrongLength)
@@ -146,12 +296,29 @@ fn require_no_le(apdu: &CommandApdu<'_>) -> Result<(), StatusWord> {
     }
 }
 
+/// No data allowed, or 6700.
 fn require_no_data(apdu: &CommandApdu<'_>) -> Result<(), StatusWord> {
     if apdu.data.is_empty() {
         Ok(())
     } else {
         Err(StatusWord::WrongLength)
     }
+}
+
+/// Data and no Le (case 3), or 6700.
+fn require_case_3<'a>(apdu: &CommandApdu<'a>) -> Result<&'a [u8], StatusWord> {
+    require_no_le(apdu)?;
+    if apdu.data.is_empty() {
+        Err(StatusWord::WrongLength)
+    } else {
+        Ok(apdu.data)
+    }
+}
+
+/// Le and no data (case 2), or 6700.
+fn require_case_2(apdu: &CommandApdu<'_>) -> Result<u32, StatusWord> {
+    require_no_data(apdu)?;
+    apdu.ne.ok_or(StatusWord::WrongLength)
 }
 
 fn fid(data: &[u8]) -> Result<u16, StatusWord> {
@@ -200,17 +367,40 @@ fn select<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
     Ok(Command::Select { target, return_fci })
 }
 
-fn read_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
-    require_no_data(apdu)?;
-    if apdu.ne.is_none() {
-        return Err(StatusWord::WrongLength);
+/// P1 b8=1: SFI in b5-b1 and an 8-bit offset in P2; else a 15-bit offset (§4.1).
+fn binary_address(p1: u8, p2: u8) -> Result<(FileRef, u16), StatusWord> {
+    if p1 & 0x80 == 0 {
+        return Ok((FileRef::Current, u16::from_be_bytes([p1, p2])));
     }
-    let file = match apdu.p2 >> 3 {
-        0 => FileRef::Current,
-        31 => return Err(StatusWord::IncorrectP1P2),
-        sfi => FileRef::Sfi(sfi),
-    };
-    let mode = match apdu.p2 & 0x07 {
+    match p1 & 0x7F {
+        0 | 0x1F..=0x7F => Err(StatusWord::IncorrectP1P2),
+        sfi => Ok((FileRef::Sfi(sfi), u16::from(p2))),
+    }
+}
+
+fn read_binary<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    let ne = require_case_2(apdu)?;
+    let (file, offset) = binary_address(apdu.p1, apdu.p2)?;
+    Ok(Command::ReadBinary { file, offset, ne })
+}
+
+fn update_binary<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    let data = require_case_3(apdu)?;
+    let (file, offset) = binary_address(apdu.p1, apdu.p2)?;
+    Ok(Command::UpdateBinary { file, offset, data })
+}
+
+/// P2 b8-b4: SFI (0 = current EF, 31 reserved).
+fn record_file(p2: u8) -> Result<FileRef, StatusWord> {
+    match p2 >> 3 {
+        0 => Ok(FileRef::Current),
+        31 => Err(StatusWord::IncorrectP1P2),
+        sfi => Ok(FileRef::Sfi(sfi)),
+    }
+}
+
+fn record_mode(p2: u8) -> Result<RecordMode, StatusWord> {
+    Ok(match p2 & 0x07 {
         0b000 => RecordMode::Identifier(Occurrence::First),
         0b001 => RecordMode::Identifier(Occurrence::Last),
         0b010 => RecordMode::Identifier(Occurrence::Next),
@@ -219,13 +409,14 @@ fn read_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
         0b101 => RecordMode::FromNumberToLast,
         0b110 => RecordMode::FromLastToNumber,
         _ => return Err(StatusWord::IncorrectP1P2),
-    };
-    if apdu.p1 == 0xFF
-        && matches!(
-            mode,
-            RecordMode::Number | RecordMode::FromNumberToLast | RecordMode::FromLastToNumber
-        )
-    {
+    })
+}
+
+fn read_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    require_case_2(apdu)?;
+    let file = record_file(apdu.p2)?;
+    let mode = record_mode(apdu.p2)?;
+    if apdu.p1 == 0xFF && !matches!(mode, RecordMode::Identifier(_)) {
         return Err(StatusWord::IncorrectP1P2);
     }
     Ok(Command::ReadRecord {
@@ -235,22 +426,124 @@ fn read_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
     })
 }
 
-fn verify<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
-    require_no_le(apdu)?;
-    if apdu.p1 != 0x00 {
-        return Err(StatusWord::IncorrectP1P2);
-    }
-    Ok(Command::Verify {
-        reference: apdu.p2,
-        data: apdu.data,
+fn update_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    let data = require_case_3(apdu)?;
+    let file = record_file(apdu.p2)?;
+    let mode = match record_mode(apdu.p2)? {
+        RecordMode::FromNumberToLast | RecordMode::FromLastToNumber => {
+            return Err(StatusWord::IncorrectP1P2);
+        }
+        RecordMode::Number if apdu.p1 == 0xFF => return Err(StatusWord::IncorrectP1P2),
+        m => m,
+    };
+    Ok(Command::UpdateRecord {
+        file,
+        p1: apdu.p1,
+        mode,
+        data,
     })
 }
 
-fn get_response<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
-    require_no_data(apdu)?;
+fn append_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    let data = require_case_3(apdu)?;
+    if apdu.p1 != 0 || apdu.p2 & 0x07 != 0 {
+        return Err(StatusWord::IncorrectP1P2);
+    }
+    let file = record_file(apdu.p2)?;
+    Ok(Command::AppendRecord { file, data })
+}
+
+fn get_challenge<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    let ne = require_case_2(apdu)?;
     if (apdu.p1, apdu.p2) != (0, 0) {
         return Err(StatusWord::IncorrectP1P2);
     }
-    let ne = apdu.ne.ok_or(StatusWord::WrongLength)?;
+    match ne {
+        4 | 8 | 16 => Ok(Command::GetChallenge {
+            len: u8::try_from(ne).unwrap_or(8),
+        }),
+        _ => Err(StatusWord::WrongLength),
+    }
+}
+
+fn get_response<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    let ne = require_case_2(apdu)?;
+    if (apdu.p1, apdu.p2) != (0, 0) {
+        return Err(StatusWord::IncorrectP1P2);
+    }
     Ok(Command::GetResponse { ne })
+}
+
+fn verify<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    require_no_le(apdu)?;
+    let action = match (apdu.p1, apdu.data) {
+        (0x00, []) => VerifyAction::Query,
+        (0x00, data) => VerifyAction::Check(data),
+        (0xFF, []) => VerifyAction::Logout,
+        (0xFF, _) => return Err(StatusWord::WrongLength),
+        _ => return Err(StatusWord::IncorrectP1P2),
+    };
+    Ok(Command::Verify {
+        reference: apdu.p2,
+        action,
+    })
+}
+
+fn change_pin<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    // 80 5E 00 00 is PBOC's PIN RELOAD, which the SSSE answers 6D00 (§4.1).
+    match apdu.p1 {
+        0x01 => {}
+        0x00 => return Err(StatusWord::InsNotSupported),
+        _ => return Err(StatusWord::IncorrectP1P2),
+    }
+    let data = require_case_3(apdu)?;
+    // Lc 03..11: at least one byte each side of the FF separator (§4.1).
+    if !(3..=0x11).contains(&data.len()) {
+        return Err(StatusWord::WrongLength);
+    }
+    let split = data
+        .iter()
+        .position(|b| *b == 0xFF)
+        .ok_or(StatusWord::WrongData)?;
+    let old = data.get(..split).unwrap_or_default();
+    let new = data.get(split + 1..).unwrap_or_default();
+    if old.is_empty() || new.is_empty() {
+        return Err(StatusWord::WrongData);
+    }
+    Ok(Command::ChangePin {
+        reference: apdu.p2,
+        old,
+        new,
+    })
+}
+
+fn change_reference_data<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    // P1 = 01 (new value only) is not offered: the old value is always checked.
+    if apdu.p1 != 0x00 {
+        return Err(StatusWord::IncorrectP1P2);
+    }
+    let data = require_case_3(apdu)?;
+    Ok(Command::ChangeReferenceData {
+        reference: apdu.p2,
+        data,
+    })
+}
+
+fn reset_retry_counter<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    require_no_le(apdu)?;
+    let mode = match apdu.p1 {
+        0x00 => ResetMode::PukAndNewPin,
+        0x01 => ResetMode::PukOnly,
+        0x02 => ResetMode::NewPinOnly,
+        0x03 => ResetMode::NoData,
+        _ => return Err(StatusWord::IncorrectP1P2),
+    };
+    if (mode == ResetMode::NoData) != apdu.data.is_empty() {
+        return Err(StatusWord::WrongLength);
+    }
+    Ok(Command::ResetRetryCounter {
+        reference: apdu.p2,
+        mode,
+        data: apdu.data,
+    })
 }

@@ -4,7 +4,7 @@
 use apdu::tlv::BerNode;
 
 use crate::access::Access;
-use crate::profile::{Profile, Structure};
+use crate::profile::{AppKind, Profile, Structure};
 
 /// Index of a file in the arena; the MF is [`MF`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,6 +35,8 @@ pub struct Df {
     pub fci: Option<Vec<u8>>,
     /// Children in declaration order.
     pub children: Vec<NodeId>,
+    /// The command set, for an application directly under the MF.
+    pub kind: Option<AppKind>,
 }
 
 /// What an EF holds.
@@ -59,6 +61,8 @@ pub struct Ef {
     pub structure: Structure,
     /// Transparent: size; records: the maximum number of records.
     pub capacity: usize,
+    /// Records: the longest record (a cyclic EF's records all have this size).
+    pub record_size: usize,
     /// Read access condition.
     pub read: Access,
     /// Update access condition.
@@ -93,6 +97,7 @@ impl FileSystem {
                 name: None,
                 fci: None,
                 children: Vec::new(),
+                kind: None,
             })],
         };
         let mut labels: Vec<(&str, NodeId)> = vec![("MF", MF)];
@@ -112,6 +117,7 @@ impl FileSystem {
                     name: df.name.clone(),
                     fci: df.fci.clone(),
                     children: Vec::new(),
+                    kind: df.kind,
                 }),
             );
             labels.push((&df.id, id));
@@ -130,6 +136,7 @@ impl FileSystem {
                     sfi: ef.sfi,
                     structure: ef.structure,
                     capacity: ef.capacity,
+                    record_size: ef.record_size,
                     read: ef.read,
                     update: ef.update,
                     content,
@@ -257,6 +264,31 @@ impl FileSystem {
             id = parent;
         }
         MF
+    }
+
+    /// The command set of the application `df` belongs to (`None` at the MF).
+    #[must_use]
+    pub fn kind_of(&self, df: NodeId) -> Option<AppKind> {
+        self.df(self.application_of(df)).and_then(|d| d.kind)
+    }
+
+    /// True when `id` is `ancestor` or lies below it.
+    #[must_use]
+    pub fn is_within(&self, mut id: NodeId, ancestor: NodeId) -> bool {
+        loop {
+            if id == ancestor {
+                return true;
+            }
+            match self.node(id) {
+                Some(
+                    Node::Df(Df {
+                        parent: Some(p), ..
+                    })
+                    | Node::Ef(Ef { parent: p, .. }),
+                ) => id = *p,
+                _ => return false,
+            }
+        }
     }
 
     /// The DF holding `id` (itself for a DF).

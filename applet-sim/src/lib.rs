@@ -22,4 +22,4 @@ pub mod profile;
 pub mod shell;
 
 pub use card::Card;
-pub use profile::{Profile, ProfileError, Protocol};
+pub use profile::{AppKind, CipherSuite, Profile, ProfileError, Protocol, Unblock};

@@ -288,6 +288,68 @@ impl PinObject {
         }
     }
 
+    /// Decodes command data in this PIN's encoding and bounds (no state is touched).
+    ///
+    /// # Errors
+    /// [`PinError::WrongLength`] or [`PinError::BadFormat`].
+    pub fn decode(&self, data: &[u8]) -> Result<PinValue, PinError> {
+        self.encoding.decode(data, self.min_digits, self.max_digits)
+    }
+
+    /// The length in bytes of every well-formed PIN block, when it is fixed (ASCII FF-padded,
+    /// or a fixed digit count); what splits `old ‖ new` and `PUK ‖ new PIN`.
+    #[must_use]
+    pub fn fixed_len(&self) -> Option<usize> {
+        match self.encoding {
+            PinEncoding::AsciiFfPadded => Some(8),
+            PinEncoding::Ascii if self.min_digits == self.max_digits => {
+                Some(usize::from(self.max_digits))
+            }
+            PinEncoding::Bcd if self.min_digits == self.max_digits => {
+                Some(usize::from(self.max_digits).div_ceil(2))
+            }
+            PinEncoding::Ascii | PinEncoding::Bcd => None,
+        }
+    }
+
+    /// CHANGE PIN / CHANGE REFERENCE DATA (SECURITY.md §1 rule 6): the old value is decoded
+    /// and checked first (a counted comparison), then the new value's format; only then is the
+    /// value replaced. A correct old value with a malformed new one restores the counter and
+    /// changes nothing else.
+    ///
+    /// # Errors
+    /// [`PinError`] for the old value, then [`PinError::BadFormat`] /
+    /// [`PinError::WrongLength`] for the new one.
+    pub fn change(&mut self, old: &[u8], new: &[u8]) -> Result<(), PinError> {
+        let old = self.decode(old)?;
+        self.check(&old)?;
+        let new = self.decode(new).map_err(|_| PinError::BadFormat)?;
+        // Write point "pin.value".
+        self.value = new;
+        Ok(())
+    }
+
+    /// A counted comparison with an already decoded value (for RESET RETRY COUNTER's PUK).
+    ///
+    /// # Errors
+    /// [`PinError::Blocked`] or [`PinError::Mismatch`].
+    pub fn check_value(&mut self, candidate: &PinValue) -> Result<(), PinError> {
+        self.check(candidate)
+    }
+
+    /// Replaces the value and restores the counter (RESET RETRY COUNTER with a new PIN).
+    pub fn set_value(&mut self, value: PinValue) {
+        // Write point "pin.value" (value and counter written together).
+        self.value = value;
+        self.remaining = self.max_tries;
+    }
+
+    /// Restores the counter (RESET RETRY COUNTER without a new PIN).
+    pub fn unblock(&mut self) {
+        // Write point "pin.restore".
+        self.remaining = self.max_tries;
+    }
+
     /// VERIFY without data: 63Cx with the tries left (never costs a try), or 6983 blocked.
     #[must_use]
     pub fn query(&self) -> StatusWord {
@@ -387,6 +449,44 @@ mod tests {
         assert_eq!(pin.verify(&[0x12, 0x34, 0x56]), Err(PinError::Blocked));
         assert_eq!(pin.query(), StatusWord::AuthenticationMethodBlocked);
         assert!(pin.is_blocked());
+    }
+
+    #[test]
+    fn change_checks_old_first_then_new_format() {
+        let mut pin = ssse_pin();
+        // Wrong old PIN: counted, whatever the new one looks like.
+        assert_eq!(
+            pin.change(&[0x11, 0x11], &[0xAA]),
+            Err(PinError::Mismatch { remaining: 2 })
+        );
+        // Right old PIN, malformed new one: counter restored, value unchanged.
+        assert_eq!(
+            pin.change(&[0x12, 0x34, 0x56], &[0x1A, 0x22]),
+            Err(PinError::BadFormat)
+        );
+        assert_eq!(pin.remaining(), 3);
+        assert_eq!(pin.verify(&[0x12, 0x34, 0x56]), Ok(()));
+        // Malformed old PIN: nothing counted.
+        assert_eq!(
+            pin.change(&[0x12], &[0x11, 0x11]),
+            Err(PinError::WrongLength)
+        );
+        assert_eq!(pin.remaining(), 3);
+        assert_eq!(pin.change(&[0x12, 0x34, 0x56], &[0x65, 0x43, 0x21]), Ok(()));
+        assert_eq!(
+            pin.verify(&[0x12, 0x34, 0x56]),
+            Err(PinError::Mismatch { remaining: 2 })
+        );
+        assert_eq!(pin.verify(&[0x65, 0x43, 0x21]), Ok(()));
+        assert_eq!(pin.fixed_len(), None);
+        let puk = PinObject::new(
+            0,
+            PinEncoding::Ascii,
+            (8, 8),
+            PinValue::from_digits("12345678").unwrap(),
+            10,
+        );
+        assert_eq!(puk.fixed_len(), Some(8));
     }
 
     #[test]

@@ -15,7 +15,10 @@ use crate::access::Access;
 use crate::pin::{PinEncoding, PinValue};
 
 /// The built-in profiles: (name, TOML text).
-pub const BUILTIN: [(&str, &str); 1] = [("gen3", include_str!("../profiles/gen3.toml"))];
+pub const BUILTIN: [(&str, &str); 2] = [
+    ("gen3", include_str!("../profiles/gen3.toml")),
+    ("gen2", include_str!("../profiles/gen2.toml")),
+];
 
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "gen3";
@@ -52,6 +55,62 @@ pub enum Protocol {
     T1,
 }
 
+/// The block cipher of the card's keys (SSC-CARD.md §6.1): the FCI algorithm flag says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CipherSuite {
+    /// DES / 3DES with double-length keys, 8-byte blocks (second generation, flag 01).
+    Des3,
+    /// SM4, 16-byte blocks (third generation, flag 03).
+    Sm4,
+    /// AES-128 with the SM4 scheme (an option; not in the SSC spec).
+    Aes,
+}
+
+/// Which command set an application answers (SSC-CARD.md §4.1, §3.6, §3.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppKind {
+    /// The SSSE and its sub-DFs: SSC Part 5 commands (CHANGE PIN `80 5E`, no `00 24`/`00 2C`).
+    Ssse,
+    /// The financial (PBOC / UnionPay) application: PBOC conventions.
+    Pboc,
+    /// The third-generation PKI application: ISO-style PINs with a PUK (`00 24`, `00 2C`).
+    Pki,
+}
+
+/// How a blocked PIN is unblocked (SSC-CARD.md §5.2, §5.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unblock {
+    /// Not at all.
+    Never,
+    /// At the service centre, with the issuer's PUK key (external authentication with key 06
+    /// and `84 24`; the issuer-security issue).
+    IssuerKey,
+    /// With a PUK object of the same application, by reference (RESET RETRY COUNTER).
+    Puk(u8),
+}
+
+/// A card key (SSC-CARD.md §6.7): id, value, try counter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyDef {
+    /// The DF (application) that holds the key.
+    pub parent: String,
+    /// Card key id (EXTERNAL AUTHENTICATE P2).
+    pub id: u8,
+    /// Key version (group).
+    pub version: u8,
+    /// The key: 8 or 16 bytes.
+    pub value: Vec<u8>,
+    /// Tries after a success (and initially).
+    pub max_tries: u8,
+}
+
+/// Options that change behaviour the spec leaves open.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Options {
+    /// Seed for GET CHALLENGE, for reproducible vectors; random when absent.
+    pub challenge_seed: Option<u64>,
+}
+
 /// How an EF holds its data (ISO 7816-4 §5.3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Structure {
@@ -76,6 +135,8 @@ pub struct DfDef {
     pub name: Option<Vec<u8>>,
     /// The FCI answered on SELECT, built from `dir_sfi` and `algorithm` unless given whole.
     pub fci: Option<Vec<u8>>,
+    /// The command set, for an application DF directly under the MF.
+    pub kind: Option<AppKind>,
 }
 
 /// An EF as the profile declares it.
@@ -91,6 +152,8 @@ pub struct EfDef {
     pub structure: Structure,
     /// Transparent: size in bytes; record files: the maximum number of records.
     pub capacity: usize,
+    /// Record files: the longest record accepted by UPDATE/APPEND RECORD.
+    pub record_size: usize,
     /// Read access condition.
     pub read: Access,
     /// Update access condition.
@@ -118,6 +181,8 @@ pub struct PinDef {
     pub value: PinValue,
     /// Tries after a success (and initially).
     pub max_tries: u8,
+    /// How it is unblocked when blocked.
+    pub unblock: Unblock,
 }
 
 /// A validated card profile.
@@ -131,12 +196,18 @@ pub struct Profile {
     pub atr: Vec<u8>,
     /// The protocol whose procedure statuses the card answers.
     pub protocol: Protocol,
+    /// The cipher of the card's keys.
+    pub cipher: CipherSuite,
+    /// Behaviour options.
+    pub options: Options,
     /// DFs in declaration order (parents before children).
     pub dfs: Vec<DfDef>,
     /// EFs in declaration order.
     pub efs: Vec<EfDef>,
     /// PIN objects.
     pub pins: Vec<PinDef>,
+    /// Card keys.
+    pub keys: Vec<KeyDef>,
 }
 
 // --- The TOML shape -------------------------------------------------------------------------
@@ -151,6 +222,16 @@ struct ProfileToml {
     ef: Vec<Spanned<EfToml>>,
     #[serde(default)]
     pin: Vec<Spanned<PinToml>>,
+    #[serde(default)]
+    key: Vec<Spanned<KeyToml>>,
+    #[serde(default)]
+    options: OptionsToml,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OptionsToml {
+    challenge_seed: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +240,7 @@ struct CardToml {
     description: String,
     atr: Spanned<String>,
     protocol: Spanned<String>,
+    cipher: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +253,7 @@ struct DfToml {
     dir_sfi: Option<u8>,
     algorithm: Option<u8>,
     fci: Option<String>,
+    kind: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +265,7 @@ struct EfToml {
     structure: String,
     size: Option<usize>,
     max_records: Option<usize>,
+    record_size: Option<usize>,
     read: String,
     update: String,
     data: Option<String>,
@@ -199,6 +283,23 @@ struct PinToml {
     max_digits: u8,
     value: String,
     max_tries: u8,
+    unblock: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyToml {
+    parent: String,
+    id: u8,
+    #[serde(default)]
+    version: u8,
+    value: String,
+    #[serde(default = "default_key_tries")]
+    max_tries: u8,
+}
+
+fn default_key_tries() -> u8 {
+    3
 }
 
 // --- Loading --------------------------------------------------------------------------------
@@ -286,6 +387,18 @@ impl Profile {
             }
         };
 
+        let cipher = match raw.card.cipher.get_ref().as_str() {
+            "des3" => CipherSuite::Des3,
+            "sm4" => CipherSuite::Sm4,
+            "aes" => CipherSuite::Aes,
+            other => {
+                return Err(at(
+                    raw.card.cipher.span(),
+                    format!("cipher: expected \"des3\", \"sm4\" or \"aes\", found {other:?}"),
+                ));
+            }
+        };
+
         let mut dfs: Vec<DfDef> = Vec::with_capacity(raw.df.len());
         for entry in &raw.df {
             let df = df_def(entry.get_ref(), &dfs).map_err(|m| at(entry.span(), m))?;
@@ -304,14 +417,41 @@ impl Profile {
             let pin = pin_def(entry.get_ref(), &dfs, &pins).map_err(|m| at(entry.span(), m))?;
             pins.push(pin);
         }
+        for (entry, pin) in raw.pin.iter().zip(&pins) {
+            if let Unblock::Puk(r) = pin.unblock {
+                if !pins
+                    .iter()
+                    .any(|p| p.parent == pin.parent && p.reference == r)
+                {
+                    return Err(at(
+                        entry.span(),
+                        format!(
+                            "unblock: no PIN with reference {r:02X} in {} to act as PUK",
+                            pin.parent
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut keys: Vec<KeyDef> = Vec::with_capacity(raw.key.len());
+        for entry in &raw.key {
+            let key =
+                key_def(entry.get_ref(), &dfs, &keys, cipher).map_err(|m| at(entry.span(), m))?;
+            keys.push(key);
+        }
         Ok(Self {
             source_name: source_name.to_owned(),
             description: raw.card.description,
             atr,
             protocol,
+            cipher,
+            options: Options {
+                challenge_seed: raw.options.challenge_seed,
+            },
             dfs,
             efs,
             pins,
+            keys,
         })
     }
 }
@@ -329,8 +469,36 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Hex as in the profiles: spaces anywhere, and `BB*N` for N repetitions of byte BB.
 fn hex_field(value: &str, field: &str) -> Result<Vec<u8>, String> {
-    apdu::parse_hex(value).map_err(|e| format!("{field}: {e}"))
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    for token in value.split_whitespace() {
+        if let Some((byte, count)) = token.split_once('*') {
+            out.extend(apdu::parse_hex(&plain).map_err(|e| format!("{field}: {e}"))?);
+            plain.clear();
+            let byte = match apdu::parse_hex(byte).as_deref() {
+                Ok([b]) => *b,
+                _ => {
+                    return Err(format!(
+                        "{field}: {token:?}: expected BB*N, BB one hex byte"
+                    ));
+                }
+            };
+            let count: usize = count
+                .parse()
+                .ok()
+                .filter(|n| *n <= 0x10000)
+                .ok_or_else(|| {
+                    format!("{field}: {token:?}: expected BB*N, N a decimal count up to 65536")
+                })?;
+            out.extend(std::iter::repeat_n(byte, count));
+        } else {
+            plain.push_str(token);
+        }
+    }
+    out.extend(apdu::parse_hex(&plain).map_err(|e| format!("{field}: {e}"))?);
+    Ok(out)
 }
 
 fn fid_field(value: &str, field: &str) -> Result<u16, String> {
@@ -386,12 +554,27 @@ fn df_def(t: &DfToml, dfs: &[DfDef]) -> Result<DfDef, String> {
         (None, Some(n)) => Some(crate::fs::build_fci(n, t.dir_sfi, t.algorithm)),
         (None, None) => None,
     };
+    let kind = match t.kind.as_deref() {
+        None => None,
+        Some("ssse") => Some(AppKind::Ssse),
+        Some("pboc") => Some(AppKind::Pboc),
+        Some("pki") => Some(AppKind::Pki),
+        Some(other) => {
+            return Err(format!(
+                "kind: expected \"ssse\", \"pboc\" or \"pki\", found {other:?}"
+            ));
+        }
+    };
+    if kind.is_some() && t.parent != "MF" {
+        return Err("kind: only an application directly under the MF has a kind".into());
+    }
     Ok(DfDef {
         id: t.id.clone(),
         parent: t.parent.clone(),
         fid,
         name,
         fci,
+        kind,
     })
 }
 
@@ -434,7 +617,7 @@ fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
         .map_err(|e| format!("update: {e}"))?;
     let (capacity, data, records) = match structure {
         Structure::Transparent => {
-            if !t.records.is_empty() || t.max_records.is_some() {
+            if !t.records.is_empty() || t.max_records.is_some() || t.record_size.is_some() {
                 return Err("a transparent EF has size and data, not records".into());
             }
             let size = t.size.ok_or("a transparent EF needs a size")?;
@@ -493,6 +676,7 @@ fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
         sfi: t.sfi,
         structure,
         capacity,
+        record_size: t.record_size.unwrap_or(255),
         read,
         update,
         data,
@@ -534,12 +718,67 @@ fn pin_def(t: &PinToml, dfs: &[DfDef], pins: &[PinDef]) -> Result<PinDef, String
             t.max_tries
         ));
     }
+    let unblock = match t.unblock.as_str() {
+        "never" => Unblock::Never,
+        "issuer-key" => Unblock::IssuerKey,
+        u => match u.strip_prefix("puk:").map(|r| u8::from_str_radix(r, 16)) {
+            Some(Ok(r)) if r != t.reference => Unblock::Puk(r),
+            _ => {
+                return Err(format!(
+                    "unblock: expected \"never\", \"issuer-key\" or \"puk:XX\" (another PIN's reference, hex), found {u:?}"
+                ));
+            }
+        },
+    };
     Ok(PinDef {
         parent: t.parent.clone(),
         reference: t.reference,
         encoding,
         min_digits: t.min_digits,
         max_digits: t.max_digits,
+        value,
+        max_tries: t.max_tries,
+        unblock,
+    })
+}
+
+fn key_def(
+    t: &KeyToml,
+    dfs: &[DfDef],
+    keys: &[KeyDef],
+    cipher: CipherSuite,
+) -> Result<KeyDef, String> {
+    known_parent(&t.parent, dfs)?;
+    if keys
+        .iter()
+        .any(|k| k.parent == t.parent && k.id == t.id && k.version == t.version)
+    {
+        return Err(format!(
+            "key {:02X} version {} is declared twice in {}",
+            t.id, t.version, t.parent
+        ));
+    }
+    let value = hex_field(&t.value, "value")?;
+    let ok = match cipher {
+        CipherSuite::Des3 => matches!(value.len(), 8 | 16),
+        CipherSuite::Sm4 | CipherSuite::Aes => value.len() == 16,
+    };
+    if !ok {
+        return Err(format!(
+            "value: {} bytes is not a key for {cipher:?} (DES: 8 or 16, SM4/AES: 16)",
+            value.len()
+        ));
+    }
+    if !(1..=15).contains(&t.max_tries) {
+        return Err(format!(
+            "max_tries: must be 1..=15 (63Cx), found {}",
+            t.max_tries
+        ));
+    }
+    Ok(KeyDef {
+        parent: t.parent.clone(),
+        id: t.id,
+        version: t.version,
         value,
         max_tries: t.max_tries,
     })

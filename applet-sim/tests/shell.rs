@@ -76,7 +76,7 @@ fn a_bad_profile_is_refused_with_file_and_line() {
     let path = dir.join("bad.toml");
     std::fs::write(
         &path,
-        "[card]\ndescription = \"x\"\natr = \"3B00\"\nprotocol = \"T=2\"\n",
+        "[card]\ndescription = \"x\"\natr = \"3B00\"\nprotocol = \"T=2\"\ncipher = \"sm4\"\n",
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_ssc-card"))

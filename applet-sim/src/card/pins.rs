@@ -1,0 +1,163 @@
+//! VERIFY, CHANGE PIN, CHANGE REFERENCE DATA and RESET RETRY COUNTER (SSC-CARD.md §5;
+//! SECURITY.md §1). The counter rules live in [`crate::pin::PinObject`]; this module finds
+//! the PIN in scope and keeps the security status.
+
+use apdu::{ApduResult, Response, StatusWord};
+
+use super::{Card, bit};
+use crate::command::{ResetMode, VerifyAction};
+use crate::pin::PinError;
+use crate::profile::Unblock;
+
+impl Card {
+    /// The index of the PIN with this reference that applies in the current DF (6A88 when
+    /// there is none).
+    fn pin_index(&self, reference: u8) -> ApduResult<usize> {
+        self.pins_in_scope()
+            .find(|(_, p)| p.pin.reference == reference)
+            .map(|(i, _)| i)
+            .ok_or(StatusWord::ReferenceNotFound)
+    }
+
+    fn pin_at(&mut self, index: usize) -> ApduResult<&mut crate::pin::PinObject> {
+        self.persistent
+            .pins
+            .get_mut(index)
+            .map(|p| &mut p.pin)
+            .ok_or(StatusWord::ReferenceNotFound)
+    }
+
+    /// Records the outcome of a counted comparison in the security status: a match verifies,
+    /// a compared-and-failed PIN loses its status (ISO 7816-4 §11.5.6).
+    fn note(&mut self, index: usize, result: Result<(), PinError>) -> ApduResult<Response> {
+        match result {
+            Ok(()) => {
+                self.volatile.verified |= bit(index);
+                Ok(Response::status(StatusWord::Success))
+            }
+            Err(e) => {
+                if matches!(e, PinError::Mismatch { .. } | PinError::Blocked) {
+                    self.volatile.verified &= !bit(index);
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// VERIFY (SSC-CARD.md §5.1): check, query (9000 when verified, 63Cx, 6983 blocked; never
+    /// a try), or logout (P1 = FF).
+    pub(super) fn verify(
+        &mut self,
+        reference: u8,
+        action: VerifyAction<'_>,
+    ) -> ApduResult<Response> {
+        let index = self.pin_index(reference)?;
+        let verified = self.volatile.verified & bit(index) != 0;
+        match action {
+            VerifyAction::Check(data) => {
+                let result = self.pin_at(index)?.verify(data);
+                self.note(index, result)
+            }
+            VerifyAction::Query => {
+                let pin = self.pin_at(index)?;
+                if pin.is_blocked() {
+                    Err(StatusWord::AuthenticationMethodBlocked)
+                } else if verified {
+                    Ok(Response::status(StatusWord::Success))
+                } else {
+                    Err(pin.query())
+                }
+            }
+            VerifyAction::Logout => {
+                self.volatile.verified &= !bit(index);
+                Ok(Response::status(StatusWord::Success))
+            }
+        }
+    }
+
+    /// CHANGE PIN `80 5E 01 00` (SSC-CARD.md §4.1, §5.1): old PIN first (counted), then the
+    /// new PIN's format; success resets the counter and leaves the PIN verified.
+    pub(super) fn change_pin(
+        &mut self,
+        reference: u8,
+        old: &[u8],
+        new: &[u8],
+    ) -> ApduResult<Response> {
+        let index = self.pin_index(reference)?;
+        let result = self.pin_at(index)?.change(old, new);
+        self.note(index, result)
+    }
+
+    /// CHANGE REFERENCE DATA `00 24 00 P2`: old ‖ new, each the PIN's fixed block length; a
+    /// PIN without one (variable-length BCD) is changed with `80 5E` instead (6985 here).
+    pub(super) fn change_reference_data(
+        &mut self,
+        reference: u8,
+        data: &[u8],
+    ) -> ApduResult<Response> {
+        let index = self.pin_index(reference)?;
+        let pin = self.pin_at(index)?;
+        let len = pin
+            .fixed_len()
+            .ok_or(StatusWord::ConditionsOfUseNotSatisfied)?;
+        if data.len() != 2 * len {
+            return Err(StatusWord::WrongLength);
+        }
+        let (old, new) = data.split_at(len);
+        let result = pin.change(old, new);
+        self.note(index, result)
+    }
+
+    /// RESET RETRY COUNTER `00 2C P1 P2` (SECURITY.md §1 rule 7): the PUK is checked against
+    /// its own counter; P1 00 = PUK ‖ new PIN, 01 = PUK, 02 = new PIN and 03 = no data after
+    /// the PUK was verified. The reset PIN is not left verified.
+    pub(super) fn reset_retry_counter(
+        &mut self,
+        reference: u8,
+        mode: ResetMode,
+        data: &[u8],
+    ) -> ApduResult<Response> {
+        let index = self.pin_index(reference)?;
+        let Some(Unblock::Puk(puk_ref)) = self.persistent.pins.get(index).map(|p| p.unblock) else {
+            return Err(StatusWord::ConditionsOfUseNotSatisfied);
+        };
+        let puk_index = self.pin_index(puk_ref)?;
+        let puk_verified = self.volatile.verified & bit(puk_index) != 0;
+        let new_pin = match mode {
+            ResetMode::PukAndNewPin | ResetMode::PukOnly => {
+                let puk_len = self
+                    .pin_at(puk_index)?
+                    .fixed_len()
+                    .ok_or(StatusWord::ConditionsOfUseNotSatisfied)?;
+                let (puk, rest) = data
+                    .split_at_checked(puk_len)
+                    .ok_or(StatusWord::WrongLength)?;
+                if (mode == ResetMode::PukOnly) != rest.is_empty() {
+                    return Err(StatusWord::WrongLength);
+                }
+                // The PUK block's shape first (nothing counted), then the counted comparison.
+                let puk_value = self.pin_at(puk_index)?.decode(puk)?;
+                let result = self.pin_at(puk_index)?.check_value(&puk_value);
+                self.note(puk_index, result)?;
+                (mode == ResetMode::PukAndNewPin).then_some(rest)
+            }
+            ResetMode::NewPinOnly | ResetMode::NoData => {
+                if !puk_verified {
+                    return Err(StatusWord::SecurityStatusNotSatisfied);
+                }
+                (mode == ResetMode::NewPinOnly).then_some(data)
+            }
+        };
+        let pin = self.pin_at(index)?;
+        match new_pin {
+            Some(block) => {
+                // The new PIN's format is checked after the PUK (rule 6's order).
+                let value = pin.decode(block).map_err(|_| StatusWord::WrongData)?;
+                pin.set_value(value);
+            }
+            None => pin.unblock(),
+        }
+        self.volatile.verified &= !bit(index);
+        Ok(Response::status(StatusWord::Success))
+    }
+}
