@@ -2,7 +2,7 @@
 //! is asked to do (SSC-CARD.md §4.1). Every bad CLA, INS, P1, P2, Lc or Le is turned into its
 //! status word here, before any handler runs, so a rejected command touches no state.
 //!
-//! Which application answers which command is decided once, in [`Command::allowed_in`].
+//! Which application answers which instruction is decided once, in [`allowed_in`].
 
 use apdu::{CommandApdu, StatusWord};
 
@@ -234,37 +234,31 @@ pub enum ResetMode {
     NoData,
 }
 
-impl Command<'_> {
-    /// Whether an application of this kind answers the command (`None`: at the MF). The SSC
-    /// spec's SSSE has CHANGE PIN but not `00 24` / `00 2C` (§4.1: those answer 6D00 there);
-    /// the PKI application is ISO style; the financial application follows PBOC.
-    #[must_use]
-    pub fn allowed_in(&self, kind: Option<AppKind>) -> bool {
-        match self {
-            Self::Select { .. }
-            | Self::ReadBinary { .. }
-            | Self::UpdateBinary { .. }
-            | Self::ReadRecord { .. }
-            | Self::UpdateRecord { .. }
-            | Self::AppendRecord { .. }
-            | Self::GetChallenge { .. }
-            | Self::Verify { .. }
-            | Self::GetResponse { .. } => true,
-            Self::ChangePin { .. } => matches!(kind, Some(AppKind::Ssse | AppKind::Pboc)),
-            Self::ChangeReferenceData { .. } | Self::ResetRetryCounter { .. } => {
-                kind == Some(AppKind::Pki)
-            }
-        }
+/// Whether an application of this kind answers the instruction (`None`: at the MF). The SSC
+/// spec's SSSE has CHANGE PIN but not `00 24` / `00 2C` (§4.1: those answer 6D00 there); the
+/// PKI application is ISO style and has no `80 5E`; the financial application follows PBOC.
+#[must_use]
+pub fn allowed_in(cla: u8, ins: u8, kind: Option<AppKind>) -> bool {
+    match (cla, ins) {
+        (0x80, ins::CHANGE_PIN) => matches!(kind, Some(AppKind::Ssse | AppKind::Pboc)),
+        (0x00, ins::CHANGE_REFERENCE_DATA | ins::RESET_RETRY_COUNTER) => kind == Some(AppKind::Pki),
+        _ => true,
     }
 }
 
-impl<'a> TryFrom<&CommandApdu<'a>> for Command<'a> {
-    type Error = StatusWord;
-
-    fn try_from(apdu: &CommandApdu<'a>) -> Result<Self, StatusWord> {
+impl<'a> Command<'a> {
+    /// Decodes a command for the current application: 6E00 for an unknown class, 6D00 for
+    /// an instruction the application does not have, then each command's own checks.
+    ///
+    /// # Errors
+    /// The status word that rejects the command.
+    pub fn decode(apdu: &CommandApdu<'a>, kind: Option<AppKind>) -> Result<Self, StatusWord> {
         let cla = apdu.cla.0;
         if !KNOWN_CLA.contains(&cla) {
             return Err(StatusWord::ClaNotSupported);
+        }
+        if !allowed_in(cla, apdu.ins, kind) {
+            return Err(StatusWord::InsNotSupported);
         }
         match (cla, apdu.ins) {
             (0x00, ins::SELECT) => select(apdu),

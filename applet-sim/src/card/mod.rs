@@ -209,16 +209,12 @@ impl Card {
     }
 
     fn process(&mut self, apdu: &CommandApdu<'_>) -> ApduResult<Response> {
-        let command = Command::try_from(apdu);
+        let command = Command::decode(apdu, self.app_kind());
         // Response data is available to the GET RESPONSE immediately following only.
         if !matches!(command, Ok(Command::GetResponse { .. })) {
             self.volatile.pending.clear();
         }
-        let command = command?;
-        if !command.allowed_in(self.app_kind()) {
-            return Err(StatusWord::InsNotSupported);
-        }
-        self.execute(command)
+        self.execute(command?)
     }
 
     /// The one dispatch: every command variant has its handler, no catch-all.
