@@ -167,10 +167,13 @@ impl PinValue {
         self.len == 0
     }
 
-    /// Constant-time equality over the whole fixed-length form.
+    /// Constant-time equality over the whole fixed-length form (one 128-bit comparison
+    /// through `subtle`, with no early exit).
     #[must_use]
     pub fn ct_eq(&self, other: &Self) -> bool {
-        bool::from(self.digits.ct_eq(&other.digits))
+        let a = u128::from_be_bytes(self.digits);
+        let b = u128::from_be_bytes(other.digits);
+        bool::from(a.ct_eq(&b))
     }
 }
 

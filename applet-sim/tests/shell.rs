@@ -103,3 +103,23 @@ fn profile_show_prints_an_editable_builtin() {
     let reparsed = applet_sim::Profile::parse(&text, "shown").unwrap();
     assert_eq!(reparsed.protocol, applet_sim::Protocol::T0);
 }
+
+#[test]
+fn profiles_are_chosen_with_profile() {
+    let (code, out) = shell(
+        "00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF\n00B2032C06\n00B2013414\n",
+        &["--profile", "gen2"],
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    // gen2: spec version "2.00", EF06 free to read (SSC-CARD.md §3.3, §7.3).
+    assert_eq!(lines[1], "< 03 04 32 2E 30 30 90 00 : success");
+    assert!(lines[2].starts_with("< 08 12 ") && lines[2].ends_with("90 00 : success"));
+    let path = format!(
+        "{}/tests/fixtures/writable.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, out) = shell("reset\n", &["--profile", &path]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "< 3B 8C 80 01 01 02 03 04 05 06 07 08 09 0A 0B 0C\n");
+}
