@@ -20,6 +20,7 @@ pub mod fs;
 pub mod pin;
 pub mod profile;
 pub mod shell;
+pub mod vpcd;
 
 pub use card::Card;
 pub use profile::{AppKind, CipherSuite, Profile, ProfileError, Protocol, Unblock};

@@ -23,6 +23,34 @@ enum Cmd {
         #[arg(long, default_value = profile::DEFAULT_PROFILE)]
         profile: String,
     },
+    /// Be the card in pcscd's virtual reader (vsmartcard's vpcd). SIGINT/SIGTERM stop it
+    /// (exit 0); SIGUSR1 removes the card, SIGUSR2 inserts it, SIGHUP restores the profile's
+    /// initial state.
+    Serve {
+        /// vpcd's address; repeat for several slots (default 127.0.0.1:35963, slot 0).
+        #[arg(long = "vpcd", value_name = "HOST:PORT")]
+        vpcd: Vec<String>,
+        /// Serve N independent cards on consecutive ports from the (single) address.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        slots: u16,
+        /// Reversed mode: listen for vpcd instead of connecting to it.
+        #[arg(long)]
+        reversed: bool,
+        /// Address to listen on in reversed mode (loopback unless told otherwise).
+        #[arg(
+            long,
+            value_name = "ADDR",
+            default_value = "127.0.0.1:35963",
+            requires = "reversed"
+        )]
+        listen: String,
+        /// A built-in profile name (gen3) or a profile file.
+        #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+        profile: String,
+        /// Trace every APDU (`> ...` / `< ... : meaning`) and control message on stderr.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// Print a built-in profile as an editable TOML file, or list them.
     Profile {
         /// The built-in profile to print.
@@ -41,6 +69,69 @@ fn main() -> ExitCode {
     }
 }
 
+/// `host:port` with the port moved up by `offset` (slot n of a multi-slot vpcd).
+fn shift_port(addr: &str, offset: u16) -> anyhow::Result<String> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .with_context(|| format!("{addr:?} is not HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .with_context(|| format!("bad port in {addr:?}"))?;
+    let port = port
+        .checked_add(offset)
+        .with_context(|| format!("slot {offset} is past port 65535"))?;
+    Ok(format!("{host}:{port}"))
+}
+
+fn serve(
+    vpcd: &[String],
+    slots: u16,
+    listen: Option<String>,
+    profile: &str,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    use applet_sim::vpcd::{Controls, Endpoint, Slot, install_signal_handlers};
+    use std::sync::Arc;
+
+    let profile = Profile::load(profile)?;
+    let base: Vec<String> = match (&listen, vpcd) {
+        (Some(addr), _) => vec![addr.clone()],
+        (None, []) => vec![format!("127.0.0.1:{}", applet_sim::vpcd::DEFAULT_PORT)],
+        (None, list) => list.to_vec(),
+    };
+    let addrs: Vec<String> = match (base.as_slice(), slots) {
+        (_, 0) => anyhow::bail!("--slots must be at least 1"),
+        (list, 1) => list.to_vec(),
+        ([one], n) => (0..n)
+            .map(|i| shift_port(one, i))
+            .collect::<anyhow::Result<_>>()?,
+        _ => anyhow::bail!("use either --slots N with one address, or repeated --vpcd"),
+    };
+    let controls = Arc::new(Controls::default());
+    install_signal_handlers(&controls).context("installing signal handlers")?;
+    let mut threads = Vec::new();
+    for (i, addr) in addrs.into_iter().enumerate() {
+        let endpoint = if listen.is_some() {
+            Endpoint::Listen(addr)
+        } else {
+            Endpoint::Connect(addr)
+        };
+        let mut slot = Slot::new(&format!("slot {i}"), Card::new(&profile), verbose);
+        let controls = Arc::clone(&controls);
+        threads.push(std::thread::spawn(move || {
+            applet_sim::vpcd::serve(&mut slot, &endpoint, &controls)
+        }));
+    }
+    for t in threads {
+        match t.join() {
+            Ok(result) => result?,
+            Err(_) => anyhow::bail!("a slot thread failed"),
+        }
+    }
+    eprintln!("stopped");
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Shell { profile } => {
@@ -49,6 +140,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             applet_sim::shell::run(&mut card, io::stdin().lock(), io::stdout().lock())
                 .context("shell I/O")
         }
+        Cmd::Serve {
+            vpcd,
+            slots,
+            reversed,
+            listen,
+            profile,
+            verbose,
+        } => serve(&vpcd, slots, reversed.then_some(listen), &profile, verbose),
         Cmd::Profile { show: Some(name) } => {
             let text = profile::builtin_text(&name).with_context(|| {
                 format!(

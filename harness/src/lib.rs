@@ -4,6 +4,7 @@
 //! The same vectors run against the in-process card and, later, any PC/SC reader; see
 //! design/ARCHITECTURE.md for the command-line contract of `ssc-harness`.
 
+pub mod bench;
 pub mod cli;
 pub mod pattern;
 pub mod report;

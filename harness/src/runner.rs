@@ -77,17 +77,27 @@ impl RunReport {
     }
 }
 
-/// Runs `cases` in order, each on a fresh card.
+/// Decides whether a case is skipped on this target, and why.
+pub type SkipPolicy<'a> = &'a dyn Fn(&Case) -> Option<String>;
+
+/// Runs `cases` in order, each on a fresh card, except those `skip` gives a reason for.
 ///
 /// # Errors
 /// [`TransportError`] when the transport fails (a card that answers wrongly is a failure,
 /// not an error).
-pub fn run(transport: &mut dyn Transport, cases: Vec<Case>) -> Result<RunReport, TransportError> {
+pub fn run(
+    transport: &mut dyn Transport,
+    cases: Vec<Case>,
+    skip: SkipPolicy<'_>,
+) -> Result<RunReport, TransportError> {
     let started = Instant::now();
     let mut results = Vec::with_capacity(cases.len());
     for case in cases {
         let t = Instant::now();
-        let outcome = run_case(transport, &case)?;
+        let outcome = match skip(&case) {
+            Some(reason) => Outcome::Skipped(reason),
+            None => run_case(transport, &case)?,
+        };
         results.push(CaseResult {
             case,
             outcome,
@@ -101,7 +111,11 @@ pub fn run(transport: &mut dyn Transport, cases: Vec<Case>) -> Result<RunReport,
     })
 }
 
-fn run_case(transport: &mut dyn Transport, case: &Case) -> Result<Outcome, TransportError> {
+/// Runs one case on a fresh card.
+///
+/// # Errors
+/// [`TransportError`] when the transport fails.
+pub fn run_case(transport: &mut dyn Transport, case: &Case) -> Result<Outcome, TransportError> {
     transport.fresh_card()?;
     for (index, step) in case.steps.iter().enumerate() {
         let failure = match &step.kind {

@@ -77,3 +77,21 @@ impl Transport for SimTransport {
         Ok(())
     }
 }
+
+#[cfg(feature = "pcsc")]
+mod pcsc;
+#[cfg(feature = "pcsc")]
+pub use self::pcsc::{PcscTransport, list_readers};
+
+/// What `--reader` says when the harness was built without the PC/SC transport.
+pub const NO_PCSC: &str = "this ssc-harness was built without the `pcsc` feature; build it with \
+`cargo build --release -p harness --features pcsc` (needs libpcsclite-dev and pkg-config)";
+
+impl SimTransport {
+    /// True when the card's persistent state differs from its initial state (a case that
+    /// leaves such a change behind cannot run twice on one real card without restoring it).
+    #[must_use]
+    pub fn persistent_state_changed(&self) -> bool {
+        !self.card.same_persistent_state(&self.template)
+    }
+}

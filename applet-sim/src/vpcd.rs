@@ -1,0 +1,410 @@
+//! The card behind vsmartcard's virtual reader (vpcd) in pcscd: the vicc side of the vpcd
+//! protocol (shared/spec/VPCD.md §2.1).
+//!
+//! Frames in both directions are a big-endian `u16` length and that many bytes. A 1-byte
+//! frame is a control message (00 power off, 01 power on, 02 reset, 04 get ATR — answered
+//! with the ATR, or an empty frame while the card is "removed"); anything else is a command
+//! APDU, answered with the response. Frames are read exactly: a partial read is never taken
+//! for a frame, and a dropped connection drops the partial frame, not the card's state.
+//!
+//! Speed (VPCD.md, "the 40 ms trap"): TCP_NODELAY, one write per response (length and bytes
+//! together), and TCP_QUICKACK re-armed after every read.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use apdu::hex_spaced;
+use socket2::SockRef;
+
+use crate::Card;
+use crate::shell::answer_line;
+
+/// vpcd's first port (`0x8C7B`): slot 0 is "Virtual PCD 00 00", 35964 is slot 1.
+pub const DEFAULT_PORT: u16 = 35963;
+
+/// Control bytes (vpcd.h).
+const CTRL_OFF: u8 = 0;
+const CTRL_ON: u8 = 1;
+const CTRL_RESET: u8 = 2;
+const CTRL_ATR: u8 = 4;
+
+/// How often a blocked read looks at the control flags.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Where the card meets vpcd.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Normal mode: vpcd listens inside pcscd, the card connects to it (`host:port`).
+    Connect(String),
+    /// Reversed mode: the card listens (`addr:port`), vpcd connects out to it.
+    Listen(String),
+}
+
+/// Requests from outside (signals), shared by all slots. Counters, so that every slot sees
+/// each request once.
+#[derive(Debug, Default)]
+pub struct Controls {
+    /// Set to stop serving (SIGINT, SIGTERM).
+    pub stop: AtomicBool,
+    /// Bumped to take the card out of the reader (SIGUSR1).
+    pub removals: AtomicU64,
+    /// Bumped to put it back (SIGUSR2).
+    pub insertions: AtomicU64,
+    /// Bumped to restore every card to the profile's initial state (SIGHUP).
+    pub restores: AtomicU64,
+}
+
+impl Controls {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// One reader slot: a card, its initial state, and whether it is in the reader.
+#[derive(Debug)]
+pub struct Slot {
+    /// A name for the log (`slot 0`).
+    pub name: String,
+    card: Card,
+    initial: Card,
+    present: bool,
+    seen: (u64, u64, u64),
+    verbose: bool,
+}
+
+/// Why a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The peer closed it or it failed: reconnect.
+    Disconnected,
+    /// A stop was requested.
+    Stopped,
+}
+
+impl Slot {
+    /// A slot holding `card`, inserted.
+    #[must_use]
+    pub fn new(name: &str, card: Card, verbose: bool) -> Self {
+        Self {
+            name: name.to_owned(),
+            initial: card.clone(),
+            card,
+            present: true,
+            seen: (0, 0, 0),
+            verbose,
+        }
+    }
+
+    /// The card in the slot.
+    #[must_use]
+    pub fn card(&self) -> &Card {
+        &self.card
+    }
+
+    fn log(&self, line: &str) {
+        if self.verbose {
+            eprintln!("[{}] {line}", self.name);
+        }
+    }
+
+    /// Applies removal, insertion and restore requests made since the last look.
+    fn apply(&mut self, controls: &Controls) {
+        let now = (
+            controls.removals.load(Ordering::SeqCst),
+            controls.insertions.load(Ordering::SeqCst),
+            controls.restores.load(Ordering::SeqCst),
+        );
+        if now.2 != self.seen.2 {
+            self.card.clone_from(&self.initial);
+            eprintln!(
+                "[{}] card restored to the profile's initial state",
+                self.name
+            );
+        }
+        if now.0 != self.seen.0 {
+            self.present = false;
+            self.card.reset();
+            eprintln!("[{}] card removed", self.name);
+        }
+        if now.1 != self.seen.1 {
+            self.present = true;
+            eprintln!("[{}] card inserted", self.name);
+        }
+        self.seen = now;
+    }
+
+    /// Answers one frame; `None` for messages that get no answer.
+    fn handle(&mut self, frame: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        out.clear();
+        match frame {
+            [CTRL_OFF] => {
+                self.card.reset();
+                self.log("power off");
+                None
+            }
+            [CTRL_ON] | [CTRL_RESET] => {
+                self.card.reset();
+                self.log(if frame == [CTRL_ON] {
+                    "power on"
+                } else {
+                    "reset"
+                });
+                None
+            }
+            [CTRL_ATR] => {
+                if self.present {
+                    out.extend_from_slice(self.card.atr());
+                }
+                Some(())
+            }
+            [other] => {
+                eprintln!(
+                    "[{}] unknown vpcd control byte {other:02X}, ignored",
+                    self.name
+                );
+                None
+            }
+            [] => {
+                eprintln!("[{}] empty vpcd frame, ignored", self.name);
+                None
+            }
+            apdu => {
+                self.card.transmit_into(apdu, out);
+                if self.verbose {
+                    eprintln!("[{}] > {}", self.name, hex_spaced(apdu));
+                    eprintln!("[{}] {}", self.name, answer_line(out));
+                }
+                Some(())
+            }
+        }
+    }
+}
+
+/// Serves one slot until a stop is requested: connects (or accepts), answers frames, and
+/// reconnects with backoff when the peer goes away, keeping the card's state.
+///
+/// # Errors
+/// Only a listening socket that cannot be bound (reversed mode).
+pub fn serve(slot: &mut Slot, endpoint: &Endpoint, controls: &Controls) -> io::Result<()> {
+    let listener = match endpoint {
+        Endpoint::Listen(addr) => {
+            let l = TcpListener::bind(addr)?;
+            l.set_nonblocking(true)?;
+            eprintln!(
+                "[{}] listening on {addr} for vpcd (reversed mode)",
+                slot.name
+            );
+            Some(l)
+        }
+        Endpoint::Connect(_) => None,
+    };
+    let mut backoff = Duration::from_millis(50);
+    let mut announced_wait = false;
+    while !controls.stopped() {
+        slot.apply(controls);
+        let stream = match (&listener, endpoint) {
+            (Some(l), _) => match l.accept() {
+                Ok((s, _)) => s.set_nonblocking(false).map(|()| s),
+                Err(e) => Err(e),
+            },
+            (None, Endpoint::Connect(addr)) => TcpStream::connect(addr.as_str()),
+            (None, Endpoint::Listen(_)) => Err(io::Error::other("no listener")),
+        };
+        match stream {
+            Ok(stream) => {
+                eprintln!("[{}] connected to vpcd", slot.name);
+                announced_wait = false;
+                backoff = Duration::from_millis(50);
+                match serve_connection(slot, stream, controls) {
+                    Ok(Ended::Stopped) => break,
+                    Ok(Ended::Disconnected) => {
+                        eprintln!("[{}] vpcd went away; reconnecting", slot.name)
+                    }
+                    Err(e) => eprintln!("[{}] connection error: {e}; reconnecting", slot.name),
+                }
+            }
+            Err(e) => {
+                if !announced_wait && e.kind() != io::ErrorKind::WouldBlock {
+                    eprintln!("[{}] waiting for vpcd at {endpoint:?}: {e}", slot.name);
+                    announced_wait = true;
+                }
+                thread::sleep(if listener.is_some() { POLL } else { backoff });
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What waiting for a frame came to.
+enum ReadOutcome {
+    /// A whole frame is in the buffer.
+    Frame,
+    /// The peer closed the connection (a partial frame is dropped).
+    Closed,
+    /// A stop was requested while the line was idle.
+    Stopped,
+}
+
+/// Reads vpcd frames, taking whatever the socket holds in one `recv` (often the length and
+/// the APDU together), and completing partial frames across reads and timeouts.
+struct FrameReader {
+    buf: Vec<u8>,
+    /// Bytes of `buf` that hold data.
+    len: usize,
+    /// Size of the frame handed out last (header included), dropped on the next call.
+    consumed: usize,
+}
+
+impl FrameReader {
+    fn new() -> Self {
+        Self {
+            buf: vec![0; 4096],
+            len: 0,
+            consumed: 0,
+        }
+    }
+
+    /// The complete frame at the front of the buffer, if there is one: (total size, payload).
+    fn complete(&self) -> Option<(usize, &[u8])> {
+        let data = self.buf.get(..self.len)?;
+        let (header, rest) = data.split_first_chunk::<2>()?;
+        let size = usize::from(u16::from_be_bytes(*header));
+        rest.get(..size).map(|payload| (size + 2, payload))
+    }
+
+    /// Waits until a whole frame is buffered. Quick ACK is re-armed after every read: it is
+    /// not sticky on Linux, and vpcd writes the length and the APDU separately, so a delayed
+    /// ACK of the length would stall the APDU behind Nagle's algorithm for 40 ms (VPCD.md).
+    fn next(&mut self, mut stream: &TcpStream, controls: &Controls) -> io::Result<ReadOutcome> {
+        self.buf.copy_within(self.consumed..self.len, 0);
+        self.len -= self.consumed;
+        self.consumed = 0;
+        loop {
+            if let Some((size, _)) = self.complete() {
+                self.consumed = size;
+                return Ok(ReadOutcome::Frame);
+            }
+            if self.len == self.buf.len() {
+                // A frame longer than the buffer: grow to its size (at most 2 + 65,535).
+                let need = self
+                    .buf
+                    .first_chunk::<2>()
+                    .map_or(4096, |h| 2 + usize::from(u16::from_be_bytes(*h)));
+                self.buf.resize(need.max(self.buf.len() * 2), 0);
+            }
+            let read = stream.read(self.buf.get_mut(self.len..).unwrap_or_default());
+            let _ = SockRef::from(stream).set_tcp_quickack(true);
+            match read {
+                Ok(0) => return Ok(ReadOutcome::Closed),
+                Ok(n) => self.len += n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    if controls.stopped() {
+                        return Ok(ReadOutcome::Stopped);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The payload of the frame returned by the last [`FrameReader::next`].
+    fn frame(&self) -> &[u8] {
+        self.complete().map_or(&[], |(_, payload)| payload)
+    }
+}
+
+fn serve_connection(slot: &mut Slot, stream: TcpStream, controls: &Controls) -> io::Result<Ended> {
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(POLL))?;
+    let _ = SockRef::from(&stream).set_tcp_quickack(true);
+    let mut reader = FrameReader::new();
+    let mut answer = Vec::with_capacity(512);
+    let mut wire = Vec::with_capacity(514);
+    loop {
+        match reader.next(&stream, controls)? {
+            ReadOutcome::Frame => {}
+            ReadOutcome::Closed => return Ok(Ended::Disconnected),
+            ReadOutcome::Stopped => return Ok(Ended::Stopped),
+        }
+        slot.apply(controls);
+        if slot.handle(reader.frame(), &mut answer).is_some() {
+            let len = u16::try_from(answer.len()).unwrap_or(u16::MAX);
+            wire.clear();
+            wire.extend_from_slice(&len.to_be_bytes());
+            wire.extend_from_slice(answer.get(..usize::from(len)).unwrap_or_default());
+            (&stream).write_all(&wire)?;
+            // Our write put the socket back in delayed-ACK ("pingpong") mode: re-arm now, so
+            // the next length frame is ACKed on arrival, before this thread even wakes.
+            let _ = SockRef::from(&stream).set_tcp_quickack(true);
+        }
+    }
+}
+
+/// Routes SIGINT/SIGTERM to stop, SIGUSR1 to removal, SIGUSR2 to insertion and SIGHUP to
+/// restore, from a background thread.
+///
+/// # Errors
+/// When the signal handlers cannot be installed.
+pub fn install_signal_handlers(controls: &Arc<Controls>) -> io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP])?;
+    let controls = Arc::clone(controls);
+    thread::spawn(move || {
+        for signal in signals.forever() {
+            match signal {
+                SIGUSR1 => controls.removals.fetch_add(1, Ordering::SeqCst),
+                SIGUSR2 => controls.insertions.fetch_add(1, Ordering::SeqCst),
+                SIGHUP => controls.restores.fetch_add(1, Ordering::SeqCst),
+                _ => {
+                    controls.stop.store(true, Ordering::SeqCst);
+                    0
+                }
+            };
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_frames_and_apdus() {
+        let mut slot = Slot::new("t", Card::default_card().unwrap(), false);
+        let mut out = Vec::new();
+        assert_eq!(slot.handle(&[CTRL_ON], &mut out), None);
+        assert_eq!(slot.handle(&[CTRL_ATR], &mut out), Some(()));
+        assert_eq!(out, slot.card().atr());
+        assert_eq!(slot.handle(&[0x00, 0xA4, 0x00, 0x00], &mut out), Some(()));
+        assert_eq!(out, [0x90, 0x00]);
+        // Malformed APDUs are the card's business: 6700.
+        assert_eq!(slot.handle(&[0x00, 0xA4], &mut out), Some(()));
+        assert_eq!(out, [0x67, 0x00]);
+        assert_eq!(slot.handle(&[3], &mut out), None);
+        assert_eq!(slot.handle(&[], &mut out), None);
+        // Removal answers Get ATR with an empty frame.
+        let controls = Controls::default();
+        controls.removals.fetch_add(1, Ordering::SeqCst);
+        slot.apply(&controls);
+        assert_eq!(slot.handle(&[CTRL_ATR], &mut out), Some(()));
+        assert!(out.is_empty());
+        controls.insertions.fetch_add(1, Ordering::SeqCst);
+        slot.apply(&controls);
+        slot.handle(&[CTRL_ATR], &mut out);
+        assert_eq!(out, slot.card().atr());
+    }
+}

@@ -1,0 +1,110 @@
+//! `ssc-harness bench`: correct-PIN VERIFY in a loop, wall-clock rate and latency
+//! percentiles. It never sends a wrong PIN: if the first VERIFY is not answered 9000 the run
+//! stops there, having cost at most one try.
+
+use std::time::{Duration, Instant};
+
+use apdu::StatusWord;
+
+use crate::transport::{Transport, TransportError};
+
+/// What a bench run measured.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchResult {
+    /// What it ran against.
+    pub target: String,
+    /// VERIFY commands answered 9000.
+    pub ops: u64,
+    /// Wall time of the loop.
+    pub seconds: f64,
+    /// Correct-PIN VERIFYs per second.
+    pub verify_per_s: f64,
+    /// Median latency, microseconds.
+    pub p50_us: f64,
+    /// 99th-percentile latency, microseconds.
+    pub p99_us: f64,
+}
+
+/// Why a bench run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The transport failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The card did not answer 9000.
+    #[error("{step} answered {sw}; stopping (no wrong PIN is ever sent twice)")]
+    Refused {
+        /// The step.
+        step: &'static str,
+        /// What the card said.
+        sw: StatusWord,
+    },
+}
+
+fn sw_of(response: &[u8]) -> StatusWord {
+    response
+        .split_last_chunk::<2>()
+        .map_or(StatusWord::NoPreciseDiagnosis, |(_, sw)| {
+            StatusWord::from(*sw)
+        })
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let last = sorted.len() - 1;
+    // Index by rank; the casts are of small, non-negative values.
+    let rank = ((last as f64) * p).round() as usize;
+    f64::from(sorted.get(rank.min(last)).copied().unwrap_or(0)) / 1e3
+}
+
+/// Selects the application with `select`, then sends `verify` for `duration`.
+///
+/// # Errors
+/// [`BenchError`] when the transport fails or the card refuses.
+pub fn verify_loop(
+    transport: &mut dyn Transport,
+    select: &[u8],
+    verify: &[u8],
+    duration: Duration,
+) -> Result<BenchResult, BenchError> {
+    transport.fresh_card()?;
+    let sw = sw_of(&transport.transmit(select)?);
+    if !sw.is_success() {
+        return Err(BenchError::Refused { step: "SELECT", sw });
+    }
+    let sw = sw_of(&transport.transmit(verify)?);
+    if sw != StatusWord::Success {
+        return Err(BenchError::Refused {
+            step: "the first VERIFY",
+            sw,
+        });
+    }
+    let mut latencies: Vec<u32> = Vec::with_capacity(1 << 20);
+    let started = Instant::now();
+    let mut ops = 0u64;
+    while started.elapsed() < duration {
+        let t = Instant::now();
+        let response = transport.transmit(verify)?;
+        let dt = t.elapsed();
+        if response != [0x90, 0x00] {
+            return Err(BenchError::Refused {
+                step: "VERIFY",
+                sw: sw_of(&response),
+            });
+        }
+        latencies.push(u32::try_from(dt.as_nanos()).unwrap_or(u32::MAX));
+        ops += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    Ok(BenchResult {
+        target: transport.describe(),
+        ops,
+        seconds,
+        verify_per_s: ops as f64 / seconds,
+        p50_us: percentile(&latencies, 0.50),
+        p99_us: percentile(&latencies, 0.99),
+    })
+}
