@@ -2,9 +2,10 @@
 //! protocol (shared/spec/VPCD.md §2.1).
 //!
 //! Frames in both directions are a big-endian `u16` length and that many bytes. A 1-byte
-//! frame is a control message (00 power off, 01 power on, 02 reset, 04 get ATR — answered
-//! with the ATR, or an empty frame while the card is "removed"); anything else is a command
-//! APDU, answered with the response. Frames are read exactly: a partial read is never taken
+//! frame is a control message (00 power off, 01 power on, 02 reset, 04 get ATR); anything
+//! else is a command APDU, answered with the response. A removed card closes the connection
+//! (pcscd polls presence only while clients wait, so a closed socket is what it notices) and
+//! connects again when inserted. Frames are read exactly: a partial read is never taken
 //! for a frame, and a dropped connection drops the partial frame, not the card's state.
 //!
 //! Speed (VPCD.md, "the 40 ms trap"): TCP_NODELAY, one write per response (length and bytes
@@ -83,6 +84,8 @@ pub enum Ended {
     Disconnected,
     /// A stop was requested.
     Stopped,
+    /// The card was taken out of the reader: stay away until it is put back.
+    Removed,
 }
 
 impl Slot {
@@ -221,6 +224,14 @@ pub fn serve(slot: &mut Slot, endpoint: &Endpoint, controls: &Controls) -> io::R
                 backoff = Duration::from_millis(50);
                 match serve_connection(slot, stream, controls) {
                     Ok(Ended::Stopped) => break,
+                    Ok(Ended::Removed) => {
+                        // Closing the connection is how vpcd learns the card is gone; come
+                        // back when the card is inserted again.
+                        while !slot.present && !controls.stopped() {
+                            thread::sleep(POLL);
+                            slot.apply(controls);
+                        }
+                    }
                     Ok(Ended::Disconnected) => {
                         eprintln!("[{}] vpcd went away; reconnecting", slot.name)
                     }
@@ -248,6 +259,8 @@ enum ReadOutcome {
     Closed,
     /// A stop was requested while the line was idle.
     Stopped,
+    /// Nothing arrived for a while (a partial frame stays buffered).
+    Idle,
 }
 
 /// Reads vpcd frames, taking whatever the socket holds in one `recv` (often the length and
@@ -313,6 +326,7 @@ impl FrameReader {
                     if controls.stopped() {
                         return Ok(ReadOutcome::Stopped);
                     }
+                    return Ok(ReadOutcome::Idle);
                 }
                 Err(e) => return Err(e),
             }
@@ -333,12 +347,20 @@ fn serve_connection(slot: &mut Slot, stream: TcpStream, controls: &Controls) -> 
     let mut answer = Vec::with_capacity(512);
     let mut wire = Vec::with_capacity(514);
     loop {
-        match reader.next(&stream, controls)? {
+        let outcome = reader.next(&stream, controls)?;
+        slot.apply(controls);
+        if !slot.present {
+            return Ok(Ended::Removed);
+        }
+        match outcome {
             ReadOutcome::Frame => {}
+            ReadOutcome::Idle => continue,
             ReadOutcome::Closed => return Ok(Ended::Disconnected),
             ReadOutcome::Stopped => return Ok(Ended::Stopped),
         }
-        slot.apply(controls);
+        if !slot.present {
+            return Ok(Ended::Removed);
+        }
         if slot.handle(reader.frame(), &mut answer).is_some() {
             let len = u16::try_from(answer.len()).unwrap_or(u16::MAX);
             wire.clear();

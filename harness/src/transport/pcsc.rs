@@ -3,7 +3,9 @@
 use std::ffi::CString;
 use std::process::Command;
 
-use pcsc::{Context, Disposition, Protocols, Scope, ShareMode};
+use std::time::Duration;
+
+use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 
 use super::{Transport, TransportError};
 
@@ -91,7 +93,8 @@ impl Transport for PcscTransport {
 /// A reader's name and the ATR of the card it holds, if any.
 pub type ReaderInfo = (String, Option<Vec<u8>>);
 
-/// The readers PC/SC knows, each with the ATR of the card it holds (if any).
+/// The readers PC/SC knows, each with the ATR of the card it holds (if any). Asks pcscd for
+/// the readers' state (SCardGetStatusChange) without connecting, so listing powers no card.
 ///
 /// # Errors
 /// [`TransportError`] when PC/SC cannot be reached.
@@ -102,14 +105,18 @@ pub fn list_readers() -> Result<Vec<ReaderInfo>, TransportError> {
         Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
-    let mut out = Vec::new();
-    for name in names {
-        let atr = ctx
-            .connect(&name, ShareMode::Shared, Protocols::ANY)
-            .ok()
-            .and_then(|card| card.status2_owned().ok())
-            .map(|status| status.atr().to_vec());
-        out.push((name.to_string_lossy().into_owned(), atr));
-    }
-    Ok(out)
+    let mut states: Vec<ReaderState> = names
+        .into_iter()
+        .map(|n| ReaderState::new(n, State::UNAWARE))
+        .collect();
+    ctx.get_status_change(Duration::ZERO, &mut states)?;
+    Ok(states
+        .iter()
+        .map(|r| {
+            let present =
+                r.event_state().contains(State::PRESENT) && !r.event_state().contains(State::MUTE);
+            let atr = (present && !r.atr().is_empty()).then(|| r.atr().to_vec());
+            (r.name().to_string_lossy().into_owned(), atr)
+        })
+        .collect())
 }

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# End-to-end through a real PC/SC stack: pcscd with vsmartcard's vpcd driver, the virtual card
+# `ssc-card serve` behind it, and clients nobody here wrote: scriptor (pcsc-tools),
+# opensc-tool (OpenSC) and pyscard, plus ssc-harness through the `pcsc` crate.
+#
+#   bash scripts/e2e-pcsc.sh
+#
+# Needs: apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pkg-config pcsc-tools opensc
+# python3-pyscard. Without them it is SKIPPED (exit 0) with a message, except under CI=true,
+# where a missing package is a failure. Uses a running pcscd that has vpcd loaded, or starts
+# its own (and then also checks that the card comes back when pcscd restarts). Everything it
+# starts is stopped by PID on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+READER='Virtual PCD 00 00'
+SSSE='00 A4 04 00 0F 73 78 31 2E 73 68 2E C9 E7 BB E1 B1 A3 D5 CF'
+FCI='6F 1C 84 0F 73 78 31 2E 73 68 2E C9 E7 BB E1 B1 A3 D5 CF A5 09 88 01 1E 9F 0C 03 86 01 03 90 00'
+
+missing=()
+command -v pcscd >/dev/null || missing+=(pcscd)
+[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || missing+=(vsmartcard-vpcd)
+command -v scriptor >/dev/null || missing+=(pcsc-tools)
+command -v opensc-tool >/dev/null || missing+=(opensc)
+{ command -v pkg-config >/dev/null && pkg-config --exists libpcsclite; } || missing+=(libpcsclite-dev pkg-config)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "${CI:-}" = true ]; then
+    echo "e2e-pcsc: FAILED: missing ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "e2e-pcsc: SKIPPED: needs ${missing[*]} (apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pkg-config pcsc-tools opensc)"
+  exit 0
+fi
+
+echo "== building ssc-card and ssc-harness (--features pcsc)"
+cargo build --release -q -p applet-sim -p harness --features harness/pcsc
+BIN="${CARGO_TARGET_DIR:-target}/release"
+LOGS=$(mktemp -d)
+PCSCD_PID=
+SERVE_PID=
+
+cleanup() {
+  local rc=$?
+  [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null || true
+  [ -n "$PCSCD_PID" ] && kill "$PCSCD_PID" 2>/dev/null && wait "$PCSCD_PID" 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    echo "--- ssc-card serve log (tail)"; tail -n 30 "$LOGS/serve.log" 2>/dev/null || true
+    echo "--- pcscd log (tail)"; tail -n 30 "$LOGS/pcscd.log" 2>/dev/null || true
+  fi
+  rm -rf "$LOGS"
+  exit $rc
+}
+trap cleanup EXIT
+
+# Polls a command until it succeeds, for at most $1 seconds.
+wait_for() {
+  local limit=$1; shift
+  local end=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $end ]; then echo "e2e-pcsc: timed out waiting for: $*" >&2; return 1; fi
+    sleep 0.05
+  done
+}
+vpcd_listening() { awk 'NR > 1 && $4 == "0A" { print $2 }' /proc/net/tcp | grep -qi ':8C7B$'; }
+vpcd_closed() { ! vpcd_listening; }
+card_present() { "$BIN/ssc-harness" readers | grep -q "^$READER	card present"; }
+process_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+start_pcscd() {
+  pcscd -f > "$LOGS/pcscd.log" 2>&1 &
+  PCSCD_PID=$!
+  wait_for 20 vpcd_listening
+}
+start_serve() {
+  "$BIN/ssc-card" serve -v 2> "$LOGS/serve.log" &
+  SERVE_PID=$!
+  wait_for 20 card_present
+}
+
+if vpcd_listening; then
+  echo "== using the running pcscd (vpcd is listening on 35963)"
+else
+  echo "== starting pcscd -f"
+  start_pcscd
+fi
+echo "== starting ssc-card serve"
+start_serve
+"$BIN/ssc-harness" readers
+
+echo "== the conformance suite through the reader (card restored between cases)"
+"$BIN/ssc-harness" run --reader "$READER" --restore-cmd "kill -HUP $SERVE_PID" vectors | tail -n 16
+
+echo "== scriptor (pcsc-tools): the SSSE FCI and the EF05 records"
+cat > "$LOGS/script.txt" <<SCRIPT
+reset
+$SSSE
+00 C0 00 00 1E
+00 A4 02 00 02 EF 05
+00 B2 01 04 12
+00 B2 03 04 06
+00 B2 07 04 0B
+SCRIPT
+scriptor -r "$READER" "$LOGS/script.txt" > "$LOGS/scriptor.out" 2>&1
+flat=$(tr -s ' \n' ' ' < "$LOGS/scriptor.out")
+for want in "< 61 1E" "< $FCI" "< 01 10 32 01 00 D1 56 00 00 05 00 1C 9B 25 FF FF FF FF 90 00" \
+            "< 03 04 33 2E 30 30 90 00" "< 07 09 41 33 32 30 31 30 36 38 37 90 00"; do
+  grep -qF "$want" <<< "$flat" || { echo "scriptor: missing '$want'"; cat "$LOGS/scriptor.out"; exit 1; }
+done
+echo "scriptor: FCI and records as expected"
+
+echo "== opensc-tool (OpenSC): ATR and APDUs"
+atr=$(opensc-tool -r "$READER" --atr)
+[ "$atr" = "3b:6d:00:00:00:81:4a:44:46:86:60:32:01:00:1c:9b:25" ] || { echo "opensc-tool --atr: $atr"; exit 1; }
+opensc-tool -r "$READER" -s "$SSSE" -s '00 C0 00 00 1E' > "$LOGS/opensc.out" 2>&1
+# OpenSC reports the T=0 "61 1E" of the SELECT as success; the FCI comes with GET RESPONSE.
+grep -q "SW1=0x90, SW2=0x00" "$LOGS/opensc.out" \
+  && grep -qi "6F 1C 84 0F 73 78 31 2E 73 68 2E C9 E7 BB E1 B1" "$LOGS/opensc.out" \
+  && grep -qi "A3 D5 CF A5 09 88 01 1E 9F 0C 03 86 01 03" "$LOGS/opensc.out" \
+  || { echo "opensc-tool: unexpected"; cat "$LOGS/opensc.out"; exit 1; }
+echo "opensc-tool: ATR $atr, SSSE selected, FCI delivered"
+
+if /usr/bin/python3 -c 'import smartcard' 2>/dev/null; then
+  echo "== pyscard: read EF05 record 7"
+  /usr/bin/python3 - "$READER" <<'PY'
+import sys
+from smartcard.System import readers
+reader = next(r for r in readers() if str(r) == sys.argv[1])
+c = reader.createConnection()
+c.connect()
+ssse = [0x00, 0xA4, 0x04, 0x0C, 0x0F] + list(bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF"))
+assert c.transmit(ssse)[1:] == (0x90, 0x00)
+data, sw1, sw2 = c.transmit([0x00, 0xB2, 0x07, 0x2C, 0x0B])
+assert (sw1, sw2) == (0x90, 0x00), hex(sw1)
+assert bytes(data[2:]).decode() == "A32010687", data
+print("pyscard: card number", bytes(data[2:]).decode())
+PY
+fi
+
+echo "== VERIFY throughput through pcscd"
+"$BIN/ssc-harness" bench --reader "$READER" --seconds 3
+
+echo "== restart ssc-card serve: the card leaves and comes back"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || { echo "ssc-card serve did not exit 0 on SIGTERM"; exit 1; }
+SERVE_PID=
+wait_for 20 bash -c "! '$BIN/ssc-harness' readers | grep -q '^$READER	card present'"
+start_serve
+"$BIN/ssc-harness" run --reader "$READER" --filter select.ssse vectors | tail -n 1
+
+echo "== removal and insertion by signal"
+kill -USR1 "$SERVE_PID"
+wait_for 20 bash -c "! '$BIN/ssc-harness' readers | grep -q '^$READER	card present'"
+kill -USR2 "$SERVE_PID"
+wait_for 20 card_present
+echo "card removed and inserted"
+
+if [ -n "$PCSCD_PID" ]; then
+  echo "== restart pcscd: ssc-card serve reconnects and keeps the card"
+  kill -TERM "$PCSCD_PID"; wait "$PCSCD_PID" || true; PCSCD_PID=
+  wait_for 20 vpcd_closed
+  start_pcscd
+  wait_for 20 card_present
+  "$BIN/ssc-harness" run --reader "$READER" --filter select.ssse vectors | tail -n 1
+else
+  echo "== not restarting a pcscd this script did not start"
+fi
+
+echo "e2e-pcsc: all checks passed"
