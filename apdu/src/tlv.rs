@@ -99,32 +99,22 @@ fn parse_simple_at(input: &[u8], base: usize) -> Result<(SimpleTlv<'_>, &[u8]), 
     Ok((SimpleTlv { tag, value }, rest))
 }
 
-/// Iterates over consecutive simple-TLV objects (e.g. a "P1 to last" READ RECORD answer).
+/// Iterates over consecutive TLV objects of one kind, stopping after the first error.
 #[derive(Clone, Debug)]
-pub struct SimpleTlvIter<'a> {
+pub struct Objects<'a, T> {
     rest: &'a [u8],
     offset: usize,
+    parse: fn(&'a [u8], usize) -> Result<(T, &'a [u8]), TlvError>,
 }
 
-impl<'a> SimpleTlvIter<'a> {
-    /// Iterates over the objects in `input`.
-    #[must_use]
-    pub fn new(input: &'a [u8]) -> Self {
-        Self {
-            rest: input,
-            offset: 0,
-        }
-    }
-}
-
-impl<'a> Iterator for SimpleTlvIter<'a> {
-    type Item = Result<SimpleTlv<'a>, TlvError>;
+impl<'a, T> Iterator for Objects<'a, T> {
+    type Item = Result<T, TlvError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
             return None;
         }
-        match parse_simple_at(self.rest, self.offset) {
+        match (self.parse)(self.rest, self.offset) {
             Ok((tlv, rest)) => {
                 self.offset += self.rest.len() - rest.len();
                 self.rest = rest;
@@ -134,6 +124,21 @@ impl<'a> Iterator for SimpleTlvIter<'a> {
                 self.rest = &[];
                 Some(Err(e))
             }
+        }
+    }
+}
+
+/// Iterates over consecutive simple-TLV objects (e.g. a "P1 to last" READ RECORD answer).
+pub type SimpleTlvIter<'a> = Objects<'a, SimpleTlv<'a>>;
+
+impl<'a> SimpleTlvIter<'a> {
+    /// Iterates over the objects in `input`.
+    #[must_use]
+    pub fn new(input: &'a [u8]) -> Self {
+        Self {
+            rest: input,
+            offset: 0,
+            parse: parse_simple_at,
         }
     }
 }
@@ -272,11 +277,7 @@ fn parse_length(input: &[u8], offset: usize) -> Result<(usize, &[u8]), TlvError>
 }
 
 /// Iterates over consecutive BER-TLV objects.
-#[derive(Clone, Debug)]
-pub struct BerIter<'a> {
-    rest: &'a [u8],
-    offset: usize,
-}
+pub type BerIter<'a> = Objects<'a, BerTlv<'a>>;
 
 impl<'a> BerIter<'a> {
     /// Iterates over the objects in `input`.
@@ -285,27 +286,7 @@ impl<'a> BerIter<'a> {
         Self {
             rest: input,
             offset: 0,
-        }
-    }
-}
-
-impl<'a> Iterator for BerIter<'a> {
-    type Item = Result<BerTlv<'a>, TlvError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        match parse_ber_at(self.rest, self.offset) {
-            Ok((tlv, rest)) => {
-                self.offset += self.rest.len() - rest.len();
-                self.rest = rest;
-                Some(Ok(tlv))
-            }
-            Err(e) => {
-                self.rest = &[];
-                Some(Err(e))
-            }
+            parse: parse_ber_at,
         }
     }
 }

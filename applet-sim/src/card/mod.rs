@@ -366,16 +366,6 @@ impl Card {
             .and_then(|(c, n)| c.get(..usize::from(*n)))
     }
 
-    /// Each key's counter, as (key id, version, tries left, max tries).
-    #[must_use]
-    pub fn key_counters(&self) -> Vec<(u8, u8, u8, u8)> {
-        self.persistent
-            .keys
-            .iter()
-            .map(|k| (k.id, k.version, k.remaining, k.max_tries))
-            .collect()
-    }
-
     /// True when both cards hold the same persistent state (files, PIN values and counters,
     /// keys): what a power cut cannot take away. Tests use it to show a rejected command
     /// changed nothing.
