@@ -99,12 +99,16 @@ fn parse_simple_at(input: &[u8], base: usize) -> Result<(SimpleTlv<'_>, &[u8]), 
     Ok((SimpleTlv { tag, value }, rest))
 }
 
+/// Parses one object at the start of the input (whose offset in the whole is given),
+/// returning it and the rest.
+type ParseAt<'a, T> = fn(&'a [u8], usize) -> Result<(T, &'a [u8]), TlvError>;
+
 /// Iterates over consecutive TLV objects of one kind, stopping after the first error.
 #[derive(Clone, Debug)]
 pub struct Objects<'a, T> {
     rest: &'a [u8],
     offset: usize,
-    parse: fn(&'a [u8], usize) -> Result<(T, &'a [u8]), TlvError>,
+    parse: ParseAt<'a, T>,
 }
 
 impl<'a, T> Iterator for Objects<'a, T> {
