@@ -16,6 +16,7 @@
 pub mod access;
 mod card;
 pub mod command;
+pub mod crypto;
 pub mod fs;
 pub mod pin;
 pub mod profile;

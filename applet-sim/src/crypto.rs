@@ -1,0 +1,289 @@
+//! The SSC's symmetric cryptography (SSC-CARD.md §6) with RustCrypto's `des`, `sm4` and
+//! `aes`: block ciphers by suite, session keys from the card's challenge (§6.2), the
+//! authentication cryptogram of EXTERNAL/INTERNAL AUTHENTICATE (§6.5) and key
+//! diversification (§6.6). Used by the card and, on the terminal side, by tools and tests.
+
+use aes::Aes128;
+use des::cipher::{Array, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
+use des::{Des, TdesEde2};
+use sm4::Sm4;
+
+use crate::profile::CipherSuite;
+
+/// A key that does not fit its cipher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a {len}-byte key does not fit {suite:?} (DES: 8 or 16 bytes, SM4/AES: 16)")]
+pub struct KeyLengthError {
+    /// The suite.
+    pub suite: CipherSuite,
+    /// The key length given.
+    pub len: usize,
+}
+
+/// A keyed block cipher of one of the suites.
+#[derive(Clone)]
+pub enum BlockCipher {
+    /// Single DES (8-byte key, or an 8-byte DES session key).
+    Des(Des),
+    /// Double-length 3DES, EDE (16-byte key).
+    Tdes(TdesEde2),
+    /// SM4.
+    Sm4(Sm4),
+    /// AES-128.
+    Aes(Aes128),
+}
+
+impl BlockCipher {
+    /// The cipher of `suite` keyed with `key`: DES suites take 8 (DES) or 16 (3DES) bytes.
+    ///
+    /// # Errors
+    /// [`KeyLengthError`] when the key length does not fit the suite.
+    pub fn new(suite: CipherSuite, key: &[u8]) -> Result<Self, KeyLengthError> {
+        let err = || KeyLengthError {
+            suite,
+            len: key.len(),
+        };
+        Ok(match (suite, key.len()) {
+            (CipherSuite::Des3, 8) => Self::Des(Des::new_from_slice(key).map_err(|_| err())?),
+            (CipherSuite::Des3, 16) => {
+                Self::Tdes(TdesEde2::new_from_slice(key).map_err(|_| err())?)
+            }
+            (CipherSuite::Sm4, 16) => Self::Sm4(Sm4::new_from_slice(key).map_err(|_| err())?),
+            (CipherSuite::Aes, 16) => Self::Aes(Aes128::new_from_slice(key).map_err(|_| err())?),
+            _ => return Err(err()),
+        })
+    }
+
+    /// Block length: 8 for DES/3DES, 16 for SM4/AES.
+    #[must_use]
+    pub fn block_len(&self) -> usize {
+        match self {
+            Self::Des(_) | Self::Tdes(_) => 8,
+            Self::Sm4(_) | Self::Aes(_) => 16,
+        }
+    }
+
+    /// Encrypts one block in place; a slice of another length is left as it is.
+    pub fn encrypt_block(&self, block: &mut [u8]) {
+        match self {
+            Self::Des(c) => enc(c, block),
+            Self::Tdes(c) => enc(c, block),
+            Self::Sm4(c) => enc(c, block),
+            Self::Aes(c) => enc(c, block),
+        }
+    }
+
+    /// Decrypts one block in place; a slice of another length is left as it is.
+    pub fn decrypt_block(&self, block: &mut [u8]) {
+        match self {
+            Self::Des(c) => dec(c, block),
+            Self::Tdes(c) => dec(c, block),
+            Self::Sm4(c) => dec(c, block),
+            Self::Aes(c) => dec(c, block),
+        }
+    }
+}
+
+fn enc<C: BlockCipherEncrypt>(cipher: &C, block: &mut [u8]) {
+    if let Ok(b) = <&mut Array<u8, C::BlockSize>>::try_from(block) {
+        cipher.encrypt_block(b);
+    }
+}
+
+fn dec<C: BlockCipherDecrypt>(cipher: &C, block: &mut [u8]) {
+    if let Ok(b) = <&mut Array<u8, C::BlockSize>>::try_from(block) {
+        cipher.decrypt_block(b);
+    }
+}
+
+/// `data` right-padded with zeros to one block (longer input is cut to one block).
+fn one_block(data: &[u8], len: usize) -> Vec<u8> {
+    let mut b = data.get(..data.len().min(len)).unwrap_or_default().to_vec();
+    b.resize(len, 0);
+    b
+}
+
+/// The session ("process") key of §6.2 from a card key and an input (the card's current
+/// challenge for EXTERNAL AUTHENTICATE and secure messaging, the terminal's random for
+/// INTERNAL AUTHENTICATE): one block of the input, zero-padded, encrypted with the key. For
+/// DES suites the result is an 8-byte single-DES key; for SM4/AES a 16-byte key.
+///
+/// # Errors
+/// [`KeyLengthError`] when the key does not fit the suite.
+pub fn session_key(
+    suite: CipherSuite,
+    key: &[u8],
+    input: &[u8],
+) -> Result<Vec<u8>, KeyLengthError> {
+    let cipher = BlockCipher::new(suite, key)?;
+    let mut block = one_block(input, cipher.block_len());
+    cipher.encrypt_block(&mut block);
+    Ok(block)
+}
+
+/// The 8-byte authentication data of §6.5 under a session key: DES(Ks, original) for 8-byte
+/// blocks; for 16-byte blocks E = E_Ks(original ‖ 00×8) folded as E[0..8] XOR E[8..16].
+///
+/// # Errors
+/// [`KeyLengthError`] when the session key does not fit the suite.
+pub fn auth_cryptogram(
+    suite: CipherSuite,
+    session_key: &[u8],
+    original: &[u8; 8],
+) -> Result<[u8; 8], KeyLengthError> {
+    let cipher = BlockCipher::new(suite, session_key)?;
+    let mut block = one_block(original, cipher.block_len());
+    cipher.encrypt_block(&mut block);
+    let mut out = [0u8; 8];
+    for (i, b) in block.iter().enumerate() {
+        if let Some(o) = out.get_mut(i % 8) {
+            *o ^= b;
+        }
+    }
+    Ok(out)
+}
+
+/// Key diversification of §6.6 with an 8-byte factor: DES double-length
+/// `3DES_K(f) ‖ 3DES_K(~f)`, single-length `DES_K(f)`; SM4/AES `E_K(f ‖ ~f)`.
+///
+/// # Errors
+/// [`KeyLengthError`] when the key does not fit the suite.
+pub fn diversify(
+    suite: CipherSuite,
+    key: &[u8],
+    factor: &[u8; 8],
+) -> Result<Vec<u8>, KeyLengthError> {
+    let cipher = BlockCipher::new(suite, key)?;
+    let inverse: Vec<u8> = factor.iter().map(|b| !b).collect();
+    match (&cipher, key.len()) {
+        (BlockCipher::Des(_), _) => {
+            let mut left = factor.to_vec();
+            cipher.encrypt_block(&mut left);
+            Ok(left)
+        }
+        (BlockCipher::Tdes(_), _) => {
+            let mut left = factor.to_vec();
+            let mut right = inverse;
+            cipher.encrypt_block(&mut left);
+            cipher.encrypt_block(&mut right);
+            left.extend(right);
+            Ok(left)
+        }
+        (BlockCipher::Sm4(_) | BlockCipher::Aes(_), _) => {
+            let mut block = factor.to_vec();
+            block.extend(inverse);
+            cipher.encrypt_block(&mut block);
+            Ok(block)
+        }
+    }
+}
+
+/// The level-2 (city) diversification factor of §6.6: ASCII of the 6-digit region code ‖
+/// `73 78` ("sx"); Zhejiang (33…) uses the first four digits ‖ "00".
+#[must_use]
+pub fn city_factor(region: &str) -> Option<[u8; 8]> {
+    let digits = region.as_bytes();
+    if digits.len() != 6 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut f = [0u8; 8];
+    f.get_mut(..6)?.copy_from_slice(digits);
+    if region.starts_with("33") {
+        f.get_mut(4..6)?.copy_from_slice(b"00");
+    }
+    f.get_mut(6..)?.copy_from_slice(b"sx");
+    Some(f)
+}
+
+/// The level-3 (card) diversification factor of §2/§6.6: the last 8 bytes of the ATR.
+#[must_use]
+pub fn card_factor(atr: &[u8]) -> Option<[u8; 8]> {
+    atr.last_chunk::<8>().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(s: &str) -> Vec<u8> {
+        apdu::parse_hex(s).unwrap()
+    }
+
+    /// SSC-CARD.md §8, computed independently with Python `cryptography`.
+    #[test]
+    fn worked_vectors_of_section_8() {
+        let k = h("00112233445566778899AABBCCDDEEFF");
+        let r = h("1122334455667788");
+        let orig: [u8; 8] = h("8877665544332211").try_into().unwrap();
+        let ks = session_key(CipherSuite::Des3, &k, &r).unwrap();
+        assert_eq!(ks, h("496BD7A351364453"));
+        assert_eq!(
+            auth_cryptogram(CipherSuite::Des3, &ks, &orig)
+                .unwrap()
+                .to_vec(),
+            h("5C97F12949FEBB2D")
+        );
+        let ks = session_key(CipherSuite::Sm4, &k, &r).unwrap();
+        assert_eq!(ks, h("BF29E1979D680EF088EC19A9E56028C7"));
+        assert_eq!(
+            auth_cryptogram(CipherSuite::Sm4, &ks, &orig)
+                .unwrap()
+                .to_vec(),
+            h("592A5EF774F1757C")
+        );
+        // Diversification, factor ASCII("330300") ‖ 7378.
+        let f: [u8; 8] = h("3333303330307378").try_into().unwrap();
+        assert_eq!(
+            diversify(CipherSuite::Des3, &k, &f).unwrap(),
+            h("13402079A97B3FCACB5DA5F42EFAC8BC")
+        );
+        assert_eq!(
+            diversify(CipherSuite::Sm4, &k, &f).unwrap(),
+            h("4B4FEE70C338965D54DCA2792FA3D2CA")
+        );
+        // PIN-reset session keys from STK and challenge A1..A8.
+        let stk = h("0123456789ABCDEFFEDCBA9876543210");
+        let c = h("A1A2A3A4A5A6A7A8");
+        assert_eq!(
+            session_key(CipherSuite::Des3, &stk, &c).unwrap(),
+            h("720D29FF7CEE3BD9")
+        );
+        assert_eq!(
+            session_key(CipherSuite::Sm4, &stk, &c).unwrap(),
+            h("94A1A90D8F0500B8A33857BF3BDC3A05")
+        );
+    }
+
+    /// Standard known-answer vectors: FIPS 81/NBS DES, GB/T 32907 SM4, FIPS 197 AES-128.
+    #[test]
+    fn known_answer_vectors() {
+        let mut b = h("4E6F772069732074");
+        BlockCipher::new(CipherSuite::Des3, &h("0123456789ABCDEF"))
+            .unwrap()
+            .encrypt_block(&mut b);
+        assert_eq!(b, h("3FA40E8A984D4815"));
+        let mut b = h("0123456789ABCDEFFEDCBA9876543210");
+        let sm4 =
+            BlockCipher::new(CipherSuite::Sm4, &h("0123456789ABCDEFFEDCBA9876543210")).unwrap();
+        sm4.encrypt_block(&mut b);
+        assert_eq!(b, h("681EDF34D206965E86B3E94F536E4246"));
+        sm4.decrypt_block(&mut b);
+        assert_eq!(b, h("0123456789ABCDEFFEDCBA9876543210"));
+        let mut b = h("00112233445566778899AABBCCDDEEFF");
+        BlockCipher::new(CipherSuite::Aes, &h("000102030405060708090A0B0C0D0E0F"))
+            .unwrap()
+            .encrypt_block(&mut b);
+        assert_eq!(b, h("69C4E0D86A7B0430D8CDB78070B4C55A"));
+        assert!(BlockCipher::new(CipherSuite::Sm4, &[0; 8]).is_err());
+    }
+
+    #[test]
+    fn factors() {
+        assert_eq!(&city_factor("650100").unwrap(), b"650100sx");
+        assert_eq!(&city_factor("330300").unwrap(), b"330300sx");
+        assert_eq!(&city_factor("330302").unwrap(), b"330300sx");
+        assert_eq!(city_factor("65010"), None);
+        let atr = h("3B6D000000814A444686605199000001AC");
+        assert_eq!(card_factor(&atr).unwrap().to_vec(), h("86605199000001AC"));
+    }
+}
