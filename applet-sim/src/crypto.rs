@@ -20,8 +20,10 @@ pub struct KeyLengthError {
     pub len: usize,
 }
 
-/// A keyed block cipher of one of the suites.
+/// A keyed block cipher of one of the suites. Short-lived (one per operation), so the
+/// variants' different key-schedule sizes do not matter.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum BlockCipher {
     /// Single DES (8-byte key, or an 8-byte DES session key).
     Des(Des),
