@@ -18,8 +18,12 @@ pub mod ins {
     pub const RESET_RETRY_COUNTER: u8 = 0x2C;
     /// CHANGE PIN (SSC, class 80).
     pub const CHANGE_PIN: u8 = 0x5E;
+    /// EXTERNAL AUTHENTICATE.
+    pub const EXTERNAL_AUTHENTICATE: u8 = 0x82;
     /// GET CHALLENGE.
     pub const GET_CHALLENGE: u8 = 0x84;
+    /// INTERNAL AUTHENTICATE.
+    pub const INTERNAL_AUTHENTICATE: u8 = 0x88;
     /// SELECT.
     pub const SELECT: u8 = 0xA4;
     /// READ BINARY.
@@ -41,7 +45,7 @@ pub mod ins {
 const KNOWN_CLA: [u8; 4] = [0x00, 0x04, 0x80, 0x84];
 
 /// Every (CLA, INS) pair the card implements, for telling 6E00 from 6D00.
-const IMPLEMENTED: [(u8, u8); 12] = [
+const IMPLEMENTED: [(u8, u8); 14] = [
     (0x00, ins::SELECT),
     (0x00, ins::READ_BINARY),
     (0x00, ins::READ_RECORD),
@@ -49,6 +53,8 @@ const IMPLEMENTED: [(u8, u8); 12] = [
     (0x00, ins::UPDATE_RECORD),
     (0x00, ins::APPEND_RECORD),
     (0x00, ins::GET_CHALLENGE),
+    (0x00, ins::EXTERNAL_AUTHENTICATE),
+    (0x00, ins::INTERNAL_AUTHENTICATE),
     (0x00, ins::GET_RESPONSE),
     (0x00, ins::VERIFY),
     (0x00, ins::CHANGE_REFERENCE_DATA),
@@ -115,6 +121,28 @@ pub enum Command<'a> {
     GetChallenge {
         /// Challenge length.
         len: u8,
+    },
+    /// EXTERNAL AUTHENTICATE `00 82 00 keyid` (§4.1, §6.5): auth data ‖ original data
+    /// [‖ key version].
+    ExternalAuthenticate {
+        /// The card key id (P2).
+        key_id: u8,
+        /// The terminal's cryptogram.
+        auth: [u8; 8],
+        /// The data it was computed over.
+        original: [u8; 8],
+        /// The key version, when given.
+        version: Option<u8>,
+    },
+    /// INTERNAL AUTHENTICATE `00 88 00 00` (§4.1, §6.5): session-key input ‖ data
+    /// [‖ key version]; answered with the IRK's cryptogram.
+    InternalAuthenticate {
+        /// The terminal's random for the session key.
+        input: [u8; 8],
+        /// The data to authenticate.
+        data: [u8; 8],
+        /// The key version, when given.
+        version: Option<u8>,
     },
     /// VERIFY `00 20 P1 P2` (§4.1, §5.1).
     Verify {
@@ -268,6 +296,8 @@ impl<'a> Command<'a> {
             (0x00, ins::UPDATE_RECORD) => update_record(apdu),
             (0x00, ins::APPEND_RECORD) => append_record(apdu),
             (0x00, ins::GET_CHALLENGE) => get_challenge(apdu),
+            (0x00, ins::EXTERNAL_AUTHENTICATE) => external_authenticate(apdu),
+            (0x00, ins::INTERNAL_AUTHENTICATE) => internal_authenticate(apdu),
             (0x00, ins::GET_RESPONSE) => get_response(apdu),
             (0x00, ins::VERIFY) => verify(apdu),
             (0x00, ins::CHANGE_REFERENCE_DATA) => change_reference_data(apdu),
@@ -458,6 +488,49 @@ fn get_challenge<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> 
         }),
         _ => Err(StatusWord::WrongLength),
     }
+}
+
+/// `first(8) ‖ second(8) [‖ key version(1)]`: Lc 10 or 11 (§4.1), else 6700.
+type AuthData = ([u8; 8], [u8; 8], Option<u8>);
+
+fn auth_data(data: &[u8]) -> Result<AuthData, StatusWord> {
+    let (first, rest) = data
+        .split_first_chunk::<8>()
+        .ok_or(StatusWord::WrongLength)?;
+    let (second, rest) = rest
+        .split_first_chunk::<8>()
+        .ok_or(StatusWord::WrongLength)?;
+    match rest {
+        [] => Ok((*first, *second, None)),
+        [version] => Ok((*first, *second, Some(*version))),
+        _ => Err(StatusWord::WrongLength),
+    }
+}
+
+fn external_authenticate<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    require_no_le(apdu)?;
+    if apdu.p1 != 0x00 {
+        return Err(StatusWord::IncorrectP1P2);
+    }
+    let (auth, original, version) = auth_data(apdu.data)?;
+    Ok(Command::ExternalAuthenticate {
+        key_id: apdu.p2,
+        auth,
+        original,
+        version,
+    })
+}
+
+fn internal_authenticate<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    if (apdu.p1, apdu.p2) != (0, 0) {
+        return Err(StatusWord::IncorrectP1P2);
+    }
+    let (input, data, version) = auth_data(apdu.data)?;
+    Ok(Command::InternalAuthenticate {
+        input,
+        data,
+        version,
+    })
 }
 
 fn get_response<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {

@@ -5,6 +5,7 @@
 //! `Result<Response, StatusWord>` -> T=0/T=1 shaping -> bytes. Handlers live by subject in
 //! `files.rs` (SELECT, binary and record commands) and `pins.rs` (VERIFY and PIN changes).
 
+mod auth;
 mod files;
 mod pins;
 
@@ -14,7 +15,7 @@ use crate::access::{Granted, KeySet};
 use crate::command::Command;
 use crate::fs::{FileSystem, MF, NodeId};
 use crate::pin::PinObject;
-use crate::profile::{AppKind, Profile, Protocol};
+use crate::profile::{AppKind, CipherSuite, Profile, Protocol};
 
 /// A PIN object and the DF it belongs to (it applies in that DF and below).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,6 +112,7 @@ impl Rng {
 pub struct Card {
     atr: Vec<u8>,
     protocol: Protocol,
+    cipher: CipherSuite,
     persistent: Persistent,
     volatile: Volatile,
     rng: Rng,
@@ -158,6 +160,7 @@ impl Card {
         Self {
             atr: profile.atr.clone(),
             protocol: profile.protocol,
+            cipher: profile.cipher,
             persistent: Persistent { fs, pins, keys },
             volatile: Volatile::new(),
             rng: Rng::new(profile.options.challenge_seed),
@@ -232,6 +235,17 @@ impl Card {
             } => self.update_record(file, p1, mode, data),
             Command::AppendRecord { file, data } => self.append_record(file, data),
             Command::GetChallenge { len } => Ok(self.get_challenge(len)),
+            Command::ExternalAuthenticate {
+                key_id,
+                auth,
+                original,
+                version,
+            } => self.external_authenticate(key_id, &auth, &original, version),
+            Command::InternalAuthenticate {
+                input,
+                data,
+                version,
+            } => self.internal_authenticate(&input, &data, version),
             Command::Verify { reference, action } => self.verify(reference, action),
             Command::ChangePin {
                 reference,

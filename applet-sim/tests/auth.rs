@@ -1,0 +1,188 @@
+//! EXTERNAL and INTERNAL AUTHENTICATE end to end in process, with the terminal's side
+//! computed by `applet_sim::crypto` (itself checked against SSC-CARD.md §8's independently
+//! computed vectors): reading EF06 of a 3.0 card after authentication with RKSSSE (key 0A),
+//! and every failure path.
+
+// Test helpers (outside #[test] functions) fail loudly on broken setup.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use applet_sim::CipherSuite;
+use applet_sim::crypto::{auth_cryptogram, session_key};
+use common::{SELECT_SSSE, builtin, script, x};
+
+const RK: &str = "00112233445566778899AABBCCDDEEFF";
+const IRK: &str = "000102030405060708090A0B0C0D0E0F";
+const ORIGINAL: [u8; 8] = [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11];
+
+/// GET CHALLENGE, then the EXTERNAL AUTHENTICATE command for `key` (hex) and key id.
+fn ext_auth(
+    card: &mut applet_sim::Card,
+    suite: CipherSuite,
+    key: &str,
+    id: u8,
+    tamper: bool,
+) -> String {
+    let r = x(card, "0084000008");
+    assert!(r.ends_with("9000"), "{r}");
+    let challenge = apdu::parse_hex(&r[..16]).unwrap();
+    let ks = session_key(suite, &apdu::parse_hex(key).unwrap(), &challenge).unwrap();
+    let mut auth = auth_cryptogram(suite, &ks, &ORIGINAL).unwrap();
+    if tamper {
+        auth[0] ^= 1;
+    }
+    format!(
+        "008200{id:02X}10{}{}",
+        apdu::hex_compact(&auth),
+        apdu::hex_compact(&ORIGINAL)
+    )
+}
+
+#[test]
+fn ef06_after_external_authentication_with_key_0a() {
+    let mut c = builtin("gen3");
+    script(&mut c, &[(SELECT_SSSE, "9000"), ("00B2013414", "6982")]);
+    let cmd = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    assert_eq!(x(&mut c, &cmd), "9000");
+    // §7.1: 00A4020002EF06, then records by identifier 08, 09, 4E.
+    script(&mut c, &[("00A4020002EF06", "9000")]);
+    assert_eq!(&x(&mut c, "00B2080014")[..4], "0812");
+    assert_eq!(&x(&mut c, "00B2090020")[..12], "091ECBD5C4FE");
+    assert_eq!(
+        x(&mut c, "00B24E0016"),
+        format!("4E14{}9000", "00".repeat(20))
+    );
+    // EF07/EF08 too; writes still need key 04.
+    assert!(x(&mut c, "00B0880004").starts_with("FFD8FFE0"));
+    script(&mut c, &[("00DC0A3403 0A0132", "6982")]);
+    // The authentication ends with a reset, and with another application.
+    c.reset();
+    script(&mut c, &[(SELECT_SSSE, "9000"), ("00B2013414", "6982")]);
+    let cmd = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    script(
+        &mut c,
+        &[
+            (&cmd, "9000"),
+            ("00A4040C0C504B492EC9E7BBE1B1A3D5CF", "9000"),
+            (SELECT_SSSE, "9000"),
+            ("00B2013414", "6982"),
+        ],
+    );
+}
+
+#[test]
+fn gen2_des_authentication() {
+    let mut c = builtin("gen2");
+    script(&mut c, &[(SELECT_SSSE, "9000"), ("00B0870004", "6982")]);
+    let cmd = ext_auth(&mut c, CipherSuite::Des3, RK, 0x0A, false);
+    assert_eq!(x(&mut c, &cmd), "9000");
+    assert_eq!(x(&mut c, "00B0870004"), "000000009000");
+}
+
+#[test]
+fn failure_paths() {
+    let mut c = builtin("gen3");
+    script(&mut c, &[(SELECT_SSSE, "9000")]);
+    let good = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    // The challenge is single use: a second try with the same cryptogram has none.
+    script(&mut c, &[(&good, "9000"), (&good, "6984")]);
+    // No challenge at all, after a reset.
+    c.reset();
+    script(&mut c, &[(SELECT_SSSE, "9000"), (&good, "6984")]);
+    // Unknown key id, bad lengths and parameters: nothing counted.
+    let _ = x(&mut c, "0084000008");
+    script(
+        &mut c,
+        &[
+            ("0082000710 00000000000000000000000000000000", "6A88"),
+            ("0082000A0F 000000000000000000000000000000", "6700"),
+            ("0082000A12 000000000000000000000000000000000000", "6700"),
+            ("0082010A10 00000000000000000000000000000000", "6A86"),
+            ("0082000A11 00000000000000000000000000000000 01", "6A88"),
+        ],
+    );
+    // Wrong cryptograms: 63C2, 63C1, 63C0, then blocked even for the right one.
+    for left in ["63C2", "63C1", "63C0"] {
+        let bad = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, true);
+        assert_eq!(x(&mut c, &bad), left);
+    }
+    let good = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    assert_eq!(x(&mut c, &good), "6983");
+    // Blocked across a reset; other keys unaffected (key 04 with its version byte 00).
+    c.reset();
+    script(&mut c, &[(SELECT_SSSE, "9000")]);
+    let good = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    assert_eq!(x(&mut c, &good), "6983");
+    let uk = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        "404142434445464748494A4B4C4D4E4F",
+        0x04,
+        false,
+    );
+    let with_version = format!("{}00", uk.replacen("0082000410", "0082000411", 1));
+    assert_eq!(x(&mut c, &with_version), "9000");
+    // A right cryptogram after a wrong one restores the counter.
+    let bad = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        "404142434445464748494A4B4C4D4E4F",
+        0x04,
+        true,
+    );
+    assert_eq!(x(&mut c, &bad), "63C2");
+    let good = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        "404142434445464748494A4B4C4D4E4F",
+        0x04,
+        false,
+    );
+    assert_eq!(x(&mut c, &good), "9000");
+    let bad = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        "404142434445464748494A4B4C4D4E4F",
+        0x04,
+        true,
+    );
+    assert_eq!(x(&mut c, &bad), "63C2");
+}
+
+#[test]
+fn internal_authentication_with_the_irk() {
+    let mut c = builtin("gen3");
+    script(&mut c, &[(SELECT_SSSE, "9000")]);
+    // §7.1's shape: 0088000010 R1 ‖ R2, T=0: the 8 bytes wait behind 61 08.
+    let r1 = apdu::parse_hex("32D9E876ADB31BBF").unwrap();
+    let r2: [u8; 8] = apdu::parse_hex("DBF7A936D0D18C9E")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    script(
+        &mut c,
+        &[("008800001032D9E876ADB31BBFDBF7A936D0D18C9E", "6108")],
+    );
+    let ks = session_key(CipherSuite::Sm4, &apdu::parse_hex(IRK).unwrap(), &r1).unwrap();
+    let want = apdu::hex_compact(&auth_cryptogram(CipherSuite::Sm4, &ks, &r2).unwrap());
+    assert_eq!(x(&mut c, "00C0000008"), format!("{want}9000"));
+    script(
+        &mut c,
+        &[
+            ("0088010010 00000000000000000000000000000000", "6A86"),
+            ("008800000F 000000000000000000000000000000", "6700"),
+        ],
+    );
+    // At the MF there is no IRK.
+    c.reset();
+    script(
+        &mut c,
+        &[("008800001032D9E876ADB31BBFDBF7A936D0D18C9E", "6A88")],
+    );
+}
