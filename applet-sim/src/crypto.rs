@@ -145,6 +145,83 @@ pub fn auth_cryptogram(
     Ok(out)
 }
 
+/// The SSC MAC of §6.3 under a session key: `data` (CLA with the SM bit ‖ INS ‖ P1 ‖ P2 ‖ Lc
+/// counting the MAC ‖ command data) padded with 80 00.. to whole blocks, CBC from a zero IV;
+/// for 8-byte blocks the left 4 bytes of the last block, for 16-byte blocks the XOR of its
+/// four 4-byte words.
+///
+/// # Errors
+/// [`KeyLengthError`] when the session key does not fit the suite.
+pub fn ssc_mac(
+    suite: CipherSuite,
+    session_key: &[u8],
+    data: &[u8],
+) -> Result<[u8; 4], KeyLengthError> {
+    let cipher = BlockCipher::new(suite, session_key)?;
+    let n = cipher.block_len();
+    let mut padded = data.to_vec();
+    padded.push(0x80);
+    padded.resize(padded.len().div_ceil(n) * n, 0);
+    let mut chain = vec![0u8; n];
+    for block in padded.chunks(n) {
+        for (c, b) in chain.iter_mut().zip(block) {
+            *c ^= b;
+        }
+        cipher.encrypt_block(&mut chain);
+    }
+    let mut mac = [0u8; 4];
+    for (i, b) in chain.iter().enumerate().take(if n == 8 { 4 } else { 16 }) {
+        if let Some(m) = mac.get_mut(i % 4) {
+            *m ^= b;
+        }
+    }
+    Ok(mac)
+}
+
+/// Data encryption of §6.4: `LD ‖ data ‖ 80 00..` to whole blocks, ECB under the session key.
+///
+/// # Errors
+/// [`KeyLengthError`] when the session key does not fit the suite.
+pub fn encrypt_data(
+    suite: CipherSuite,
+    session_key: &[u8],
+    data: &[u8],
+) -> Result<Vec<u8>, KeyLengthError> {
+    let cipher = BlockCipher::new(suite, session_key)?;
+    let n = cipher.block_len();
+    let mut block = vec![u8::try_from(data.len()).unwrap_or(u8::MAX)];
+    block.extend_from_slice(data);
+    block.push(0x80);
+    block.resize(block.len().div_ceil(n) * n, 0);
+    for b in block.chunks_mut(n) {
+        cipher.encrypt_block(b);
+    }
+    Ok(block)
+}
+
+/// Reverses [`encrypt_data`]: the data, or `None` when the ciphertext is not whole blocks or
+/// the plaintext is not `LD ‖ data ‖ 80 00..`.
+#[must_use]
+pub fn decrypt_data(suite: CipherSuite, session_key: &[u8], ciphertext: &[u8]) -> Option<Vec<u8>> {
+    let cipher = BlockCipher::new(suite, session_key).ok()?;
+    let n = cipher.block_len();
+    if ciphertext.is_empty() || ciphertext.len() % n != 0 {
+        return None;
+    }
+    let mut plain = ciphertext.to_vec();
+    for b in plain.chunks_mut(n) {
+        cipher.decrypt_block(b);
+    }
+    let (&ld, rest) = plain.split_first()?;
+    let data = rest.get(..usize::from(ld))?;
+    match rest.get(usize::from(ld)..)? {
+        [0x80, zeros @ ..] if zeros.iter().all(|z| *z == 0) && zeros.len() < n => {
+            Some(data.to_vec())
+        }
+        _ => None,
+    }
+}
+
 /// Key diversification of §6.6 with an 8-byte factor: DES double-length
 /// `3DES_K(f) ‖ 3DES_K(~f)`, single-length `DES_K(f)`; SM4/AES `E_K(f ‖ ~f)`.
 ///
@@ -254,6 +331,45 @@ mod tests {
             session_key(CipherSuite::Sm4, &stk, &c).unwrap(),
             h("94A1A90D8F0500B8A33857BF3BDC3A05")
         );
+    }
+
+    /// §8's PIN reset and unblock APDUs, byte for byte, for DES and SM4.
+    #[test]
+    fn pin_reset_apdus_of_section_8() {
+        let stk = h("0123456789ABCDEFFEDCBA9876543210");
+        let c = h("A1A2A3A4A5A6A7A8");
+        let pin = h("123456");
+        // DES.
+        let ks = session_key(CipherSuite::Des3, &stk, &c).unwrap();
+        let enc = encrypt_data(CipherSuite::Des3, &ks, &pin).unwrap();
+        assert_eq!(enc, h("1C47F79B6C5134B8"));
+        let mut apdu = h("842400010C");
+        apdu.extend(&enc);
+        assert_eq!(
+            ssc_mac(CipherSuite::Des3, &ks, &apdu).unwrap().to_vec(),
+            h("A1196F5B")
+        );
+        assert_eq!(
+            ssc_mac(CipherSuite::Des3, &ks, &h("8424000004"))
+                .unwrap()
+                .to_vec(),
+            h("B12D5C30")
+        );
+        assert_eq!(decrypt_data(CipherSuite::Des3, &ks, &enc).unwrap(), pin);
+        // SM4.
+        let ks = session_key(CipherSuite::Sm4, &stk, &c).unwrap();
+        let enc = encrypt_data(CipherSuite::Sm4, &ks, &pin).unwrap();
+        assert_eq!(enc, h("7E6B5A9F6FE4359EDAEC17122AB015C7"));
+        let mut apdu = h("8424000114");
+        apdu.extend(&enc);
+        assert_eq!(
+            ssc_mac(CipherSuite::Sm4, &ks, &apdu).unwrap().to_vec(),
+            h("F7A2B793")
+        );
+        assert_eq!(decrypt_data(CipherSuite::Sm4, &ks, &enc).unwrap(), pin);
+        // Malformed ciphertexts.
+        assert_eq!(decrypt_data(CipherSuite::Sm4, &ks, &enc[..8]), None);
+        assert_eq!(decrypt_data(CipherSuite::Sm4, &ks, &[0; 16]), None);
     }
 
     /// Standard known-answer vectors: FIPS 81/NBS DES, GB/T 32907 SM4, FIPS 197 AES-128.
