@@ -18,6 +18,8 @@ pub mod ins {
     pub const RESET_RETRY_COUNTER: u8 = 0x2C;
     /// CHANGE PIN (SSC, class 80).
     pub const CHANGE_PIN: u8 = 0x5E;
+    /// PIN CHANGE/UNBLOCK by the issuer (SSC, class 84).
+    pub const PIN_UNBLOCK: u8 = 0x24;
     /// EXTERNAL AUTHENTICATE.
     pub const EXTERNAL_AUTHENTICATE: u8 = 0x82;
     /// GET CHALLENGE.
@@ -45,7 +47,7 @@ pub mod ins {
 const KNOWN_CLA: [u8; 4] = [0x00, 0x04, 0x80, 0x84];
 
 /// Every (CLA, INS) pair the card implements, for telling 6E00 from 6D00.
-const IMPLEMENTED: [(u8, u8); 14] = [
+const IMPLEMENTED: [(u8, u8); 15] = [
     (0x00, ins::SELECT),
     (0x00, ins::READ_BINARY),
     (0x00, ins::READ_RECORD),
@@ -60,6 +62,7 @@ const IMPLEMENTED: [(u8, u8); 14] = [
     (0x00, ins::CHANGE_REFERENCE_DATA),
     (0x00, ins::RESET_RETRY_COUNTER),
     (0x80, ins::CHANGE_PIN),
+    (0x84, ins::PIN_UNBLOCK),
 ];
 
 /// What a command asks of the card.
@@ -176,6 +179,16 @@ pub enum Command<'a> {
         /// The data field.
         data: &'a [u8],
     },
+    /// PIN CHANGE/UNBLOCK `84 24 00 P2` (§4.1, §5.2): at the service centre, after external
+    /// authentication with the PUK key; P2 = 01 sets a new PIN, 00 only resets the counter.
+    PinUnblock {
+        /// P2 = 01: the data carries a new PIN enciphered as LD ‖ PIN ‖ 80...
+        new_pin: bool,
+        /// The enciphered PIN block (empty for P2 = 00).
+        enciphered: &'a [u8],
+        /// The MAC (the last 4 bytes).
+        mac: [u8; 4],
+    },
     /// GET RESPONSE `00 C0 00 00 Le` (§4.1).
     GetResponse {
         /// Bytes asked for.
@@ -264,12 +277,14 @@ pub enum ResetMode {
 
 /// Whether an application of this kind answers the instruction (`None`: at the MF). The SSC
 /// spec's SSSE has CHANGE PIN but not `00 24` / `00 2C` (§4.1: those answer 6D00 there); the
-/// PKI application is ISO style and has no `80 5E`; the financial application follows PBOC.
+/// PKI application is ISO style and has no `80 5E`; the financial application follows PBOC
+/// (its `84 24` is not modelled yet, so only the SSSE takes the issuer's PIN unblock).
 #[must_use]
 pub fn allowed_in(cla: u8, ins: u8, kind: Option<AppKind>) -> bool {
     match (cla, ins) {
         (0x80, ins::CHANGE_PIN) => matches!(kind, Some(AppKind::Ssse | AppKind::Pboc)),
         (0x00, ins::CHANGE_REFERENCE_DATA | ins::RESET_RETRY_COUNTER) => kind == Some(AppKind::Pki),
+        (0x84, ins::PIN_UNBLOCK) => kind == Some(AppKind::Ssse),
         _ => true,
     }
 }
@@ -303,6 +318,7 @@ impl<'a> Command<'a> {
             (0x00, ins::CHANGE_REFERENCE_DATA) => change_reference_data(apdu),
             (0x00, ins::RESET_RETRY_COUNTER) => reset_retry_counter(apdu),
             (0x80, ins::CHANGE_PIN) => change_pin(apdu),
+            (0x84, ins::PIN_UNBLOCK) => pin_unblock(apdu),
             (_, ins) if IMPLEMENTED.iter().any(|(_, i)| *i == ins) => {
                 Err(StatusWord::ClaNotSupported)
             }
@@ -581,6 +597,28 @@ fn change_pin<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
         reference: apdu.p2,
         old,
         new,
+    })
+}
+
+fn pin_unblock<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    require_no_le(apdu)?;
+    let new_pin = match (apdu.p1, apdu.p2) {
+        (0x00, 0x00) => false,
+        (0x00, 0x01) => true,
+        _ => return Err(StatusWord::IncorrectP1P2),
+    };
+    // The MAC closes the data field; without it the command is unprotected (6987).
+    let (enciphered, mac) = apdu
+        .data
+        .split_last_chunk::<4>()
+        .ok_or(StatusWord::SmDataObjectsMissing)?;
+    if enciphered.is_empty() == new_pin {
+        return Err(StatusWord::WrongLength);
+    }
+    Ok(Command::PinUnblock {
+        new_pin,
+        enciphered,
+        mac: *mac,
     })
 }
 

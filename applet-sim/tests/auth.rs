@@ -186,3 +186,118 @@ fn internal_authentication_with_the_irk() {
         &[("008800001032D9E876ADB31BBFDBF7A936D0D18C9E", "6A88")],
     );
 }
+
+const PUK_KEY: &str = "606162636465666768696A6B6C6D6E6F";
+const STK: &str = "0123456789ABCDEFFEDCBA9876543210";
+
+/// The terminal's `84 24 00 P2` after a fresh challenge: the new PIN (BCD) enciphered, MACed.
+fn pin_unblock(
+    card: &mut applet_sim::Card,
+    suite: CipherSuite,
+    new_pin: Option<&str>,
+    tamper: bool,
+) -> String {
+    use applet_sim::crypto::{encrypt_data, ssc_mac};
+    let r = x(card, "0084000008");
+    let challenge = apdu::parse_hex(&r[..16]).unwrap();
+    let ks = session_key(suite, &apdu::parse_hex(STK).unwrap(), &challenge).unwrap();
+    let enc = match new_pin {
+        Some(p) => encrypt_data(suite, &ks, &apdu::parse_hex(p).unwrap()).unwrap(),
+        None => Vec::new(),
+    };
+    let mut cmd = vec![
+        0x84,
+        0x24,
+        0x00,
+        u8::from(new_pin.is_some()),
+        u8::try_from(enc.len() + 4).unwrap(),
+    ];
+    cmd.extend(&enc);
+    let mut mac = ssc_mac(suite, &ks, &cmd).unwrap();
+    if tamper {
+        mac[3] ^= 0x80;
+    }
+    cmd.extend(mac);
+    apdu::hex_compact(&cmd)
+}
+
+fn block_ssse_pin(c: &mut applet_sim::Card) {
+    script(
+        c,
+        &[
+            (SELECT_SSSE, "9000"),
+            ("0020000003000000", "63C2"),
+            ("0020000003000000", "63C1"),
+            ("0020000003000000", "63C0"),
+            ("0020000003123456", "6983"),
+        ],
+    );
+}
+
+#[test]
+fn service_centre_pin_reset_and_unblock() {
+    for (profile, suite) in [("gen3", CipherSuite::Sm4), ("gen2", CipherSuite::Des3)] {
+        let mut c = builtin(profile);
+        block_ssse_pin(&mut c);
+        // Without the PUK key's authentication: 6982.
+        let cmd = pin_unblock(&mut c, suite, Some("654321"), false);
+        assert_eq!(x(&mut c, &cmd), "6982", "{profile}");
+        // Authenticate with the PUK key (06), take a fresh challenge, set 654321 (§7.1's flow).
+        let auth = ext_auth(&mut c, suite, PUK_KEY, 0x06, false);
+        assert_eq!(x(&mut c, &auth), "9000", "{profile}");
+        // A bad MAC: 6988, nothing changed, and the challenge is used up.
+        let bad = pin_unblock(&mut c, suite, Some("654321"), true);
+        assert_eq!(x(&mut c, &bad), "6988", "{profile}");
+        assert_eq!(x(&mut c, &bad), "6984", "{profile}");
+        script(&mut c, &[("00200000", "6983")]);
+        let good = pin_unblock(&mut c, suite, Some("654321"), false);
+        assert_eq!(x(&mut c, &good), "9000", "{profile}");
+        script(
+            &mut c,
+            &[
+                ("00200000", "63C3"),
+                ("0020000003123456", "63C2"),
+                ("0020000003654321", "9000"),
+            ],
+        );
+        // Unblock only (P2 = 00): the counter is restored, the PIN kept.
+        block_ssse_pin(&mut c);
+        let unblock = pin_unblock(&mut c, suite, None, false);
+        assert_eq!(x(&mut c, &unblock), "9000", "{profile}");
+        script(&mut c, &[("0020000003654321", "9000")]);
+    }
+}
+
+#[test]
+fn pin_unblock_failure_paths() {
+    let mut c = builtin("gen3");
+    script(&mut c, &[(SELECT_SSSE, "9000")]);
+    let auth = ext_auth(&mut c, CipherSuite::Sm4, PUK_KEY, 0x06, false);
+    script(
+        &mut c,
+        &[
+            (&auth, "9000"),
+            // No challenge since the authentication used it.
+            ("8424000004 00000000", "6984"),
+            // Malformed: no MAC (6987), P2 00 with data, P2 01 without, bad P1/P2, an Le.
+            ("84240000", "6987"),
+            ("8424000003 000000", "6987"),
+            ("8424000008 0000000000000000", "6700"),
+            ("8424000104 00000000", "6700"),
+            ("8424010004 00000000", "6A86"),
+            ("8424000204 00000000", "6A86"),
+            ("8424000004 00000000 00", "6700"),
+        ],
+    );
+    // A new PIN that is not BCD, under a good MAC: 6A80, PIN unchanged.
+    let cmd = pin_unblock(&mut c, CipherSuite::Sm4, Some("12AB56"), false);
+    script(&mut c, &[(&cmd, "6A80"), ("0020000003123456", "9000")]);
+    // Not in the PKI application (its PIN has a PUK): 6D00.
+    script(
+        &mut c,
+        &[
+            ("00A4040C0C53532E434552542E41444631", "9000"),
+            ("8424000004 00000000", "6D00"),
+        ],
+    );
+}

@@ -1,4 +1,5 @@
-//! EXTERNAL AUTHENTICATE and INTERNAL AUTHENTICATE (SSC-CARD.md §4.1, §5.3, §6.2, §6.5).
+//! EXTERNAL AUTHENTICATE, INTERNAL AUTHENTICATE and the issuer's PIN reset `84 24`
+//! (SSC-CARD.md §4.1, §5.2, §5.3, §6.2–§6.5).
 //!
 //! Each card key has its own try counter with the PIN rules of SECURITY.md §1: a malformed
 //! command or a missing challenge changes nothing (6700/6984); a blocked key answers 6983
@@ -11,8 +12,10 @@ use subtle::ConstantTimeEq;
 use super::Card;
 use crate::crypto;
 
-/// The IRK's card key id (§6.7).
+/// Card key ids (§6.7): IRK, STK, PUK key.
 const IRK: u8 = 0x00;
+const STK: u8 = 0x02;
+const PUK_KEY: u8 = 0x06;
 
 impl Card {
     /// The key with this id (and version, when given) that applies in the current DF.
@@ -89,5 +92,67 @@ impl Card {
             .and_then(|ks| crypto::auth_cryptogram(self.cipher, &ks, data))
             .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
         Ok(Response::new(out.to_vec(), StatusWord::Success))
+    }
+
+    /// PIN CHANGE/UNBLOCK `84 24 00 P2` (§5.2, the service centre): needs external
+    /// authentication with the PUK key (06) and a fresh challenge; the MAC and the enciphered
+    /// PIN use the session key of the STK (02) from that challenge (§7.1 shows one key for
+    /// both). P2 = 01 sets the new PIN and restores the counter, 00 restores the counter.
+    /// Checks in order: 6982, 6A88, 6984, 6988 (nothing changed), 6A80.
+    pub(super) fn pin_unblock(
+        &mut self,
+        new_pin: bool,
+        enciphered: &[u8],
+        mac: &[u8; 4],
+    ) -> ApduResult<Response> {
+        if !self.volatile.keys.contains(PUK_KEY) {
+            return Err(StatusWord::SecurityStatusNotSatisfied);
+        }
+        let pin_index = self
+            .pins_in_scope()
+            .find(|(_, p)| p.unblock == crate::profile::Unblock::IssuerKey)
+            .map(|(i, _)| i)
+            .ok_or(StatusWord::ReferenceNotFound)?;
+        let stk = self.key_index(STK, None)?;
+        let (challenge, len) = self
+            .volatile
+            .challenge
+            .take()
+            .ok_or(StatusWord::ReferenceDataNotUsable)?;
+        let cipher = self.cipher;
+        let stk = self
+            .persistent
+            .keys
+            .get(stk)
+            .ok_or(StatusWord::ReferenceNotFound)?;
+        let ks = crypto::session_key(
+            cipher,
+            &stk.value,
+            challenge.get(..usize::from(len)).unwrap_or_default(),
+        )
+        .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        let lc = u8::try_from(enciphered.len() + 4).map_err(|_| StatusWord::WrongLength)?;
+        let mut signed = vec![0x84, 0x24, 0x00, u8::from(new_pin), lc];
+        signed.extend_from_slice(enciphered);
+        let expected =
+            crypto::ssc_mac(cipher, &ks, &signed).map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        if !bool::from(expected.ct_eq(mac)) {
+            return Err(StatusWord::SmDataObjectsIncorrect);
+        }
+        let pin = self
+            .persistent
+            .pins
+            .get_mut(pin_index)
+            .map(|p| &mut p.pin)
+            .ok_or(StatusWord::ReferenceNotFound)?;
+        if new_pin {
+            let block =
+                crypto::decrypt_data(cipher, &ks, enciphered).ok_or(StatusWord::WrongData)?;
+            let value = pin.decode(&block).map_err(|_| StatusWord::WrongData)?;
+            pin.set_value(value);
+        } else {
+            pin.unblock();
+        }
+        Ok(Response::status(StatusWord::Success))
     }
 }

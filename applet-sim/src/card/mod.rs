@@ -260,6 +260,11 @@ impl Card {
                 mode,
                 data,
             } => self.reset_retry_counter(reference, mode, data),
+            Command::PinUnblock {
+                new_pin,
+                enciphered,
+                mac,
+            } => self.pin_unblock(new_pin, enciphered, &mac),
             Command::GetResponse { ne } => self.get_response(ne),
         }
     }
