@@ -88,7 +88,9 @@ start_serve
 "$BIN/ssc-harness" readers
 
 echo "== the conformance suite through the reader (card restored between cases)"
-"$BIN/ssc-harness" run --reader "$READER" --restore-cmd "kill -HUP $SERVE_PID" vectors | tail -n 16
+"$BIN/ssc-harness" run --reader "$READER" --restore-cmd "kill -HUP $SERVE_PID" vectors > "$LOGS/run.txt" \
+  || { cat "$LOGS/run.txt"; exit 1; }
+tail -n 16 "$LOGS/run.txt"
 
 echo "== scriptor (pcsc-tools): the SSSE FCI and the EF05 records"
 cat > "$LOGS/script.txt" <<SCRIPT

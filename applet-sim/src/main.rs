@@ -107,8 +107,7 @@ fn serve(
             .collect::<anyhow::Result<_>>()?,
         _ => anyhow::bail!("use either --slots N with one address, or repeated --vpcd"),
     };
-    let controls = Arc::new(Controls::default());
-    install_signal_handlers(&controls).context("installing signal handlers")?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut threads = Vec::new();
     for (i, addr) in addrs.into_iter().enumerate() {
         let endpoint = if listen.is_some() {
@@ -117,7 +116,11 @@ fn serve(
             Endpoint::Connect(addr)
         };
         let mut slot = Slot::new(&format!("slot {i}"), Card::new(&profile), verbose);
-        let controls = Arc::clone(&controls);
+        let controls = Controls {
+            stop: Arc::clone(&stop),
+            ..Controls::default()
+        };
+        install_signal_handlers(&controls).context("installing signal handlers")?;
         threads.push(std::thread::spawn(move || {
             applet_sim::vpcd::serve(&mut slot, &endpoint, &controls)
         }));

@@ -14,7 +14,7 @@
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -45,18 +45,19 @@ pub enum Endpoint {
     Listen(String),
 }
 
-/// Requests from outside (signals), shared by all slots. Counters, so that every slot sees
-/// each request once.
-#[derive(Debug, Default)]
+/// Requests from outside (signals) to one slot; `stop` is shared by all slots. Each flag is
+/// set by the signal handler itself, at delivery, so a request made with `kill` is seen by
+/// the next frame (what `ssc-harness run --restore-cmd` relies on between cases).
+#[derive(Debug, Default, Clone)]
 pub struct Controls {
     /// Set to stop serving (SIGINT, SIGTERM).
-    pub stop: AtomicBool,
-    /// Bumped to take the card out of the reader (SIGUSR1).
-    pub removals: AtomicU64,
-    /// Bumped to put it back (SIGUSR2).
-    pub insertions: AtomicU64,
-    /// Bumped to restore every card to the profile's initial state (SIGHUP).
-    pub restores: AtomicU64,
+    pub stop: Arc<AtomicBool>,
+    /// Set to take the card out of the reader (SIGUSR1).
+    pub remove: Arc<AtomicBool>,
+    /// Set to put it back (SIGUSR2).
+    pub insert: Arc<AtomicBool>,
+    /// Set to restore the card to the profile's initial state (SIGHUP).
+    pub restore: Arc<AtomicBool>,
 }
 
 impl Controls {
@@ -73,7 +74,6 @@ pub struct Slot {
     card: Card,
     initial: Card,
     present: bool,
-    seen: (u64, u64, u64),
     verbose: bool,
 }
 
@@ -97,7 +97,6 @@ impl Slot {
             initial: card.clone(),
             card,
             present: true,
-            seen: (0, 0, 0),
             verbose,
         }
     }
@@ -116,28 +115,22 @@ impl Slot {
 
     /// Applies removal, insertion and restore requests made since the last look.
     fn apply(&mut self, controls: &Controls) {
-        let now = (
-            controls.removals.load(Ordering::SeqCst),
-            controls.insertions.load(Ordering::SeqCst),
-            controls.restores.load(Ordering::SeqCst),
-        );
-        if now.2 != self.seen.2 {
+        if controls.restore.swap(false, Ordering::SeqCst) {
             self.card.clone_from(&self.initial);
             eprintln!(
                 "[{}] card restored to the profile's initial state",
                 self.name
             );
         }
-        if now.0 != self.seen.0 {
+        if controls.remove.swap(false, Ordering::SeqCst) {
             self.present = false;
             self.card.reset();
             eprintln!("[{}] card removed", self.name);
         }
-        if now.1 != self.seen.1 {
+        if controls.insert.swap(false, Ordering::SeqCst) {
             self.present = true;
             eprintln!("[{}] card inserted", self.name);
         }
-        self.seen = now;
     }
 
     /// Answers one frame; `None` for messages that get no answer.
@@ -375,28 +368,18 @@ fn serve_connection(slot: &mut Slot, stream: TcpStream, controls: &Controls) -> 
 }
 
 /// Routes SIGINT/SIGTERM to stop, SIGUSR1 to removal, SIGUSR2 to insertion and SIGHUP to
-/// restore, from a background thread.
+/// restore for one slot's controls (call once per slot: every slot's flags are set).
 ///
 /// # Errors
 /// When the signal handlers cannot be installed.
-pub fn install_signal_handlers(controls: &Arc<Controls>) -> io::Result<()> {
+pub fn install_signal_handlers(controls: &Controls) -> io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
-    let mut signals =
-        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP])?;
-    let controls = Arc::clone(controls);
-    thread::spawn(move || {
-        for signal in signals.forever() {
-            match signal {
-                SIGUSR1 => controls.removals.fetch_add(1, Ordering::SeqCst),
-                SIGUSR2 => controls.insertions.fetch_add(1, Ordering::SeqCst),
-                SIGHUP => controls.restores.fetch_add(1, Ordering::SeqCst),
-                _ => {
-                    controls.stop.store(true, Ordering::SeqCst);
-                    0
-                }
-            };
-        }
-    });
+    use signal_hook::flag::register;
+    register(SIGINT, Arc::clone(&controls.stop))?;
+    register(SIGTERM, Arc::clone(&controls.stop))?;
+    register(SIGUSR1, Arc::clone(&controls.remove))?;
+    register(SIGUSR2, Arc::clone(&controls.insert))?;
+    register(SIGHUP, Arc::clone(&controls.restore))?;
     Ok(())
 }
 
@@ -420,11 +403,11 @@ mod tests {
         assert_eq!(slot.handle(&[], &mut out), None);
         // Removal answers Get ATR with an empty frame.
         let controls = Controls::default();
-        controls.removals.fetch_add(1, Ordering::SeqCst);
+        controls.remove.store(true, Ordering::SeqCst);
         slot.apply(&controls);
         assert_eq!(slot.handle(&[CTRL_ATR], &mut out), Some(()));
         assert!(out.is_empty());
-        controls.insertions.fetch_add(1, Ordering::SeqCst);
+        controls.insert.store(true, Ordering::SeqCst);
         slot.apply(&controls);
         slot.handle(&[CTRL_ATR], &mut out);
         assert_eq!(out, slot.card().atr());
