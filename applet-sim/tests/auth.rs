@@ -119,40 +119,14 @@ fn failure_paths() {
     script(&mut c, &[(SELECT_SSSE, "9000")]);
     let good = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
     assert_eq!(x(&mut c, &good), "6983");
-    let uk = ext_auth(
-        &mut c,
-        CipherSuite::Sm4,
-        "404142434445464748494A4B4C4D4E4F",
-        0x04,
-        false,
-    );
+    let uk = ext_auth(&mut c, CipherSuite::Sm4, UK, 0x04, false);
     let with_version = format!("{}00", uk.replacen("0082000410", "0082000411", 1));
     assert_eq!(x(&mut c, &with_version), "9000");
     // A right cryptogram after a wrong one restores the counter.
-    let bad = ext_auth(
-        &mut c,
-        CipherSuite::Sm4,
-        "404142434445464748494A4B4C4D4E4F",
-        0x04,
-        true,
-    );
-    assert_eq!(x(&mut c, &bad), "63C2");
-    let good = ext_auth(
-        &mut c,
-        CipherSuite::Sm4,
-        "404142434445464748494A4B4C4D4E4F",
-        0x04,
-        false,
-    );
-    assert_eq!(x(&mut c, &good), "9000");
-    let bad = ext_auth(
-        &mut c,
-        CipherSuite::Sm4,
-        "404142434445464748494A4B4C4D4E4F",
-        0x04,
-        true,
-    );
-    assert_eq!(x(&mut c, &bad), "63C2");
+    for (tamper, want) in [(true, "63C2"), (false, "9000"), (true, "63C2")] {
+        let cmd = ext_auth(&mut c, CipherSuite::Sm4, UK, 0x04, tamper);
+        assert_eq!(x(&mut c, &cmd), want);
+    }
 }
 
 #[test]
@@ -187,6 +161,7 @@ fn internal_authentication_with_the_irk() {
     );
 }
 
+const UK: &str = "404142434445464748494A4B4C4D4E4F";
 const PUK_KEY: &str = "606162636465666768696A6B6C6D6E6F";
 const STK: &str = "0123456789ABCDEFFEDCBA9876543210";
 

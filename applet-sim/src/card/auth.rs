@@ -33,6 +33,19 @@ impl Card {
             .ok_or(StatusWord::ReferenceNotFound)
     }
 
+    /// The current challenge, used up (single use, §6.2); 6984 when there is none.
+    fn take_challenge(&mut self) -> ApduResult<Vec<u8>> {
+        let (challenge, len) = self
+            .volatile
+            .challenge
+            .take()
+            .ok_or(StatusWord::ReferenceDataNotUsable)?;
+        Ok(challenge
+            .get(..usize::from(len))
+            .unwrap_or_default()
+            .to_vec())
+    }
+
     /// EXTERNAL AUTHENTICATE: the terminal proves it holds key P2 by encrypting the
     /// "original data" under the session key derived from the card's current challenge.
     /// Success grants the key until reset or another application.
@@ -45,23 +58,23 @@ impl Card {
     ) -> ApduResult<Response> {
         let index = self.key_index(key_id, version)?;
         let cipher = self.cipher;
+        if self
+            .persistent
+            .keys
+            .get(index)
+            .is_some_and(|k| k.remaining == 0)
+        {
+            return Err(StatusWord::AuthenticationMethodBlocked);
+        }
+        let challenge = self.take_challenge()?;
         let key = self
             .persistent
             .keys
             .get_mut(index)
             .ok_or(StatusWord::ReferenceNotFound)?;
-        if key.remaining == 0 {
-            return Err(StatusWord::AuthenticationMethodBlocked);
-        }
-        let (challenge, len) = self
-            .volatile
-            .challenge
-            .take()
-            .ok_or(StatusWord::ReferenceDataNotUsable)?;
         // Write point "key.decrement": durable before the comparison.
         key.remaining -= 1;
-        let challenge = challenge.get(..usize::from(len)).unwrap_or_default();
-        let expected = crypto::session_key(cipher, &key.value, challenge)
+        let expected = crypto::session_key(cipher, &key.value, &challenge)
             .and_then(|ks| crypto::auth_cryptogram(cipher, &ks, original))
             .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
         if bool::from(expected.ct_eq(auth)) {
@@ -114,23 +127,15 @@ impl Card {
             .map(|(i, _)| i)
             .ok_or(StatusWord::ReferenceNotFound)?;
         let stk = self.key_index(STK, None)?;
-        let (challenge, len) = self
-            .volatile
-            .challenge
-            .take()
-            .ok_or(StatusWord::ReferenceDataNotUsable)?;
+        let challenge = self.take_challenge()?;
         let cipher = self.cipher;
         let stk = self
             .persistent
             .keys
             .get(stk)
             .ok_or(StatusWord::ReferenceNotFound)?;
-        let ks = crypto::session_key(
-            cipher,
-            &stk.value,
-            challenge.get(..usize::from(len)).unwrap_or_default(),
-        )
-        .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        let ks = crypto::session_key(cipher, &stk.value, &challenge)
+            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
         let lc = u8::try_from(enciphered.len() + 4).map_err(|_| StatusWord::WrongLength)?;
         let mut signed = vec![0x84, 0x24, 0x00, u8::from(new_pin), lc];
         signed.extend_from_slice(enciphered);
