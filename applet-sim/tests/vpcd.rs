@@ -17,6 +17,16 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+/// The tests here run one at a time: the reversed-mode test frees a port for the card to
+/// listen on, which a parallel test's `bind(0)` could otherwise be given.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 struct Vpcd {
     stream: TcpStream,
 }
@@ -96,6 +106,7 @@ fn atr_until(v: &mut Vpcd, want: impl Fn(&[u8]) -> bool) -> Vec<u8> {
 
 #[test]
 fn the_card_speaks_the_vpcd_protocol() {
+    let _serial = serial();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut serve = serve(&["--vpcd", &format!("127.0.0.1:{port}")]);
@@ -173,6 +184,7 @@ fn the_card_speaks_the_vpcd_protocol() {
 
 #[test]
 fn reversed_mode_listens_on_loopback() {
+    let _serial = serial();
     let probe = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = probe.local_addr().unwrap().port();
     drop(probe);
