@@ -18,6 +18,8 @@ pub enum StatusWord {
     MoreAvailable(u8),
     /// 0x63Cx: verification failed, `x` tries left (x = 0..15).
     RemainingRetries(u8),
+    /// 0x6283: the selected file is invalidated (a PBOC application temporarily blocked).
+    SelectedFileInvalidated,
     /// 0x6581: memory failure.
     MemoryFailure,
     /// 0x6700: wrong length (Lc or Le).
@@ -83,8 +85,9 @@ pub enum StatusWord {
 }
 
 /// The fixed-code variants and their codes, in one table that both directions use.
-const NAMED: [(u16, StatusWord); 30] = [
+const NAMED: [(u16, StatusWord); 31] = [
     (0x9000, StatusWord::Success),
+    (0x6283, StatusWord::SelectedFileInvalidated),
     (0x6581, StatusWord::MemoryFailure),
     (0x6700, StatusWord::WrongLength),
     (0x6901, StatusWord::CommandNotAccepted),
@@ -153,6 +156,7 @@ impl StatusWord {
             Self::RemainingRetries(n) => {
                 return Cow::Owned(format!("verification failed, {n} tries left"));
             }
+            Self::SelectedFileInvalidated => "selected file invalidated (application blocked)",
             Self::MemoryFailure => "memory failure",
             Self::WrongLength => "wrong length (Lc or Le)",
             Self::CommandNotAccepted => "command not accepted in the current state",

@@ -20,6 +20,12 @@ pub mod ins {
     pub const CHANGE_PIN: u8 = 0x5E;
     /// PIN CHANGE/UNBLOCK by the issuer (SSC, class 84).
     pub const PIN_UNBLOCK: u8 = 0x24;
+    /// CARD BLOCK (class 84).
+    pub const CARD_BLOCK: u8 = 0x16;
+    /// APPLICATION UNBLOCK (PBOC, class 84).
+    pub const APPLICATION_UNBLOCK: u8 = 0x18;
+    /// APPLICATION BLOCK (class 84).
+    pub const APPLICATION_BLOCK: u8 = 0x1E;
     /// EXTERNAL AUTHENTICATE.
     pub const EXTERNAL_AUTHENTICATE: u8 = 0x82;
     /// GET CHALLENGE.
@@ -47,7 +53,7 @@ pub mod ins {
 const KNOWN_CLA: [u8; 4] = [0x00, 0x04, 0x80, 0x84];
 
 /// Every (CLA, INS) pair the card implements, for telling 6E00 from 6D00.
-const IMPLEMENTED: [(u8, u8); 15] = [
+const IMPLEMENTED: [(u8, u8); 20] = [
     (0x00, ins::SELECT),
     (0x00, ins::READ_BINARY),
     (0x00, ins::READ_RECORD),
@@ -63,6 +69,11 @@ const IMPLEMENTED: [(u8, u8); 15] = [
     (0x00, ins::RESET_RETRY_COUNTER),
     (0x80, ins::CHANGE_PIN),
     (0x84, ins::PIN_UNBLOCK),
+    (0x84, ins::APPLICATION_BLOCK),
+    (0x84, ins::APPLICATION_UNBLOCK),
+    (0x84, ins::CARD_BLOCK),
+    (0x04, ins::UPDATE_BINARY),
+    (0x04, ins::UPDATE_RECORD),
 ];
 
 /// What a command asks of the card.
@@ -84,7 +95,7 @@ pub enum Command<'a> {
         /// Bytes asked for (Ne).
         ne: u32,
     },
-    /// UPDATE BINARY `00 D6` (§4.1).
+    /// UPDATE BINARY `00/04 D6` (§4.1).
     UpdateBinary {
         /// The EF: current or by SFI.
         file: FileRef,
@@ -92,6 +103,8 @@ pub enum Command<'a> {
         offset: u16,
         /// The bytes to write.
         data: &'a [u8],
+        /// With CLA 04: the MAC that closes the data field.
+        sm: Option<SecureMessaging>,
     },
     /// READ RECORD `00 B2` (§4.1; ISO 7816-4 §11.3.3).
     ReadRecord {
@@ -112,6 +125,8 @@ pub enum Command<'a> {
         mode: RecordMode,
         /// The whole new record.
         data: &'a [u8],
+        /// With CLA 04: the MAC that closes the data field.
+        sm: Option<SecureMessaging>,
     },
     /// APPEND RECORD `00 E2 00 P2` (ISO 7816-4 §11.3.6).
     AppendRecord {
@@ -189,11 +204,46 @@ pub enum Command<'a> {
         /// The MAC (the last 4 bytes).
         mac: [u8; 4],
     },
+    /// APPLICATION BLOCK `84 1E 00 P2` (§4.1, §5.4): P2 = 01 permanent, 00 temporary (PBOC
+    /// only); the data field is the MAC.
+    ApplicationBlock {
+        /// P2 = 01.
+        permanent: bool,
+        /// The MAC.
+        mac: [u8; 4],
+    },
+    /// APPLICATION UNBLOCK `84 18 00 00` (PBOC, §5.4): the data field is the MAC.
+    ApplicationUnblock {
+        /// The MAC.
+        mac: [u8; 4],
+    },
+    /// CARD BLOCK `84 16 00 00` (§4.1, §5.4): the data field is the MAC.
+    CardBlock {
+        /// The MAC.
+        mac: [u8; 4],
+    },
+    /// PIN RELOAD `80 5E 00 00` (PBOC, §5.4): new PIN ‖ MAC.
+    PinReload {
+        /// The new PIN in the PIN's encoding.
+        pin: &'a [u8],
+        /// The MAC over the new PIN.
+        mac: [u8; 4],
+    },
     /// GET RESPONSE `00 C0 00 00 Le` (§4.1).
     GetResponse {
         /// Bytes asked for.
         ne: u32,
     },
+}
+
+/// Secure messaging of a CLA 04 write (§6.3): the MAC is computed over the header with the
+/// SM bit ‖ Lc counting the MAC ‖ the plain data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecureMessaging {
+    /// CLA INS P1 P2 as sent.
+    pub header: [u8; 4],
+    /// The MAC (the last 4 bytes of the data field).
+    pub mac: [u8; 4],
 }
 
 /// SELECT's target by P1.
@@ -260,6 +310,9 @@ pub enum VerifyAction<'a> {
     Query,
     /// P1=FF without data: reset the verified status.
     Logout,
+    /// P1=01 (the PKI application, §3.7): SM4 of the card's challenge under the first 16
+    /// bytes of SM3 of the PIN in BCD.
+    Cryptogram(&'a [u8; 16]),
 }
 
 /// RESET RETRY COUNTER's P1 (SECURITY.md §1 rule 7).
@@ -276,15 +329,17 @@ pub enum ResetMode {
 }
 
 /// Whether an application of this kind answers the instruction (`None`: at the MF). The SSC
-/// spec's SSSE has CHANGE PIN but not `00 24` / `00 2C` (§4.1: those answer 6D00 there); the
-/// PKI application is ISO style and has no `80 5E`; the financial application follows PBOC
-/// (its `84 24` is not modelled yet, so only the SSSE takes the issuer's PIN unblock).
+/// spec's SSSE has CHANGE PIN but not `00 24` / `00 2C` / `84 18` (§4.1: those answer 6D00
+/// there); the PKI application is ISO style and has no `80 5E` nor class-84 commands; the
+/// financial application follows PBOC (§5.4).
 #[must_use]
 pub fn allowed_in(cla: u8, ins: u8, kind: Option<AppKind>) -> bool {
+    let ssse_or_pboc = matches!(kind, Some(AppKind::Ssse | AppKind::Pboc));
     match (cla, ins) {
-        (0x80, ins::CHANGE_PIN) => matches!(kind, Some(AppKind::Ssse | AppKind::Pboc)),
+        (0x80, ins::CHANGE_PIN) => ssse_or_pboc,
         (0x00, ins::CHANGE_REFERENCE_DATA | ins::RESET_RETRY_COUNTER) => kind == Some(AppKind::Pki),
-        (0x84, ins::PIN_UNBLOCK) => kind == Some(AppKind::Ssse),
+        (0x84, ins::PIN_UNBLOCK | ins::APPLICATION_BLOCK | ins::CARD_BLOCK) => ssse_or_pboc,
+        (0x84, ins::APPLICATION_UNBLOCK) => kind == Some(AppKind::Pboc),
         _ => true,
     }
 }
@@ -306,19 +361,24 @@ impl<'a> Command<'a> {
         match (cla, apdu.ins) {
             (0x00, ins::SELECT) => select(apdu),
             (0x00, ins::READ_BINARY) => read_binary(apdu),
-            (0x00, ins::UPDATE_BINARY) => update_binary(apdu),
+            (0x00 | 0x04, ins::UPDATE_BINARY) => update_binary(apdu),
             (0x00, ins::READ_RECORD) => read_record(apdu),
-            (0x00, ins::UPDATE_RECORD) => update_record(apdu),
+            (0x00 | 0x04, ins::UPDATE_RECORD) => update_record(apdu),
             (0x00, ins::APPEND_RECORD) => append_record(apdu),
             (0x00, ins::GET_CHALLENGE) => get_challenge(apdu),
             (0x00, ins::EXTERNAL_AUTHENTICATE) => external_authenticate(apdu),
             (0x00, ins::INTERNAL_AUTHENTICATE) => internal_authenticate(apdu),
             (0x00, ins::GET_RESPONSE) => get_response(apdu),
-            (0x00, ins::VERIFY) => verify(apdu),
+            (0x00, ins::VERIFY) => verify(apdu, kind),
             (0x00, ins::CHANGE_REFERENCE_DATA) => change_reference_data(apdu),
             (0x00, ins::RESET_RETRY_COUNTER) => reset_retry_counter(apdu),
-            (0x80, ins::CHANGE_PIN) => change_pin(apdu),
-            (0x84, ins::PIN_UNBLOCK) => pin_unblock(apdu),
+            (0x80, ins::CHANGE_PIN) => change_pin(apdu, kind),
+            (0x84, ins::PIN_UNBLOCK) => pin_unblock(apdu, kind),
+            (0x84, ins::APPLICATION_BLOCK) => application_block(apdu, kind),
+            (0x84, ins::APPLICATION_UNBLOCK) => {
+                mac_only(apdu).map(|mac| Command::ApplicationUnblock { mac })
+            }
+            (0x84, ins::CARD_BLOCK) => mac_only(apdu).map(|mac| Command::CardBlock { mac }),
             (_, ins) if IMPLEMENTED.iter().any(|(_, i)| *i == ins) => {
                 Err(StatusWord::ClaNotSupported)
             }
@@ -425,9 +485,72 @@ fn read_binary<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
 }
 
 fn update_binary<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
-    let data = require_case_3(apdu)?;
+    let (data, sm) = secured_data(apdu)?;
     let (file, offset) = binary_address(apdu.p1, apdu.p2)?;
-    Ok(Command::UpdateBinary { file, offset, data })
+    Ok(Command::UpdateBinary {
+        file,
+        offset,
+        data,
+        sm,
+    })
+}
+
+/// A write's data field: plain with CLA 00; with CLA 04 data ‖ MAC, where fewer than 4
+/// bytes is a missing MAC (6987) and a MAC alone is no data (6700).
+fn secured_data<'a>(
+    apdu: &CommandApdu<'a>,
+) -> Result<(&'a [u8], Option<SecureMessaging>), StatusWord> {
+    if apdu.cla.0 & 0x0C == 0 {
+        return Ok((require_case_3(apdu)?, None));
+    }
+    require_no_le(apdu)?;
+    let (data, mac) = apdu
+        .data
+        .split_last_chunk::<4>()
+        .ok_or(StatusWord::SmDataObjectsMissing)?;
+    if data.is_empty() {
+        return Err(StatusWord::WrongLength);
+    }
+    let sm = SecureMessaging {
+        header: [apdu.cla.0, apdu.ins, apdu.p1, apdu.p2],
+        mac: *mac,
+    };
+    Ok((data, Some(sm)))
+}
+
+/// A class-84 command whose data field is exactly a MAC, with P1 = P2 = 00.
+fn mac_only(apdu: &CommandApdu<'_>) -> Result<[u8; 4], StatusWord> {
+    if (apdu.p1, apdu.p2) != (0, 0) {
+        return Err(StatusWord::IncorrectP1P2);
+    }
+    mac_field(apdu)
+}
+
+/// The data field as a lone MAC: none is 6987, another length 6700.
+fn mac_field(apdu: &CommandApdu<'_>) -> Result<[u8; 4], StatusWord> {
+    require_no_le(apdu)?;
+    match apdu.data {
+        [] => Err(StatusWord::SmDataObjectsMissing),
+        [a, b, c, d] => Ok([*a, *b, *c, *d]),
+        _ => Err(StatusWord::WrongLength),
+    }
+}
+
+/// `84 1E 00 P2`: the SSSE knows only the permanent block (P2 = 01, §4.1); PBOC also the
+/// temporary one (P2 = 00, §5.4).
+fn application_block<'a>(
+    apdu: &CommandApdu<'a>,
+    kind: Option<AppKind>,
+) -> Result<Command<'a>, StatusWord> {
+    let permanent = match (apdu.p1, apdu.p2, kind) {
+        (0x00, 0x01, _) => true,
+        (0x00, 0x00, Some(AppKind::Pboc)) => false,
+        _ => return Err(StatusWord::IncorrectP1P2),
+    };
+    Ok(Command::ApplicationBlock {
+        permanent,
+        mac: mac_field(apdu)?,
+    })
 }
 
 /// P2 b8-b4: SFI (0 = current EF, 31 reserved).
@@ -467,7 +590,7 @@ fn read_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
 }
 
 fn update_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
-    let data = require_case_3(apdu)?;
+    let (data, sm) = secured_data(apdu)?;
     let file = record_file(apdu.p2)?;
     let mode = match record_mode(apdu.p2)? {
         RecordMode::FromNumberToLast | RecordMode::FromLastToNumber => {
@@ -481,6 +604,7 @@ fn update_record<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> 
         p1: apdu.p1,
         mode,
         data,
+        sm,
     })
 }
 
@@ -557,11 +681,14 @@ fn get_response<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
     Ok(Command::GetResponse { ne })
 }
 
-fn verify<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+fn verify<'a>(apdu: &CommandApdu<'a>, kind: Option<AppKind>) -> Result<Command<'a>, StatusWord> {
     require_no_le(apdu)?;
     let action = match (apdu.p1, apdu.data) {
         (0x00, []) => VerifyAction::Query,
         (0x00, data) => VerifyAction::Check(data),
+        (0x01, data) if kind == Some(AppKind::Pki) => {
+            VerifyAction::Cryptogram(data.try_into().map_err(|_| StatusWord::WrongLength)?)
+        }
         (0xFF, []) => VerifyAction::Logout,
         (0xFF, _) => return Err(StatusWord::WrongLength),
         _ => return Err(StatusWord::IncorrectP1P2),
@@ -572,11 +699,15 @@ fn verify<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
     })
 }
 
-fn change_pin<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+fn change_pin<'a>(
+    apdu: &CommandApdu<'a>,
+    kind: Option<AppKind>,
+) -> Result<Command<'a>, StatusWord> {
     // 80 5E 00 00 is PBOC's PIN RELOAD, which the SSSE answers 6D00 (§4.1).
-    match apdu.p1 {
-        0x01 => {}
-        0x00 => return Err(StatusWord::InsNotSupported),
+    match (apdu.p1, kind) {
+        (0x01, _) => {}
+        (0x00, Some(AppKind::Pboc)) => return pin_reload(apdu),
+        (0x00, _) => return Err(StatusWord::InsNotSupported),
         _ => return Err(StatusWord::IncorrectP1P2),
     }
     let data = require_case_3(apdu)?;
@@ -600,11 +731,33 @@ fn change_pin<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
     })
 }
 
-fn pin_unblock<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+/// PIN RELOAD `80 5E 00 00`: new PIN (2..8 bytes) ‖ MAC (§5.4).
+fn pin_reload<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    if apdu.p2 != 0x00 {
+        return Err(StatusWord::IncorrectP1P2);
+    }
     require_no_le(apdu)?;
-    let new_pin = match (apdu.p1, apdu.p2) {
-        (0x00, 0x00) => false,
-        (0x00, 0x01) => true,
+    let (pin, mac) = apdu
+        .data
+        .split_last_chunk::<4>()
+        .ok_or(StatusWord::SmDataObjectsMissing)?;
+    if pin.is_empty() {
+        return Err(StatusWord::WrongLength);
+    }
+    Ok(Command::PinReload { pin, mac: *mac })
+}
+
+/// `84 24 00 P2`. SSSE (§4.1): P2 = 00 MAC only, 01 enciphered new PIN ‖ MAC. PBOC (§5.4):
+/// P2 = 00 with the enciphered current PIN ‖ MAC.
+fn pin_unblock<'a>(
+    apdu: &CommandApdu<'a>,
+    kind: Option<AppKind>,
+) -> Result<Command<'a>, StatusWord> {
+    require_no_le(apdu)?;
+    let pboc = kind == Some(AppKind::Pboc);
+    let new_pin = match (apdu.p1, apdu.p2, pboc) {
+        (0x00, 0x00, _) => false,
+        (0x00, 0x01, false) => true,
         _ => return Err(StatusWord::IncorrectP1P2),
     };
     // The MAC closes the data field; without it the command is unprotected (6987).
@@ -612,7 +765,7 @@ fn pin_unblock<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
         .data
         .split_last_chunk::<4>()
         .ok_or(StatusWord::SmDataObjectsMissing)?;
-    if enciphered.is_empty() == new_pin {
+    if enciphered.is_empty() == (new_pin || pboc) {
         return Err(StatusWord::WrongLength);
     }
     Ok(Command::PinUnblock {

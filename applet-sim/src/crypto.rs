@@ -274,10 +274,167 @@ pub fn city_factor(region: &str) -> Option<[u8; 8]> {
     Some(f)
 }
 
+/// The level-1 (province) diversification factor of §6.6: ASCII of the region's first two
+/// digits ‖ `30 30 30 30 73 68` ("0000sh").
+#[must_use]
+pub fn province_factor(region: &str) -> Option<[u8; 8]> {
+    let digits = region.as_bytes().get(..2)?;
+    if region.len() != 6 || !region.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut f = *b"000000sh";
+    f.get_mut(..2)?.copy_from_slice(digits);
+    f.get_mut(2..6)?.copy_from_slice(b"0000");
+    Some(f)
+}
+
 /// The level-3 (card) diversification factor of §2/§6.6: the last 8 bytes of the ATR.
 #[must_use]
 pub fn card_factor(atr: &[u8]) -> Option<[u8; 8]> {
     atr.last_chunk::<8>().copied()
+}
+
+/// The PBOC MAC of §5.4 (JR/T 0025; ISO/IEC 9797-1 MAC algorithm 3, padding method 2):
+/// `data` padded with 80 00.. to 8-byte blocks, CBC single DES under the key's left half from
+/// `iv` (the card's challenge, zero-padded to 8 bytes), the last block finished with DES⁻¹
+/// under the right half and DES under the left; the left 4 bytes. An 8-byte key is plain
+/// single-DES CBC.
+///
+/// # Errors
+/// [`KeyLengthError`] for a key of neither 8 nor 16 bytes.
+pub fn pboc_mac(key: &[u8], iv: &[u8], data: &[u8]) -> Result<[u8; 4], KeyLengthError> {
+    let err = || KeyLengthError {
+        suite: CipherSuite::Des3,
+        len: key.len(),
+    };
+    let (left, right) = match key.len() {
+        8 => (key, None),
+        16 => {
+            let (l, r) = key.split_at(8);
+            (l, Some(r))
+        }
+        _ => return Err(err()),
+    };
+    let left = Des::new_from_slice(left).map_err(|_| err())?;
+    let mut padded = data.to_vec();
+    padded.push(0x80);
+    padded.resize(padded.len().div_ceil(8) * 8, 0);
+    let mut chain = one_block(iv, 8);
+    for block in padded.chunks(8) {
+        for (c, b) in chain.iter_mut().zip(block) {
+            *c ^= b;
+        }
+        enc(&left, &mut chain);
+    }
+    if let Some(right) = right {
+        let right = Des::new_from_slice(right).map_err(|_| err())?;
+        dec(&right, &mut chain);
+        enc(&left, &mut chain);
+    }
+    let mut mac = [0u8; 4];
+    mac.copy_from_slice(chain.get(..4).unwrap_or(&[0; 4]));
+    Ok(mac)
+}
+
+/// The PBOC PIN RELOAD MAC of §5.4: single-DES CBC-MAC from a zero IV under the left half
+/// XOR the right half of the 16-byte reload key, over the new PIN (80-padded).
+///
+/// # Errors
+/// [`KeyLengthError`] unless the key has 16 bytes.
+pub fn pboc_reload_mac(key: &[u8], pin: &[u8]) -> Result<[u8; 4], KeyLengthError> {
+    let (left, right) = key
+        .split_first_chunk::<8>()
+        .filter(|(_, r)| r.len() == 8)
+        .ok_or(KeyLengthError {
+            suite: CipherSuite::Des3,
+            len: key.len(),
+        })?;
+    let folded: Vec<u8> = left.iter().zip(right).map(|(l, r)| l ^ r).collect();
+    pboc_mac(&folded, &[0; 8], pin)
+}
+
+/// The PKI application's PIN key (§3.7): the first 16 bytes of SM3 of the PIN in packed BCD.
+#[must_use]
+pub fn pki_pin_key(pin_bcd: &[u8]) -> [u8; 16] {
+    use sm3::Digest;
+    let digest = sm3::Sm3::digest(pin_bcd);
+    let mut key = [0u8; 16];
+    key.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
+    key
+}
+
+/// The PKI application's VERIFY data (§3.7): SM4-ECB of the card's 16-byte challenge (or an
+/// 8-byte challenge ‖ 00×8) under [`pki_pin_key`].
+#[must_use]
+pub fn pki_verify_cryptogram(pin_bcd: &[u8], challenge: &[u8]) -> [u8; 16] {
+    let key = pki_pin_key(pin_bcd);
+    let mut block = [0u8; 16];
+    let n = challenge.len().min(16);
+    if let (Some(dst), Some(src)) = (block.get_mut(..n), challenge.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    if let Ok(cipher) = BlockCipher::new(CipherSuite::Sm4, &key) {
+        cipher.encrypt_block(&mut block);
+    }
+    block
+}
+
+/// What the diversification factors of §6.6 are made from: the card's region code (levels
+/// 1 and 2) and its ATR (level 3).
+#[derive(Clone, Copy, Debug)]
+pub struct Factors<'a> {
+    /// The 6-digit region code, e.g. `"320100"`.
+    pub region: Option<&'a str>,
+    /// The card's ATR.
+    pub atr: &'a [u8],
+}
+
+impl Factors<'_> {
+    /// The factor of one level: `province`, `city` or `card`.
+    ///
+    /// # Errors
+    /// A message naming what is missing or wrong.
+    pub fn factor(&self, level: &str) -> Result<[u8; 8], String> {
+        let region = || {
+            self.region
+                .ok_or_else(|| format!("diversify: level {level:?} needs the region code"))
+        };
+        let bad_region = |r: &str| format!("region: {r:?} is not a 6-digit region code");
+        match level {
+            "province" => {
+                let r = region()?;
+                province_factor(r).ok_or_else(|| bad_region(r))
+            }
+            "city" => {
+                let r = region()?;
+                city_factor(r).ok_or_else(|| bad_region(r))
+            }
+            "card" => card_factor(self.atr)
+                .ok_or_else(|| "diversify: the ATR has fewer than 8 bytes".to_owned()),
+            other => Err(format!(
+                "diversify: expected \"province\", \"city\" or \"card\", found {other:?}"
+            )),
+        }
+    }
+
+    /// The card key from a master key diversified level by level, in the order given
+    /// (national → province → city → card, §6.6).
+    ///
+    /// # Errors
+    /// A message for an unknown level, a missing factor or a key that does not fit.
+    pub fn derive(
+        &self,
+        suite: CipherSuite,
+        master: &[u8],
+        levels: &[String],
+    ) -> Result<Vec<u8>, String> {
+        let mut key = master.to_vec();
+        for level in levels {
+            let factor = self.factor(level)?;
+            key = diversify(suite, &key, &factor).map_err(|e| format!("master: {e}"))?;
+        }
+        Ok(key)
+    }
 }
 
 #[cfg(test)]
@@ -403,5 +560,43 @@ mod tests {
         assert_eq!(city_factor("65010"), None);
         let atr = h("3B6D000000814A444686605199000001AC");
         assert_eq!(card_factor(&atr).unwrap().to_vec(), h("86605199000001AC"));
+    }
+
+    /// SSC-CARD.md §3.7/§8: the PKI PIN key and VERIFY cryptogram (real values from S15).
+    #[test]
+    fn pki_verify_vectors() {
+        assert_eq!(
+            pki_pin_key(&h("123456")).to_vec(),
+            h("3DE741F445DD357BEA4E6C3FE6437036")
+        );
+        assert_eq!(
+            pki_verify_cryptogram(&h("123456"), &h("178CEDCF32C5D7990216632170C7CD37")).to_vec(),
+            h("358B51056B9B9EB2C96B20E7DB7A6B8F")
+        );
+    }
+
+    /// PBOC MACs against an independent computation (Python `cryptography`, DES primitives
+    /// composed as ISO/IEC 9797-1 MAC algorithm 3).
+    #[test]
+    fn pboc_macs() {
+        let k = h("0123456789ABCDEFFEDCBA9876543210");
+        assert_eq!(
+            pboc_mac(&k, &h("11223344"), &h("841E000004"))
+                .unwrap()
+                .to_vec(),
+            h("40D016F4")
+        );
+        assert_eq!(
+            pboc_reload_mac(&k, &h("123456")).unwrap().to_vec(),
+            h("00E8797A")
+        );
+        assert!(pboc_mac(&[0; 12], &[], &[]).is_err());
+        assert!(pboc_reload_mac(&[0; 8], &[]).is_err());
+    }
+
+    #[test]
+    fn province_factors() {
+        assert_eq!(&province_factor("650100").unwrap(), b"650000sh");
+        assert_eq!(province_factor("6501"), None);
     }
 }

@@ -167,6 +167,20 @@ impl PinValue {
         self.len == 0
     }
 
+    /// The digits in packed BCD, F-padded when odd (`123456` -> `12 34 56`, §5.1).
+    #[must_use]
+    pub fn to_bcd(&self) -> Vec<u8> {
+        let digits = self.digits.get(..usize::from(self.len)).unwrap_or_default();
+        digits
+            .chunks(2)
+            .map(|pair| match pair {
+                [hi, lo] => hi << 4 | lo,
+                [hi] => hi << 4 | 0x0F,
+                _ => 0xFF,
+            })
+            .collect()
+    }
+
     /// Constant-time equality over the whole fixed-length form (one 128-bit comparison
     /// through `subtle`, with no early exit).
     #[must_use]
@@ -275,12 +289,22 @@ impl PinObject {
 
     /// The counted comparison: blocked check, decrement, compare, restore on match.
     fn check(&mut self, candidate: &PinValue) -> Result<(), PinError> {
+        self.check_with(|value| value.ct_eq(candidate))
+    }
+
+    /// A counted comparison by a derived value (the PKI application's VERIFY compares a
+    /// cryptogram computed from the PIN, §3.7): blocked check, decrement, `matches` on the
+    /// stored value, restore on a match. `matches` must compare in constant time.
+    ///
+    /// # Errors
+    /// [`PinError::Blocked`] (nothing changed) or [`PinError::Mismatch`] (the try is spent).
+    pub fn check_with(&mut self, matches: impl FnOnce(&PinValue) -> bool) -> Result<(), PinError> {
         if self.remaining == 0 {
             return Err(PinError::Blocked);
         }
         // Write point "pin.decrement": made durable before the comparison.
         self.remaining -= 1;
-        if self.value.ct_eq(candidate) {
+        if matches(&self.value) {
             // Write point "pin.restore".
             self.remaining = self.max_tries;
             Ok(())
@@ -345,6 +369,13 @@ impl PinObject {
         // Write point "pin.value" (value and counter written together).
         self.value = value;
         self.remaining = self.max_tries;
+    }
+
+    /// An uncounted constant-time comparison, for commands whose MAC already authenticated
+    /// the terminal (PBOC PIN UNBLOCK, §5.4).
+    #[must_use]
+    pub fn matches(&self, candidate: &PinValue) -> bool {
+        self.value.ct_eq(candidate)
     }
 
     /// Restores the counter (RESET RETRY COUNTER without a new PIN).

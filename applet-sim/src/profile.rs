@@ -98,7 +98,7 @@ pub struct KeyDef {
     pub id: u8,
     /// Key version (group).
     pub version: u8,
-    /// The key: 8 or 16 bytes.
+    /// The card key: 8 or 16 bytes (given, or derived from a master key, §6.6).
     pub value: Vec<u8>,
     /// Tries after a success (and initially).
     pub max_tries: u8,
@@ -238,6 +238,7 @@ struct OptionsToml {
 #[serde(deny_unknown_fields)]
 struct CardToml {
     description: String,
+    region: Option<String>,
     atr: Spanned<String>,
     protocol: Spanned<String>,
     cipher: Spanned<String>,
@@ -293,7 +294,10 @@ struct KeyToml {
     id: u8,
     #[serde(default)]
     version: u8,
-    value: String,
+    value: Option<String>,
+    master: Option<String>,
+    #[serde(default)]
+    diversify: Vec<String>,
     #[serde(default = "default_key_tries")]
     max_tries: u8,
 }
@@ -434,9 +438,13 @@ impl Profile {
             }
         }
         let mut keys: Vec<KeyDef> = Vec::with_capacity(raw.key.len());
+        let factors = crate::crypto::Factors {
+            region: raw.card.region.as_deref(),
+            atr: &atr,
+        };
         for entry in &raw.key {
-            let key =
-                key_def(entry.get_ref(), &dfs, &keys, cipher).map_err(|m| at(entry.span(), m))?;
+            let key = key_def(entry.get_ref(), &dfs, &keys, cipher, &factors)
+                .map_err(|m| at(entry.span(), m))?;
             keys.push(key);
         }
         Ok(Self {
@@ -453,6 +461,14 @@ impl Profile {
             pins,
             keys,
         })
+    }
+}
+
+impl Profile {
+    /// The application kind of the DF labelled `label` (its own or its nearest ancestor's).
+    #[must_use]
+    pub fn kind_of_df(&self, label: &str) -> Option<AppKind> {
+        kind_in(&self.dfs, label)
     }
 }
 
@@ -742,12 +758,31 @@ fn pin_def(t: &PinToml, dfs: &[DfDef], pins: &[PinDef]) -> Result<PinDef, String
     })
 }
 
+/// The application kind a DF belongs to (its own or its nearest ancestor's).
+fn kind_in<'a>(dfs: &'a [DfDef], mut label: &'a str) -> Option<AppKind> {
+    for _ in 0..=dfs.len() {
+        let df = dfs.iter().find(|d| d.id == label)?;
+        if df.kind.is_some() {
+            return df.kind;
+        }
+        label = &df.parent;
+    }
+    None
+}
+
 fn key_def(
     t: &KeyToml,
     dfs: &[DfDef],
     keys: &[KeyDef],
-    cipher: CipherSuite,
+    card_cipher: CipherSuite,
+    factors: &crate::crypto::Factors<'_>,
 ) -> Result<KeyDef, String> {
+    // The financial application's keys are 3DES whatever the card's suite (§5.4).
+    let cipher = if kind_in(dfs, &t.parent) == Some(AppKind::Pboc) {
+        CipherSuite::Des3
+    } else {
+        card_cipher
+    };
     known_parent(&t.parent, dfs)?;
     if keys
         .iter()
@@ -758,7 +793,12 @@ fn key_def(
             t.id, t.version, t.parent
         ));
     }
-    let value = hex_field(&t.value, "value")?;
+    let value = match (&t.value, &t.master) {
+        (Some(v), None) if t.diversify.is_empty() => hex_field(v, "value")?,
+        (Some(_), None) => return Err("diversify: goes with master, not value".into()),
+        (None, Some(m)) => factors.derive(cipher, &hex_field(m, "master")?, &t.diversify)?,
+        _ => return Err("give either value (the card key) or master (and diversify)".into()),
+    };
     let ok = match cipher {
         CipherSuite::Des3 => matches!(value.len(), 8 | 16),
         CipherSuite::Sm4 | CipherSuite::Aes => value.len() == 16,

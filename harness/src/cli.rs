@@ -9,6 +9,7 @@ use anyhow::Context;
 use applet_sim::Profile;
 use clap::{Args, Parser, Subcommand};
 
+use crate::psam::{Keys, Operation, Psam};
 use crate::report::{self, Format};
 use crate::runner;
 use crate::transport::{SimTransport, Transport};
@@ -30,6 +31,47 @@ enum Command {
     Bench(BenchArgs),
     /// List PC/SC readers and the ATR of the card in each.
     Readers,
+    /// Service-centre flows through the software PSAM: read the holder's data, reset or
+    /// unblock the PIN, block the application or the card.
+    Card(CardArgs),
+}
+
+#[derive(Args)]
+struct CardArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    action: CardAction,
+    #[command(flatten)]
+    target: Target,
+    /// `pin-reset`: the new PIN.
+    #[arg(long, value_name = "DIGITS", required_if_eq("action", "pin-reset"))]
+    new_pin: Option<String>,
+    /// `block-app`, `block-card`: confirm (a real card cannot be unblocked).
+    #[arg(long)]
+    yes: bool,
+    /// `read`: print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Print every APDU exchanged.
+    #[arg(long)]
+    trace: bool,
+}
+
+/// The service-centre flows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CardAction {
+    /// Read and decode the holder's data like the MOHRSS reader interface (iReadCardBas).
+    Read,
+    /// Set a new SSSE PIN and restore its counter (external authentication with the PUK key
+    /// 06, then 84 24 00 01).
+    PinReset,
+    /// Restore the SSSE PIN's try counter, keeping the PIN (06, then 84 24 00 00).
+    PinUnblock,
+    /// Block the SSSE for ever (84 1E 00 01); needs --yes.
+    BlockApp,
+    /// Block the card for ever (84 16 00 00; afterwards every command answers 6A81); needs
+    /// --yes.
+    BlockCard,
 }
 
 /// Where the APDUs go.
@@ -44,6 +86,10 @@ struct Target {
     /// The card profile of the virtual card: a built-in name (gen3, gen2) or a TOML file.
     #[arg(long, default_value = applet_sim::profile::DEFAULT_PROFILE)]
     profile: String,
+    /// The software PSAM's keys (TOML, README "Keys files"); on the virtual card the
+    /// profile's keys are used when this is not given.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
 }
 
 impl Target {
@@ -51,6 +97,15 @@ impl Target {
         match &self.reader {
             None => Ok(Box::new(SimTransport::new(&Profile::load(&self.profile)?))),
             Some(name) => open_reader(name, restore),
+        }
+    }
+
+    /// The PSAM keys: `--keys`, else the virtual card's profile keys, else none.
+    fn psam_keys(&self) -> anyhow::Result<Option<Keys>> {
+        match (&self.keys, &self.reader) {
+            (Some(path), _) => Ok(Some(Keys::load(path)?)),
+            (None, None) => Ok(Some(Keys::from_profile(&Profile::load(&self.profile)?))),
+            (None, Some(_)) => Ok(None),
         }
     }
 }
@@ -85,6 +140,10 @@ struct RunArgs {
     /// are skipped on readers.
     #[arg(long, value_name = "CMD", requires = "reader")]
     restore_cmd: Option<String>,
+    /// On a reader: also run cases tagged `destructive` (they block the PIN's unblocking
+    /// key, the application or the card for ever on a real card).
+    #[arg(long)]
+    allow_destructive: bool,
     /// Vector files or folders.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -135,15 +194,21 @@ impl Cli {
             Command::Run(args) => args.run(),
             Command::Bench(args) => args.run(),
             Command::Readers => readers(),
+            Command::Card(args) => args.run(),
         }
     }
 }
 
 /// Why a case does not run on a reader (the in-process card runs everything).
-fn reader_skip(case: &Case, can_restore: bool) -> Option<String> {
+fn reader_skip(case: &Case, can_restore: bool, allow_destructive: bool) -> Option<String> {
     let tagged = |t: &str| case.tags.iter().any(|x| x == t);
     if tagged("sim-only") {
         return Some("sends bytes PC/SC refuses to carry (tagged sim-only)".into());
+    }
+    if tagged("destructive") && !allow_destructive {
+        return Some(
+            "can block a real card for ever (tagged destructive); give --allow-destructive".into(),
+        );
     }
     if tagged("stateful") && !can_restore {
         return Some(
@@ -175,8 +240,14 @@ impl RunArgs {
         let on_reader = self.target.reader.is_some();
         let can_restore = self.restore_cmd.is_some();
         let mut transport = self.target.open(self.restore_cmd.clone())?;
-        let skip = |c: &Case| on_reader.then(|| reader_skip(c, can_restore)).flatten();
-        let report = runner::run(transport.as_mut(), cases, &skip)?;
+        let allow_destructive = self.allow_destructive;
+        let skip = |c: &Case| {
+            on_reader
+                .then(|| reader_skip(c, can_restore, allow_destructive))
+                .flatten()
+        };
+        let keys = self.target.psam_keys()?;
+        let report = runner::run(transport.as_mut(), cases, &skip, keys.as_ref())?;
         let rendered = report::render(&report, self.format);
         match &self.output {
             Some(path) => std::fs::write(path, rendered)
@@ -260,4 +331,75 @@ fn readers() -> anyhow::Result<Outcome> {
 #[cfg(not(feature = "pcsc"))]
 fn readers() -> anyhow::Result<Outcome> {
     anyhow::bail!(crate::transport::NO_PCSC)
+}
+
+impl CardArgs {
+    fn run(self) -> anyhow::Result<Outcome> {
+        let keys = self.target.psam_keys()?.ok_or_else(|| {
+            anyhow::anyhow!("a card in a reader needs the PSAM's keys: give --keys FILE")
+        })?;
+        let mut transport = self.target.open(None)?;
+        let atr = transport.atr()?;
+        let mut psam = Psam::new(&keys, &atr)?;
+        let ops = match self.action {
+            CardAction::Read => {
+                let holder = crate::service::read_holder(transport.as_mut(), &mut psam)?;
+                if self.json {
+                    println!("{}", serde_json::to_string_pretty(&holder)?);
+                } else {
+                    print_holder(&holder);
+                }
+                return Ok(Outcome::Passed);
+            }
+            CardAction::PinReset => vec![
+                Operation::ExternalAuthenticate(0x06),
+                Operation::PinReset(self.new_pin.clone().unwrap_or_default()),
+            ],
+            CardAction::PinUnblock => {
+                vec![Operation::ExternalAuthenticate(0x06), Operation::PinUnblock]
+            }
+            CardAction::BlockApp | CardAction::BlockCard if !self.yes => {
+                anyhow::bail!("blocking is permanent on a real card: add --yes to confirm")
+            }
+            CardAction::BlockApp => vec![Operation::BlockApplication],
+            CardAction::BlockCard => vec![Operation::BlockCard],
+        };
+        let transcripts = crate::service::run_ops(transport.as_mut(), &mut psam, &ops)?;
+        if self.trace {
+            for (c, r) in transcripts.iter().flat_map(|t| &t.exchanges) {
+                println!("> {}\n< {}", apdu::hex_compact(c), apdu::hex_compact(r));
+            }
+        }
+        println!("{}: done (9000)", transport.describe());
+        Ok(Outcome::Passed)
+    }
+}
+
+fn print_holder(h: &crate::service::HolderData) {
+    let rows = [
+        ("region", &h.region),
+        ("social security number", &h.social_security_number),
+        ("card number", &h.card_number),
+        ("card identification code", &h.card_id),
+        ("name", &h.name),
+        ("historical bytes", &h.historical_bytes),
+        ("spec version", &h.version),
+        ("issue date", &h.issue_date),
+        ("expiry date", &h.expiry_date),
+        ("card type", &h.card_type),
+        ("sex", &h.sex),
+        ("nation", &h.nation),
+        ("birthplace", &h.birthplace),
+        ("birth date", &h.birth_date),
+    ];
+    for (label, value) in rows {
+        println!("{label:<26}{value}");
+    }
+    let authentic = match h.card_authentic {
+        Some(true) => "yes (INTERNAL AUTHENTICATE with the IRK)",
+        Some(false) => "NO: the card's cryptogram does not match the IRK",
+        None => "not checked (no IRK in the keys)",
+    };
+    println!("{:<26}{authentic}", "card authentic");
+    println!("iReadCardBas              {}", h.pipe_line());
 }

@@ -7,7 +7,9 @@
 pub mod bench;
 pub mod cli;
 pub mod pattern;
+pub mod psam;
 pub mod report;
 pub mod runner;
+pub mod service;
 pub mod transport;
 pub mod vectors;

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::psam::{Keys, Psam, PsamError};
 use crate::transport::{Transport, TransportError};
 use crate::vectors::{Case, StepKind};
 
@@ -89,6 +90,7 @@ pub fn run(
     transport: &mut dyn Transport,
     cases: Vec<Case>,
     skip: SkipPolicy<'_>,
+    keys: Option<&Keys>,
 ) -> Result<RunReport, TransportError> {
     let started = Instant::now();
     let mut results = Vec::with_capacity(cases.len());
@@ -96,7 +98,7 @@ pub fn run(
         let t = Instant::now();
         let outcome = match skip(&case) {
             Some(reason) => Outcome::Skipped(reason),
-            None => run_case(transport, &case)?,
+            None => run_case(transport, &case, keys)?,
         };
         results.push(CaseResult {
             case,
@@ -111,12 +113,27 @@ pub fn run(
     })
 }
 
-/// Runs one case on a fresh card.
+/// Runs one case on a fresh card; `psam` steps use a PSAM with `keys` (a case with such
+/// steps is skipped without keys).
 ///
 /// # Errors
 /// [`TransportError`] when the transport fails.
-pub fn run_case(transport: &mut dyn Transport, case: &Case) -> Result<Outcome, TransportError> {
+pub fn run_case(
+    transport: &mut dyn Transport,
+    case: &Case,
+    keys: Option<&Keys>,
+) -> Result<Outcome, TransportError> {
+    let needs_psam = case
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Psam { .. }));
+    if needs_psam && keys.is_none() {
+        return Ok(Outcome::Skipped(
+            "has psam steps and no PSAM keys were given (--keys FILE)".into(),
+        ));
+    }
     transport.fresh_card()?;
+    let mut psam: Option<Psam> = None;
     for (index, step) in case.steps.iter().enumerate() {
         let failure = match &step.kind {
             StepKind::Reset { atr } => {
@@ -145,6 +162,37 @@ pub fn run_case(transport: &mut dyn Transport, case: &Case) -> Result<Outcome, T
                     differing: differing(&expect.to_string(), &actual),
                     actual,
                 })
+            }
+            StepKind::Psam { op, expect } => {
+                let failed = |expected: String, command: Vec<u8>, actual: Vec<u8>| Failure {
+                    step: index + 1,
+                    line: step.line,
+                    command,
+                    is_reset: false,
+                    differing: differing(&expected, &actual),
+                    expected,
+                    actual,
+                };
+                let psam = match (&mut psam, keys) {
+                    (Some(p), _) => Ok(p),
+                    (None, Some(k)) => Psam::new(k, &transport.atr()?).map(|p| psam.insert(p)),
+                    (None, None) => Err(PsamError::Bad("no PSAM keys".into())),
+                };
+                match psam.and_then(|p| op.run(p, transport)) {
+                    Err(PsamError::Transport(e)) => return Err(e),
+                    Err(e) => Some(failed(format!("psam: {e}"), Vec::new(), Vec::new())),
+                    Ok(transcript) => {
+                        let actual = transcript.response().to_vec();
+                        let command = transcript.command().to_vec();
+                        match transcript.problem {
+                            Some(problem) => Some(failed(problem, command, actual)),
+                            None if !expect.matches(&actual) => {
+                                Some(failed(expect.to_string(), command, actual))
+                            }
+                            None => None,
+                        }
+                    }
+                }
             }
         };
         if let Some(f) = failure {

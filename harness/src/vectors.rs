@@ -15,9 +15,10 @@ use nom::sequence::terminated;
 use nom::{IResult, Parser};
 
 use crate::pattern::{DataPattern, Expect};
+use crate::psam::Op;
 
-/// The format version this parser reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this parser reads (version 2 adds `psam`; it reads 1 too).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A vector file that cannot be read, with where and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +55,15 @@ pub enum StepKind {
     Exchange {
         /// The command bytes (sent as they are, malformed or not).
         command: Vec<u8>,
+        /// The expected response.
+        expect: Expect,
+    },
+    /// `psam OPERATION` then `< expected response` (version 2): a terminal crypto step by
+    /// the software PSAM, whose answer is the first non-9000 answer of its commands or the
+    /// last one.
+    Psam {
+        /// The operation.
+        op: Op,
         /// The expected response.
         expect: Expect,
     },
@@ -102,7 +112,14 @@ enum Line<'a> {
     Tags(Vec<&'a str>),
     Reset(Option<(usize, &'a str)>),
     Command(usize, &'a str),
+    Psam(usize, &'a str),
     Response(usize, &'a str),
+}
+
+/// A step waiting for its `<` line.
+enum Awaiting {
+    Command(Vec<u8>),
+    Psam(Op),
 }
 
 fn is_name_char(c: char) -> bool {
@@ -141,6 +158,7 @@ fn line(input: &str) -> IResult<&str, Line<'_>> {
             .map(|a: &str| (!a.trim().is_empty()).then_some((at, a)))
             .map(Line::Reset)
             .parse(args),
+        "psam" => Ok(("", Line::Psam(at, args))),
         _ => Err(nom::Err::Failure(nom::error::Error::new(
             input,
             nom::error::ErrorKind::Tag,
@@ -151,11 +169,12 @@ fn line(input: &str) -> IResult<&str, Line<'_>> {
 /// What each directive expects, for error messages.
 fn usage(keyword: &str) -> Option<&'static str> {
     Some(match keyword {
-        "version" => "version 1",
+        "version" => "version 1 or version 2",
         "case" => "case NAME (letters, digits and . _ - / :)",
         "tags" => "tags TAG...",
         "reset" => "reset [ATR pattern]",
         ">" => "> HEX APDU",
+        "psam" => "psam OPERATION [ARGS] [tamper]",
         "<" => "< [DATA] SW",
         _ => return None,
     })
@@ -188,8 +207,8 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
         message,
     };
     let mut cases: Vec<Case> = Vec::new();
-    // A `>` waiting for its `<`: (line, command bytes).
-    let mut awaiting: Option<(usize, Vec<u8>)> = None;
+    // A `>` or `psam` waiting for its `<`: (line, step).
+    let mut awaiting: Option<(usize, Awaiting)> = None;
     let mut seen_directive = false;
 
     for (index, raw) in text.lines().enumerate() {
@@ -213,14 +232,14 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                     n,
                     indent + 1,
                     format!(
-                        "unknown directive {keyword:?}: expected version, case, tags, reset, > or <"
+                        "unknown directive {keyword:?}: expected version, case, tags, reset, psam, > or <"
                     ),
                 ),
             }
         })?;
         let col = |c: usize| indent + c;
 
-        if let Some((cmd_line, command)) = awaiting.take() {
+        if let Some((cmd_line, pending)) = awaiting.take() {
             let Line::Response(c, pattern) = parsed else {
                 return Err(err(
                     cmd_line,
@@ -229,10 +248,14 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                 ));
             };
             let expect = Expect::parse(pattern, col(c)).map_err(|e| err(n, e.column, e.message))?;
+            let kind = match pending {
+                Awaiting::Command(command) => StepKind::Exchange { command, expect },
+                Awaiting::Psam(op) => StepKind::Psam { op, expect },
+            };
             if let Some(case) = cases.last_mut() {
                 case.steps.push(Step {
                     line: cmd_line,
-                    kind: StepKind::Exchange { command, expect },
+                    kind,
                 });
             }
             continue;
@@ -243,12 +266,12 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                 if seen_directive {
                     return Err(err(n, indent + 1, "`version` must come first".into()));
                 }
-                if v != FORMAT_VERSION.to_string() {
+                if !(1..=FORMAT_VERSION).any(|k| v == k.to_string()) {
                     return Err(err(
                         n,
                         col(9),
                         format!(
-                            "unsupported format version {v}: this harness reads version {FORMAT_VERSION}"
+                            "unsupported format version {v}: this harness reads versions 1 to {FORMAT_VERSION}"
                         ),
                     ));
                 }
@@ -307,7 +330,14 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                 if command.is_empty() {
                     return Err(err(n, col(c), "expected the command APDU in hex".into()));
                 }
-                awaiting = Some((n, command));
+                awaiting = Some((n, Awaiting::Command(command)));
+            }
+            Line::Psam(c, args) => {
+                if cases.is_empty() {
+                    return Err(outside_case(n, indent, &err));
+                }
+                let op = Op::parse(args).map_err(|m| err(n, col(c), format!("psam: {m}")))?;
+                awaiting = Some((n, Awaiting::Psam(op)));
             }
             Line::Response(_, _) => {
                 return Err(err(
@@ -398,6 +428,7 @@ impl fmt::Display for StepKind {
             Self::Reset { atr: None } => f.write_str("reset"),
             Self::Reset { atr: Some(p) } => write!(f, "reset {p}"),
             Self::Exchange { command, .. } => write!(f, "> {}", apdu::hex_compact(command)),
+            Self::Psam { op, .. } => write!(f, "psam {}", op.text),
         }
     }
 }
@@ -444,7 +475,11 @@ mod tests {
             ("case a\n",                            1, 1,  "has no steps"),
             ("case a\nreset\ncase a\nreset\n",      3, 6,  "already defined at line 1"),
             ("case a b\n",                          1, 1,  "malformed \"case\""),
-            ("version 2\n",                         1, 9,  "unsupported format version 2"),
+            ("version 3\n",                         1, 9,  "unsupported format version 3"),
+            ("case a\npsam ext-auth\n< 9000\n",     2, 6,  "psam: expected one of"),
+            ("case a\npsam ext-auth 0G\n< 9000\n",  2, 6,  "expected a hex byte"),
+            ("case a\npsam pin-reset 12x4\n<9000\n", 2, 6,  "expected a PIN"),
+            ("case a\npsam block-card\n",          2, 1,  "expected a `<`"),
             ("case a\nreset\nversion 1\n",          3, 1,  "must come first"),
             ("case a\n  > 00A40000\n",              2, 1,  "expected a `<`"),
         ];

@@ -1,6 +1,8 @@
-//! The `stateful` tag is true: a case carries it exactly when running it leaves the card's
-//! persistent state changed (so on a real card, or `ssc-card serve`, it needs restoring
-//! before the next case). Checked by running every case of the suite in process.
+//! The `stateful` and `destructive` tags are true: a case carries `stateful` exactly when
+//! running it leaves the card's persistent state changed (so on a real card, or `ssc-card
+//! serve`, it needs restoring before the next case), and `destructive` exactly when it leaves
+//! the card changed beyond what the card's own commands undo. Checked by running every case
+//! of the suite in process.
 
 // Test helpers (outside #[test] functions) fail loudly on broken setup.
 #![allow(
@@ -13,6 +15,7 @@
 use std::path::Path;
 
 use applet_sim::Profile;
+use harness::psam::Keys;
 use harness::runner::{Outcome, run_case};
 use harness::transport::SimTransport;
 use harness::vectors::{discover, parse_file};
@@ -20,13 +23,16 @@ use harness::vectors::{discover, parse_file};
 #[test]
 fn stateful_tags_match_what_the_cases_do() {
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors");
-    let mut sim = SimTransport::new(&Profile::builtin("gen3").unwrap());
+    let profile = Profile::builtin("gen3").unwrap();
+    let keys = Keys::from_profile(&profile);
+    let mut sim = SimTransport::new(&profile);
     let mut wrong = Vec::new();
     let mut stateful = 0;
+    let mut destructive = 0;
     for file in discover(&[suite]).unwrap() {
         for case in parse_file(&file).unwrap() {
             assert_eq!(
-                run_case(&mut sim, &case).unwrap(),
+                run_case(&mut sim, &case, Some(&keys)).unwrap(),
                 Outcome::Passed,
                 "{}",
                 case.name
@@ -36,7 +42,16 @@ fn stateful_tags_match_what_the_cases_do() {
             stateful += usize::from(changed);
             if changed != tagged {
                 wrong.push(format!(
-                    "{} (changes state: {changed}, tagged: {tagged})",
+                    "{} (changes state: {changed}, tagged stateful: {tagged})",
+                    case.name
+                ));
+            }
+            let lost = sim.irreversibly_changed();
+            let tagged = case.tags.iter().any(|t| t == "destructive");
+            destructive += usize::from(lost);
+            if lost != tagged {
+                wrong.push(format!(
+                    "{} (irreversible: {lost}, tagged destructive: {tagged})",
                     case.name
                 ));
             }
@@ -48,4 +63,5 @@ fn stateful_tags_match_what_the_cases_do() {
         wrong.join("\n")
     );
     assert!(stateful > 0);
+    assert!(destructive > 0);
 }

@@ -1,5 +1,5 @@
-//! EXTERNAL AUTHENTICATE, INTERNAL AUTHENTICATE and the issuer's PIN reset `84 24`
-//! (SSC-CARD.md §4.1, §5.2, §5.3, §6.2–§6.5).
+//! EXTERNAL AUTHENTICATE, INTERNAL AUTHENTICATE, the SSC MAC of class-84/04 commands and
+//! the issuer's PIN reset `84 24` (SSC-CARD.md §4.1, §5.2, §5.3, §6.2–§6.5).
 //!
 //! Each card key has its own try counter with the PIN rules of SECURITY.md §1: a malformed
 //! command or a missing challenge changes nothing (6700/6984); a blocked key answers 6983
@@ -10,16 +10,18 @@ use apdu::{ApduResult, Response, StatusWord};
 use subtle::ConstantTimeEq;
 
 use super::Card;
+use crate::command::SecureMessaging;
 use crate::crypto;
 
-/// Card key ids (§6.7): IRK, STK, PUK key.
+/// Card key ids (§6.7): IRK, STK, BK, PUK key.
 const IRK: u8 = 0x00;
-const STK: u8 = 0x02;
+pub(super) const STK: u8 = 0x02;
+pub(super) const BK: u8 = 0x05;
 const PUK_KEY: u8 = 0x06;
 
 impl Card {
     /// The key with this id (and version, when given) that applies in the current DF.
-    fn key_index(&self, id: u8, version: Option<u8>) -> ApduResult<usize> {
+    pub(super) fn key_index(&self, id: u8, version: Option<u8>) -> ApduResult<usize> {
         let current = self.volatile.current_df;
         let fs = &self.persistent.fs;
         self.persistent
@@ -34,7 +36,7 @@ impl Card {
     }
 
     /// The current challenge, used up (single use, §6.2); 6984 when there is none.
-    fn take_challenge(&mut self) -> ApduResult<Vec<u8>> {
+    pub(super) fn take_challenge(&mut self) -> ApduResult<Vec<u8>> {
         let (challenge, len) = self
             .volatile
             .challenge
@@ -107,6 +109,53 @@ impl Card {
         Ok(Response::new(out.to_vec(), StatusWord::Success))
     }
 
+    /// Checks an SSC-style MAC (§6.3) on a class-84/04 command: the session key of card key
+    /// `key_id` from the current challenge (used up), over `header ‖ Lc ‖ data` where Lc
+    /// counts the MAC. Returns the session key for the data decryption that may follow.
+    /// 6A88 without the key, 6984 without a challenge, 6988 for a wrong MAC; nothing else
+    /// changes.
+    pub(super) fn check_ssc_mac(
+        &mut self,
+        key_id: u8,
+        header: [u8; 4],
+        data: &[u8],
+        mac: &[u8; 4],
+    ) -> ApduResult<Vec<u8>> {
+        let index = self.key_index(key_id, None)?;
+        let challenge = self.take_challenge()?;
+        let cipher = self.cipher;
+        let key = self
+            .persistent
+            .keys
+            .get(index)
+            .ok_or(StatusWord::ReferenceNotFound)?;
+        let ks = crypto::session_key(cipher, &key.value, &challenge)
+            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        let signed = signed_data(header, data)?;
+        let expected =
+            crypto::ssc_mac(cipher, &ks, &signed).map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        if bool::from(expected.ct_eq(mac)) {
+            Ok(ks)
+        } else {
+            Err(StatusWord::SmDataObjectsIncorrect)
+        }
+    }
+
+    /// Secure messaging of a CLA 04 write (§4.1, §6.3): the MAC under the STK (02) session
+    /// key from the current challenge, checked before the command itself.
+    pub(super) fn check_secure_messaging(
+        &mut self,
+        sm: Option<SecureMessaging>,
+        data: &[u8],
+    ) -> ApduResult<()> {
+        match sm {
+            None => Ok(()),
+            Some(sm) => self
+                .check_ssc_mac(STK, sm.header, data, &sm.mac)
+                .map(|_| ()),
+        }
+    }
+
     /// PIN CHANGE/UNBLOCK `84 24 00 P2` (§5.2, the service centre): needs external
     /// authentication with the PUK key (06) and a fresh challenge; the MAC and the enciphered
     /// PIN use the session key of the STK (02) from that challenge (§7.1 shows one key for
@@ -126,24 +175,9 @@ impl Card {
             .find(|(_, p)| p.unblock == crate::profile::Unblock::IssuerKey)
             .map(|(i, _)| i)
             .ok_or(StatusWord::ReferenceNotFound)?;
-        let stk = self.key_index(STK, None)?;
-        let challenge = self.take_challenge()?;
+        let header = [0x84, 0x24, 0x00, u8::from(new_pin)];
+        let ks = self.check_ssc_mac(STK, header, enciphered, mac)?;
         let cipher = self.cipher;
-        let stk = self
-            .persistent
-            .keys
-            .get(stk)
-            .ok_or(StatusWord::ReferenceNotFound)?;
-        let ks = crypto::session_key(cipher, &stk.value, &challenge)
-            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
-        let lc = u8::try_from(enciphered.len() + 4).map_err(|_| StatusWord::WrongLength)?;
-        let mut signed = vec![0x84, 0x24, 0x00, u8::from(new_pin), lc];
-        signed.extend_from_slice(enciphered);
-        let expected =
-            crypto::ssc_mac(cipher, &ks, &signed).map_err(|_| StatusWord::NoPreciseDiagnosis)?;
-        if !bool::from(expected.ct_eq(mac)) {
-            return Err(StatusWord::SmDataObjectsIncorrect);
-        }
         let pin = self
             .persistent
             .pins
@@ -160,4 +194,14 @@ impl Card {
         }
         Ok(Response::status(StatusWord::Success))
     }
+}
+
+/// The MAC input of §6.3: header ‖ Lc (the data plus the 4 MAC bytes) ‖ data.
+pub(super) fn signed_data(header: [u8; 4], data: &[u8]) -> ApduResult<Vec<u8>> {
+    let lc = u8::try_from(data.len() + 4).map_err(|_| StatusWord::WrongLength)?;
+    let mut signed = Vec::with_capacity(data.len() + 5);
+    signed.extend_from_slice(&header);
+    signed.push(lc);
+    signed.extend_from_slice(data);
+    Ok(signed)
 }

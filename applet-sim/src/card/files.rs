@@ -9,6 +9,7 @@ use apdu::tlv::SimpleTlv;
 use apdu::{ApduResult, Response, StatusWord};
 
 use super::Card;
+use super::lifecycle::AppBlock;
 use crate::access::Access;
 use crate::command::{FileRef, Occurrence, RecordMode, SelectBy};
 use crate::fs::{Ef, EfContent, MF, Node, NodeId};
@@ -64,6 +65,23 @@ impl Card {
             }
         };
         let found = found.ok_or(StatusWord::FileNotFound)?;
+        // A blocked application (lifecycle.rs): permanently, 9303 and nothing selected;
+        // temporarily (PBOC), its DFs are selected with 6283 and no FCI, its EFs refused.
+        let block = self
+            .persistent
+            .lifecycle
+            .block_of(fs.application_of(fs.df_of(found)));
+        match (block, fs.node(found)) {
+            (None, _) => {}
+            (Some(AppBlock::Permanent), _) => return Err(StatusWord::ApplicationBlocked),
+            (Some(AppBlock::Temporary), Some(Node::Df(_))) => {
+                self.enter_df(found);
+                return Err(StatusWord::SelectedFileInvalidated);
+            }
+            (Some(AppBlock::Temporary), _) => {
+                return Err(StatusWord::ConditionsOfUseNotSatisfied);
+            }
+        }
         match fs.node(found) {
             Some(Node::Df(df)) => {
                 let fci = if return_fci { df.fci.clone() } else { None };

@@ -7,6 +7,8 @@
 
 mod auth;
 mod files;
+mod lifecycle;
+mod pboc;
 mod pins;
 
 use apdu::{ApduResult, Case, CommandApdu, Response, StatusWord};
@@ -42,6 +44,7 @@ struct Persistent {
     fs: FileSystem,
     pins: Vec<OwnedPin>,
     keys: Vec<CardKey>,
+    lifecycle: lifecycle::Lifecycle,
 }
 
 /// What a reset clears (SSC-CARD.md §9.2; SECURITY.md §1 rule 8).
@@ -161,7 +164,12 @@ impl Card {
             atr: profile.atr.clone(),
             protocol: profile.protocol,
             cipher: profile.cipher,
-            persistent: Persistent { fs, pins, keys },
+            persistent: Persistent {
+                fs,
+                pins,
+                keys,
+                lifecycle: lifecycle::Lifecycle::default(),
+            },
             volatile: Volatile::new(),
             rng: Rng::new(profile.options.challenge_seed),
         }
@@ -217,7 +225,12 @@ impl Card {
         if !matches!(command, Ok(Command::GetResponse { .. })) {
             self.volatile.pending.clear();
         }
-        self.execute(command?)
+        if self.persistent.lifecycle.card_blocked {
+            return Err(StatusWord::FunctionNotSupported);
+        }
+        let command = command?;
+        self.check_lifecycle(&command)?;
+        self.execute(command)
     }
 
     /// The one dispatch: every command variant has its handler, no catch-all.
@@ -225,14 +238,26 @@ impl Card {
         match command {
             Command::Select { target, return_fci } => self.select(target, return_fci),
             Command::ReadBinary { file, offset, ne } => self.read_binary(file, offset, ne),
-            Command::UpdateBinary { file, offset, data } => self.update_binary(file, offset, data),
+            Command::UpdateBinary {
+                file,
+                offset,
+                data,
+                sm,
+            } => {
+                self.check_secure_messaging(sm, data)?;
+                self.update_binary(file, offset, data)
+            }
             Command::ReadRecord { file, p1, mode } => self.read_record(file, p1, mode),
             Command::UpdateRecord {
                 file,
                 p1,
                 mode,
                 data,
-            } => self.update_record(file, p1, mode, data),
+                sm,
+            } => {
+                self.check_secure_messaging(sm, data)?;
+                self.update_record(file, p1, mode, data)
+            }
             Command::AppendRecord { file, data } => self.append_record(file, data),
             Command::GetChallenge { len } => Ok(self.get_challenge(len)),
             Command::ExternalAuthenticate {
@@ -264,7 +289,14 @@ impl Card {
                 new_pin,
                 enciphered,
                 mac,
-            } => self.pin_unblock(new_pin, enciphered, &mac),
+            } => match self.app_kind() {
+                Some(AppKind::Pboc) => self.pboc_pin_unblock(enciphered, &mac),
+                _ => self.pin_unblock(new_pin, enciphered, &mac),
+            },
+            Command::PinReload { pin, mac } => self.pin_reload(pin, &mac),
+            Command::ApplicationBlock { permanent, mac } => self.application_block(permanent, &mac),
+            Command::ApplicationUnblock { mac } => self.application_unblock(&mac),
+            Command::CardBlock { mac } => self.card_block(&mac),
             Command::GetResponse { ne } => self.get_response(ne),
         }
     }
@@ -391,6 +423,24 @@ impl Card {
     #[must_use]
     pub fn same_persistent_state(&self, other: &Self) -> bool {
         self.persistent == other.persistent
+    }
+
+    /// True when the card has been changed in a way its owner cannot undo with the card's
+    /// own commands: the card blocked, an application blocked for ever, a key out of tries,
+    /// or a PIN blocked that nothing unblocks. Vectors that can do this are tagged
+    /// `destructive` (a real card would be lost).
+    #[must_use]
+    pub fn irreversibly_changed(&self) -> bool {
+        let p = &self.persistent;
+        p.lifecycle.card_blocked
+            || p.lifecycle
+                .blocked_apps
+                .iter()
+                .any(|(_, b)| *b == lifecycle::AppBlock::Permanent)
+            || p.keys.iter().any(|k| k.remaining == 0)
+            || p.pins
+                .iter()
+                .any(|o| o.pin.is_blocked() && o.unblock == crate::profile::Unblock::Never)
     }
 
     /// Bytes of heap the card's state holds by its own count (files, PINs, keys, buffers).

@@ -19,7 +19,7 @@ impl Card {
             .ok_or(StatusWord::ReferenceNotFound)
     }
 
-    fn pin_at(&mut self, index: usize) -> ApduResult<&mut crate::pin::PinObject> {
+    pub(super) fn pin_at(&mut self, index: usize) -> ApduResult<&mut crate::pin::PinObject> {
         self.persistent
             .pins
             .get_mut(index)
@@ -67,6 +67,19 @@ impl Card {
                 } else {
                     Err(pin.query())
                 }
+            }
+            VerifyAction::Cryptogram(cryptogram) => {
+                // The challenge first: without one nothing is compared or counted (6984).
+                let challenge = self.take_challenge()?;
+                let result = self.pin_at(index)?.check_with(|value| {
+                    let expected =
+                        crate::crypto::pki_verify_cryptogram(&value.to_bcd(), &challenge);
+                    bool::from(subtle::ConstantTimeEq::ct_eq(
+                        &expected[..],
+                        &cryptogram[..],
+                    ))
+                });
+                self.note(index, result)
             }
             VerifyAction::Logout => {
                 self.volatile.verified &= !bit(index);

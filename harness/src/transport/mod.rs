@@ -28,6 +28,12 @@ pub trait Transport {
     /// [`TransportError`] when the card cannot be reached.
     fn reset(&mut self) -> Result<Vec<u8>, TransportError>;
 
+    /// The card's ATR as last answered (no reset).
+    ///
+    /// # Errors
+    /// [`TransportError`] when the card cannot be reached.
+    fn atr(&mut self) -> Result<Vec<u8>, TransportError>;
+
     /// Starts a case on a card in its initial state (a new card for the simulator).
     ///
     /// # Errors
@@ -72,6 +78,10 @@ impl Transport for SimTransport {
         Ok(self.card.reset().to_vec())
     }
 
+    fn atr(&mut self) -> Result<Vec<u8>, TransportError> {
+        Ok(self.card.atr().to_vec())
+    }
+
     fn fresh_card(&mut self) -> Result<(), TransportError> {
         self.card.clone_from(&self.template);
         Ok(())
@@ -93,5 +103,12 @@ impl SimTransport {
     #[must_use]
     pub fn persistent_state_changed(&self) -> bool {
         !self.card.same_persistent_state(&self.template)
+    }
+
+    /// True when the card was changed beyond what its own commands undo (see
+    /// [`applet_sim::Card::irreversibly_changed`]): such a case is `destructive` on a real card.
+    #[must_use]
+    pub fn irreversibly_changed(&self) -> bool {
+        self.card.irreversibly_changed()
     }
 }

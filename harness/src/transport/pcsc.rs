@@ -73,6 +73,10 @@ impl Transport for PcscTransport {
         Ok(self.card.status2_owned()?.atr().to_vec())
     }
 
+    fn atr(&mut self) -> Result<Vec<u8>, TransportError> {
+        Ok(self.card.status2_owned()?.atr().to_vec())
+    }
+
     fn fresh_card(&mut self) -> Result<(), TransportError> {
         if let Some(cmd) = &self.restore {
             let status = Command::new("sh")

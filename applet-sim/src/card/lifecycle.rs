@@ -1,0 +1,143 @@
+//! Loss report and blocking (SSC-CARD.md §4.1, §5.4; issue "issuer security" items 5-6):
+//! APPLICATION BLOCK `84 1E`, APPLICATION UNBLOCK `84 18` (PBOC only) and CARD BLOCK
+//! `84 16`, each authenticated by a MAC over the command under the current challenge.
+//!
+//! The SSSE uses the SSC MAC (§6.3): APPLICATION BLOCK under the STK (02) session key, CARD
+//! BLOCK under the BK (05) session key. The financial application uses the PBOC MAC (IV =
+//! challenge) under its maintenance key. A MAC failure costs no key try (§5.2 item 6).
+//!
+//! The blocks are persistent state: a blocked card answers every command 6A81, across resets
+//! and restarts; a permanently blocked application answers 9303 (SELECT included); a
+//! temporarily blocked PBOC application can be selected (6283) and unblocked.
+
+use apdu::{ApduResult, Response, StatusWord};
+
+use super::Card;
+use super::auth::{BK, STK};
+use super::pboc::DAMK;
+use crate::command::Command;
+use crate::fs::NodeId;
+use crate::profile::AppKind;
+
+/// An application's block (§4.1, §5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AppBlock {
+    /// `84 1E 00 00` (PBOC): SELECT answers 6283; `84 18` lifts it.
+    Temporary,
+    /// `84 1E 00 01`: for ever; every command in the application answers 9303.
+    Permanent,
+}
+
+/// The card's life-cycle state: what the blocking commands change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Lifecycle {
+    /// CARD BLOCK done: every command answers 6A81.
+    pub(crate) card_blocked: bool,
+    /// Blocked applications (their DF) and how.
+    pub(crate) blocked_apps: Vec<(NodeId, AppBlock)>,
+}
+
+impl Lifecycle {
+    /// How `app` is blocked, if it is.
+    pub(crate) fn block_of(&self, app: NodeId) -> Option<AppBlock> {
+        self.blocked_apps
+            .iter()
+            .find(|(a, _)| *a == app)
+            .map(|(_, b)| *b)
+    }
+}
+
+impl Card {
+    /// The block of the application the current DF belongs to.
+    fn current_block(&self) -> Option<AppBlock> {
+        let app = self.persistent.fs.application_of(self.volatile.current_df);
+        self.persistent.lifecycle.block_of(app)
+    }
+
+    /// The gate before any handler (after the card-block check of `process`): in a
+    /// permanently blocked application everything but SELECT (which leaves it, or answers
+    /// 9303 itself) answers 9303; in a temporarily blocked one only SELECT, GET CHALLENGE,
+    /// GET RESPONSE and APPLICATION UNBLOCK are accepted, the rest 6985.
+    pub(super) fn check_lifecycle(&self, command: &Command<'_>) -> ApduResult<()> {
+        match (self.current_block(), command) {
+            (None, _) | (Some(_), Command::Select { .. }) => Ok(()),
+            (Some(AppBlock::Permanent), _) => Err(StatusWord::ApplicationBlocked),
+            (
+                Some(AppBlock::Temporary),
+                Command::GetChallenge { .. }
+                | Command::GetResponse { .. }
+                | Command::ApplicationUnblock { .. },
+            ) => Ok(()),
+            (Some(AppBlock::Temporary), _) => Err(StatusWord::ConditionsOfUseNotSatisfied),
+        }
+    }
+
+    /// Checks a blocking command's MAC by the current application's convention.
+    fn check_block_mac(&mut self, header: [u8; 4], ssc_key: u8, mac: &[u8; 4]) -> ApduResult<()> {
+        match self.app_kind() {
+            Some(AppKind::Pboc) => self.check_pboc_mac(DAMK, header, &[], mac),
+            _ => self.check_ssc_mac(ssc_key, header, &[], mac).map(|_| ()),
+        }
+    }
+
+    /// APPLICATION BLOCK `84 1E 00 P2`.
+    pub(super) fn application_block(
+        &mut self,
+        permanent: bool,
+        mac: &[u8; 4],
+    ) -> ApduResult<Response> {
+        self.check_block_mac([0x84, 0x1E, 0x00, u8::from(permanent)], STK, mac)?;
+        let app = self.persistent.fs.application_of(self.volatile.current_df);
+        let block = if permanent {
+            AppBlock::Permanent
+        } else {
+            AppBlock::Temporary
+        };
+        let blocks = &mut self.persistent.lifecycle.blocked_apps;
+        // Write point "lifecycle.app_block".
+        match blocks.iter_mut().find(|(a, _)| *a == app) {
+            // A permanent block is never weakened to a temporary one.
+            Some((_, b)) => *b = (*b).max_block(block),
+            None => blocks.push((app, block)),
+        }
+        Ok(Response::status(StatusWord::Success))
+    }
+
+    /// APPLICATION UNBLOCK `84 18 00 00` (PBOC): lifts a temporary block; 9303 for a
+    /// permanent one, 6985 when the application is not blocked.
+    pub(super) fn application_unblock(&mut self, mac: &[u8; 4]) -> ApduResult<Response> {
+        match self.current_block() {
+            None => return Err(StatusWord::ConditionsOfUseNotSatisfied),
+            Some(AppBlock::Permanent) => return Err(StatusWord::ApplicationBlocked),
+            Some(AppBlock::Temporary) => {}
+        }
+        self.check_block_mac([0x84, 0x18, 0x00, 0x00], STK, mac)?;
+        let app = self.persistent.fs.application_of(self.volatile.current_df);
+        // Write point "lifecycle.app_unblock".
+        self.persistent
+            .lifecycle
+            .blocked_apps
+            .retain(|(a, _)| *a != app);
+        Ok(Response::status(StatusWord::Success))
+    }
+
+    /// CARD BLOCK `84 16 00 00`: SSSE with the BK (05) session key, PBOC with its
+    /// maintenance key. Afterwards every command answers 6A81.
+    pub(super) fn card_block(&mut self, mac: &[u8; 4]) -> ApduResult<Response> {
+        self.check_block_mac([0x84, 0x16, 0x00, 0x00], BK, mac)?;
+        // Write point "lifecycle.card_block".
+        self.persistent.lifecycle.card_blocked = true;
+        Ok(Response::status(StatusWord::Success))
+    }
+}
+
+impl AppBlock {
+    /// The stronger of two blocks.
+    fn max_block(self, other: Self) -> Self {
+        if self == Self::Permanent || other == Self::Permanent {
+            Self::Permanent
+        } else {
+            Self::Temporary
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The financial application's PBOC commands (SSC-CARD.md §5.4; JR/T 0025): PIN RELOAD
+//! `80 5E 00 00`, PIN UNBLOCK `84 24 00 00`, and the PBOC MAC (IV = the card's challenge)
+//! that also authenticates its blocking commands (`lifecycle.rs`).
+//!
+//! [I] Key ids in the application (the spec names the keys, not their ids): 01 DAMK
+//! (application maintenance: 84 1E/18/16), 02 DPUK (PIN unblock), 03 DPRK (PIN reload); all
+//! 16-byte 3DES keys. A MAC failure answers 6988 and costs no key try.
+
+use apdu::{ApduResult, Response, StatusWord};
+use subtle::ConstantTimeEq;
+
+use super::Card;
+use super::auth::signed_data;
+use crate::crypto;
+use crate::profile::CipherSuite;
+
+/// Application maintenance key (block, unblock, card block).
+pub(crate) const DAMK: u8 = 0x01;
+/// PIN unblock key.
+pub(crate) const DPUK: u8 = 0x02;
+/// PIN reload key.
+pub(crate) const DPRK: u8 = 0x03;
+
+impl Card {
+    /// The value of key `id` in scope (6A88 when there is none).
+    fn key_value(&self, id: u8) -> ApduResult<&[u8]> {
+        let index = self.key_index(id, None)?;
+        self.persistent
+            .keys
+            .get(index)
+            .map(|k| k.value.as_slice())
+            .ok_or(StatusWord::ReferenceNotFound)
+    }
+
+    /// Checks a PBOC MAC over `header ‖ Lc ‖ data` with key `key_id` and the current
+    /// challenge as IV (used up): 6A88, 6984, 6988 (nothing changed).
+    pub(super) fn check_pboc_mac(
+        &mut self,
+        key_id: u8,
+        header: [u8; 4],
+        data: &[u8],
+        mac: &[u8; 4],
+    ) -> ApduResult<()> {
+        self.key_value(key_id)?;
+        let challenge = self.take_challenge()?;
+        let key = self.key_value(key_id)?;
+        let signed = signed_data(header, data)?;
+        let expected = crypto::pboc_mac(key, &challenge, &signed)
+            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        if bool::from(expected.ct_eq(mac)) {
+            Ok(())
+        } else {
+            Err(StatusWord::SmDataObjectsIncorrect)
+        }
+    }
+
+    /// The application's PIN (the first in scope).
+    fn pboc_pin_index(&self) -> ApduResult<usize> {
+        self.pins_in_scope()
+            .map(|(i, _)| i)
+            .next()
+            .ok_or(StatusWord::ReferenceNotFound)
+    }
+
+    /// PIN RELOAD `80 5E 00 00` (§5.4): the new PIN with the reload MAC (zero IV, key DPRK
+    /// left XOR right, over the PIN); sets the PIN and restores its counter. 6A88, 6988,
+    /// then 6A80 for a PIN outside the object's format.
+    pub(super) fn pin_reload(&mut self, pin: &[u8], mac: &[u8; 4]) -> ApduResult<Response> {
+        let index = self.pboc_pin_index()?;
+        let key = self.key_value(DPRK)?;
+        let expected =
+            crypto::pboc_reload_mac(key, pin).map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        if !bool::from(expected.ct_eq(mac)) {
+            return Err(StatusWord::SmDataObjectsIncorrect);
+        }
+        let object = self.pin_at(index)?;
+        let value = object.decode(pin).map_err(|_| StatusWord::WrongData)?;
+        object.set_value(value);
+        Ok(Response::status(StatusWord::Success))
+    }
+
+    /// PIN UNBLOCK `84 24 00 00` (§5.4, the PBOC variant): the current PIN enciphered with
+    /// DPUK (3DES-ECB of `LD ‖ PIN ‖ 80..`) ‖ a PBOC MAC under DPUK. When the PIN is the
+    /// current one, its counter is restored. 6A88, 6984, 6988, then 6A80 (not the PIN; [I]:
+    /// no try is counted, the MAC already proved the terminal).
+    pub(super) fn pboc_pin_unblock(
+        &mut self,
+        enciphered: &[u8],
+        mac: &[u8; 4],
+    ) -> ApduResult<Response> {
+        let index = self.pboc_pin_index()?;
+        self.check_pboc_mac(DPUK, [0x84, 0x24, 0x00, 0x00], enciphered, mac)?;
+        let key = self.key_value(DPUK)?;
+        let block = crypto::decrypt_data(CipherSuite::Des3, key, enciphered)
+            .ok_or(StatusWord::WrongData)?;
+        let object = self.pin_at(index)?;
+        let candidate = object.decode(&block).map_err(|_| StatusWord::WrongData)?;
+        if !object.matches(&candidate) {
+            return Err(StatusWord::WrongData);
+        }
+        object.unblock();
+        Ok(Response::status(StatusWord::Success))
+    }
+}

@@ -1,0 +1,264 @@
+//! Service-centre and reader flows for users (`ssc-harness card ...`): read and decode the
+//! holder's data the way the MOHRSS reader interface does (SSC-CARD.md §11, `iReadCardBas`),
+//! reset or unblock the PIN (§5.2), block the application or the card (§4.1), each through
+//! the software PSAM against any transport.
+
+use std::fmt::Write as _;
+
+use crate::psam::{Op, Operation, Psam, PsamError, Transcript};
+use crate::transport::{Transport, TransportError};
+
+/// SELECT the SSSE by name, FCI requested (§3.2).
+pub const SELECT_SSSE: [u8; 21] = [
+    0x00, 0xA4, 0x04, 0x00, 0x0F, 0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1,
+    0xB1, 0xA3, 0xD5, 0xCF, 0x00,
+];
+
+/// Sends a command the way readers do (§4.3): `61xx` is followed by GET RESPONSE, `6Cxx` by
+/// the same command with Le = xx. Returns the final data and status word.
+///
+/// # Errors
+/// [`TransportError`] when the card cannot be reached.
+pub fn exchange(t: &mut dyn Transport, apdu: &[u8]) -> Result<(Vec<u8>, u16), TransportError> {
+    let response = crate::psam::send(t, &mut Transcript::default(), apdu.to_vec())?;
+    let (data, sw) = split(&response);
+    Ok((data.to_vec(), sw))
+}
+
+fn split(response: &[u8]) -> (&[u8], u16) {
+    match response.split_last_chunk::<2>() {
+        Some((body, sw)) => (body, u16::from_be_bytes(*sw)),
+        None => (&[], 0),
+    }
+}
+
+/// Why a flow stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The PSAM or the transport failed.
+    #[error(transparent)]
+    Psam(#[from] PsamError),
+    /// The card refused a step.
+    #[error("{step}: the card answered {sw:04X} ({meaning})")]
+    Refused {
+        /// The step.
+        step: String,
+        /// Its status word.
+        sw: u16,
+        /// The status word's meaning.
+        meaning: String,
+    },
+}
+
+impl From<TransportError> for FlowError {
+    fn from(e: TransportError) -> Self {
+        Self::Psam(PsamError::Transport(e))
+    }
+}
+
+fn refused(step: &str, sw: u16) -> FlowError {
+    FlowError::Refused {
+        step: step.to_owned(),
+        sw,
+        meaning: apdu::StatusWord::from(sw).meaning().into_owned(),
+    }
+}
+
+/// Runs PSAM operations in order after selecting the SSSE; every one must answer 9000.
+/// Returns the transcripts (for a trace).
+///
+/// # Errors
+/// [`FlowError`] naming the refused step and its status word.
+pub fn run_ops(
+    t: &mut dyn Transport,
+    psam: &mut Psam,
+    ops: &[Operation],
+) -> Result<Vec<Transcript>, FlowError> {
+    let (_, sw) = exchange(t, &SELECT_SSSE)?;
+    if sw != 0x9000 {
+        return Err(refused("SELECT SSSE", sw));
+    }
+    let mut done = Vec::with_capacity(ops.len());
+    for operation in ops {
+        let op = Op {
+            text: String::new(),
+            operation: operation.clone(),
+            tamper: false,
+        };
+        let transcript = op.run(psam, t)?;
+        if !transcript.ok() {
+            if let Some(problem) = &transcript.problem {
+                return Err(FlowError::Refused {
+                    step: format!("{operation:?}"),
+                    sw: 0x9000,
+                    meaning: problem.clone(),
+                });
+            }
+            let (_, sw) = split(transcript.response());
+            return Err(refused(&format!("{operation:?}"), sw));
+        }
+        done.push(transcript);
+    }
+    Ok(done)
+}
+
+/// The holder's data as `iReadCardBas` returns it (§11), decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HolderData {
+    /// 发卡地区行政区划代码: the first three bytes of the card identification code.
+    pub region: String,
+    /// 社会保障号码 (EF06 tag 08).
+    pub social_security_number: String,
+    /// 卡号 (EF05 tag 07).
+    pub card_number: String,
+    /// 卡识别码 (EF05 tag 01), hex.
+    pub card_id: String,
+    /// 姓名 (EF06 tags 09 ‖ 4E), decoded from GBK.
+    pub name: String,
+    /// 卡复位信息: the ATR's historical bytes, hex.
+    pub historical_bytes: String,
+    /// 规范版本 (EF05 tag 03).
+    pub version: String,
+    /// 发卡日期 YYYYMMDD (EF05 tag 05).
+    pub issue_date: String,
+    /// 卡有效期 YYYYMMDD (EF05 tag 06).
+    pub expiry_date: String,
+    /// 卡的类别 (EF05 tag 02).
+    pub card_type: String,
+    /// 性别 (EF06 tag 0A): 1 male, 2 female, 9 unspecified.
+    pub sex: String,
+    /// 民族 (EF06 tag 0B), GB 3304 code.
+    pub nation: String,
+    /// 出生地 (EF06 tag 0C).
+    pub birthplace: String,
+    /// 出生日期 (EF06 tag 0D).
+    pub birth_date: String,
+    /// Whether INTERNAL AUTHENTICATE proved the card holds the IRK (None: not checked).
+    pub card_authentic: Option<bool>,
+}
+
+impl HolderData {
+    /// The `iReadCardBas` line: `region|SSN|card number|card id|name|historical bytes|
+    /// version|issue date|expiry|`.
+    #[must_use]
+    pub fn pipe_line(&self) -> String {
+        let mut s = String::new();
+        for field in [
+            &self.region,
+            &self.social_security_number,
+            &self.card_number,
+            &self.card_id,
+            &self.name,
+            &self.historical_bytes,
+            &self.version,
+            &self.issue_date,
+            &self.expiry_date,
+        ] {
+            let _ = write!(s, "{field}|");
+        }
+        s
+    }
+}
+
+/// `an` data: ASCII/GBK, 00-padded (§3.4).
+fn an(value: &[u8]) -> String {
+    let end = value
+        .iter()
+        .rposition(|b| *b != 0x00 && *b != 0xFF)
+        .map_or(0, |i| i + 1);
+    let (text, _, _) = encoding_rs::GBK.decode(value.get(..end).unwrap_or_default());
+    text.into_owned()
+}
+
+/// `cn` data: BCD digits, F-padded (§3.4).
+fn cn(value: &[u8]) -> String {
+    apdu::hex_compact(value).trim_end_matches('F').to_owned()
+}
+
+/// Reads the records of an EF by SFI, by number from 1 until 6A83, as (tag, value).
+fn read_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<(u8, Vec<u8>)>, FlowError> {
+    let mut out = Vec::new();
+    for number in 1..=16u8 {
+        let (data, sw) = exchange(t, &[0x00, 0xB2, number, sfi << 3 | 0x04, 0x00])?;
+        match sw {
+            0x9000 => {}
+            0x6A83 => break,
+            sw => {
+                return Err(refused(
+                    &format!("READ RECORD {number} of SFI {sfi:02X}"),
+                    sw,
+                ));
+            }
+        }
+        if let [tag, len, value @ ..] = data.as_slice() {
+            out.push((
+                *tag,
+                value.get(..usize::from(*len)).unwrap_or(value).to_vec(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the holder's data (§11): the ATR's historical bytes, SELECT SSSE, INTERNAL
+/// AUTHENTICATE when the PSAM has the IRK, EF05, then EF06 (after external authentication
+/// with RKSSSE, key 0A, when the card asks for it, §3.3).
+///
+/// # Errors
+/// [`FlowError`] naming the refused step.
+pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData, FlowError> {
+    let atr = t.atr()?;
+    let k = atr.get(1).map_or(0, |t0| usize::from(t0 & 0x0F));
+    let historical = atr.get(atr.len().saturating_sub(k)..).unwrap_or_default();
+    let (_, sw) = exchange(t, &SELECT_SSSE)?;
+    if sw != 0x9000 {
+        return Err(refused("SELECT SSSE", sw));
+    }
+    let card_authentic = match psam.internal_authenticate(t) {
+        Ok(tr) => Some(tr.ok()),
+        Err(PsamError::NoKey(..)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let mut records = read_records(t, 0x05)?;
+    let ef06 = match read_records(t, 0x06) {
+        Err(FlowError::Refused { sw: 0x6982, .. }) => {
+            let tr = psam.external_authenticate(t, 0x0A, false)?;
+            if !tr.ok() {
+                return Err(refused(
+                    "EXTERNAL AUTHENTICATE with RKSSSE (0A)",
+                    split(tr.response()).1,
+                ));
+            }
+            read_records(t, 0x06)?
+        }
+        other => other?,
+    };
+    records.extend(ef06);
+    let get = |tag: u8| {
+        records
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or_default()
+    };
+    let card_id = get(0x01);
+    let mut name = an(get(0x09));
+    name.push_str(&an(get(0x4E)));
+    Ok(HolderData {
+        region: cn(card_id.get(..3).unwrap_or_default()),
+        social_security_number: an(get(0x08)),
+        card_number: an(get(0x07)),
+        card_id: apdu::hex_compact(card_id),
+        name,
+        historical_bytes: apdu::hex_compact(historical),
+        version: an(get(0x03)),
+        issue_date: cn(get(0x05)),
+        expiry_date: cn(get(0x06)),
+        card_type: an(get(0x02)),
+        sex: an(get(0x0A)),
+        nation: cn(get(0x0B)),
+        birthplace: cn(get(0x0C)),
+        birth_date: cn(get(0x0D)),
+        card_authentic,
+    })
+}
