@@ -204,3 +204,49 @@ fn unknown_names_and_unreadable_files() {
         "{e}"
     );
 }
+
+/// §6.6: a key given as a master key and diversification levels becomes the card key the
+/// chain of factors gives (province and city from `[card] region`, card from the ATR).
+#[test]
+fn master_keys_are_diversified() {
+    use applet_sim::crypto::{card_factor, city_factor, diversify, province_factor};
+    let gen3 = applet_sim::profile::builtin_text("gen3").unwrap();
+    let rk = "value = \"00112233445566778899AABBCCDDEEFF\"";
+    assert!(gen3.contains(rk));
+    let master = "F0E1D2C3B4A5968778695A4B3C2D1E0F";
+    let text = gen3.replacen(
+        rk,
+        &format!("master = \"{master}\"\ndiversify = [\"province\", \"city\", \"card\"]"),
+        1,
+    );
+    let p = Profile::parse(&text, "m.toml").unwrap();
+    let key = p.keys.iter().find(|k| k.id == 0x0A).unwrap();
+    let m = apdu::parse_hex(master).unwrap();
+    let l1 = diversify(CipherSuite::Sm4, &m, &province_factor("320100").unwrap()).unwrap();
+    let l2 = diversify(CipherSuite::Sm4, &l1, &city_factor("320100").unwrap()).unwrap();
+    let l3 = diversify(CipherSuite::Sm4, &l2, &card_factor(&p.atr).unwrap()).unwrap();
+    assert_eq!(key.value, l3);
+    assert_ne!(key.value, m);
+
+    #[rustfmt::skip]
+    let broken: [(&str, &str); 5] = [
+        ("diversify = [\"province\", \"city\", \"card\"]", "diversify = [\"street\"]"),
+        ("diversify = [\"province\", \"city\", \"card\"]", "value = \"00112233445566778899AABBCCDDEEFF\""),
+        ("region = \"320100\"", "region = \"3201\""),
+        ("region = \"320100\"\n", ""),
+        (master, "0001"),
+    ];
+    let messages = [
+        "expected \"province\", \"city\" or \"card\"",
+        "give either value",
+        "not a 6-digit region code",
+        "needs the region code",
+        "does not fit",
+    ];
+    for ((from, to), message) in broken.iter().zip(messages) {
+        assert!(text.contains(from), "{from}");
+        let e = Profile::parse(&text.replacen(from, to, 1), "m.toml").unwrap_err();
+        assert!(e.message.contains(message), "{to}: {e}");
+        assert!(e.line > 0, "{e}");
+    }
+}

@@ -1,0 +1,215 @@
+//! The software PSAM and `ssc-harness card`: keys files (card keys or master keys with
+//! diversification), the holder's data read like iReadCardBas, the service-centre flows,
+//! and what happens with wrong or missing keys.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use applet_sim::Profile;
+use harness::psam::{Keys, Op, Psam};
+use harness::runner::{Outcome, run_case};
+use harness::transport::{SimTransport, Transport};
+use harness::vectors::parse_str;
+
+fn harness(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ssc-harness"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ssc-psam-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const MASTER_RK: &str = "F0E1D2C3B4A5968778695A4B3C2D1E0F";
+
+/// gen3 with RKSSSE (0A) given as a master key diversified by city and card.
+fn master_profile() -> PathBuf {
+    let gen3 = applet_sim::profile::builtin_text("gen3").unwrap();
+    let text = gen3.replacen(
+        "value = \"00112233445566778899AABBCCDDEEFF\"",
+        &format!("master = \"{MASTER_RK}\"\ndiversify = [\"city\", \"card\"]"),
+        1,
+    );
+    temp_file("master.toml", &text)
+}
+
+fn keys_file(name: &str, rk_master: &str) -> PathBuf {
+    temp_file(
+        name,
+        &format!(
+            "cipher = \"sm4\"\nregion = \"320100\"\n\
+             [[key]]\napp = \"ssse\"\nid = 0x00\nvalue = \"000102030405060708090A0B0C0D0E0F\"\n\
+             [[key]]\napp = \"ssse\"\nid = 0x0A\nmaster = \"{rk_master}\"\ndiversify = [\"city\", \"card\"]\n"
+        ),
+    )
+}
+
+#[test]
+fn card_read_decodes_the_holder_data() {
+    let (code, out, err) = harness(&["card", "read"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("苏宁安"), "{out}");
+    assert!(out.contains("yes (INTERNAL AUTHENTICATE"), "{out}");
+    assert!(
+        out.contains("iReadCardBas              320100|32010219850612123X|A32010687|"),
+        "{out}"
+    );
+    let (code, out, _) = harness(&["card", "read", "--json", "--profile", "gen2"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["version"], "2.00");
+    assert_eq!(v["card_authentic"], true);
+}
+
+#[test]
+fn master_keys_in_the_keys_file_match_a_diversified_card() {
+    let profile = master_profile();
+    let profile = profile.to_str().unwrap();
+    let good = keys_file("good.toml", MASTER_RK);
+    let (code, out, err) = harness(&[
+        "card",
+        "read",
+        "--profile",
+        profile,
+        "--keys",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("32010219850612123X"), "{out}");
+    // Another master key: the card refuses the cryptogram and counts it.
+    let wrong = keys_file("wrong.toml", "000102030405060708090A0B0C0D0E0F");
+    let (code, _, err) = harness(&[
+        "card",
+        "read",
+        "--profile",
+        profile,
+        "--keys",
+        wrong.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("63C2"), "{err}");
+}
+
+#[test]
+fn broken_keys_files_name_the_file_and_the_problem() {
+    #[rustfmt::skip]
+    let table = [
+        ("cipher = \"rot13\"\n", "expected \"des3\", \"sm4\" or \"aes\""),
+        ("cipher = \"sm4\"\n[[key]]\napp = \"bank\"\nid = 1\nvalue = \"00\"\n", "app: expected"),
+        ("cipher = \"sm4\"\n[[key]]\napp = \"ssse\"\nid = 1\n", "give value, or master"),
+        ("cipher = \"sm4\"\n[[key]]\napp = \"ssse\"\nid = 1\nvalue = \"0G\"\n", "'G'"),
+        ("cipher = \"sm4\"\ncolour = 1\n", "unknown field"),
+        ("cipher = \"sm4\"\n[[key]\n", "line 2"),
+    ];
+    for (i, (text, message)) in table.iter().enumerate() {
+        let path = temp_file(&format!("broken{i}.toml"), text);
+        let e = Keys::load(&path).unwrap_err().to_string();
+        assert!(e.starts_with(&path.display().to_string()), "{e}");
+        assert!(e.contains(message), "{text:?}: {e}");
+    }
+    let (code, _, err) = harness(&["card", "read", "--keys", "/nonexistent/k.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/k.toml"), "{err}");
+}
+
+#[test]
+fn service_flows_from_the_command_line() {
+    let (code, out, err) = harness(&["card", "pin-reset", "--new-pin", "654321", "--trace"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("> 0082000610"), "{out}");
+    assert!(out.contains("> 8424000114"), "{out}");
+    let (code, _, err) = harness(&["card", "block-card"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--yes"), "{err}");
+    let (code, _, err) = harness(&["card", "pin-reset", "--new-pin", "12"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("6A80"), "{err}");
+}
+
+#[test]
+fn psam_cases_are_skipped_without_keys_and_fail_with_wrong_ones() {
+    let text = "version 2\ncase c\n> 00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF\n< 9000\n\
+                psam ext-auth 0A\n< 9000\n> 00B2013414\n< 0812 * 9000\n";
+    let case = &parse_str(text, Path::new("c.apdu")).unwrap()[0];
+    let profile = Profile::builtin("gen3").unwrap();
+    let mut sim = SimTransport::new(&profile);
+    let Outcome::Skipped(reason) = run_case(&mut sim, case, None).unwrap() else {
+        panic!("not skipped")
+    };
+    assert!(reason.contains("--keys"), "{reason}");
+    let keys = Keys::from_profile(&profile);
+    assert_eq!(
+        run_case(&mut sim, case, Some(&keys)).unwrap(),
+        Outcome::Passed
+    );
+    let wrong = Keys::parse(
+        "cipher = \"sm4\"\n[[key]]\napp = \"ssse\"\nid = 0x0A\nvalue = \"000102030405060708090A0B0C0D0E0F\"\n",
+    )
+    .unwrap();
+    let Outcome::Failed(f) = run_case(&mut sim, case, Some(&wrong)).unwrap() else {
+        panic!("passed with the wrong key")
+    };
+    assert_eq!((f.line, f.actual.as_slice()), (5, &[0x63, 0xC2][..]));
+    // A key the PSAM lacks is a failure naming it, not a crash.
+    let none = Keys::parse("cipher = \"sm4\"\n").unwrap();
+    let Outcome::Failed(f) = run_case(&mut sim, case, Some(&none)).unwrap() else {
+        panic!("passed without the key")
+    };
+    assert!(f.expected.contains("no Ssse key 0A"), "{}", f.expected);
+}
+
+#[test]
+fn operations_parse_and_run_against_the_library() {
+    let profile = Profile::builtin("gen3").unwrap();
+    let mut sim = SimTransport::new(&profile);
+    let atr = sim.atr().unwrap();
+    let mut psam = Psam::new(&Keys::from_profile(&profile), &atr).unwrap();
+    sim.transmit(&apdu::parse_hex("00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF").unwrap())
+        .unwrap();
+    let op = Op::parse("int-auth").unwrap();
+    let t = op.run(&mut psam, &mut sim).unwrap();
+    // 00 88 answers 61 08 under T=0; the PSAM fetched the data with GET RESPONSE.
+    assert_eq!(t.exchanges.len(), 2);
+    assert!(t.ok() && t.problem.is_none(), "{t:?}");
+    assert_eq!(t.response().len(), 10);
+    for bad in [
+        "",
+        "ext-auth",
+        "ext-auth 0A 0B",
+        "pin-reset x",
+        "secure 04DC",
+        "fly",
+    ] {
+        assert!(Op::parse(bad).is_err(), "{bad}");
+    }
+    assert!(Op::parse("block-card tamper").unwrap().tamper);
+}
+
+/// vectors/keys/gen3.toml, the keys for the gen3 card in a reader, are the profile's keys.
+#[test]
+fn the_shipped_keys_file_matches_the_gen3_profile() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/keys/gen3.toml");
+    let profile = Profile::builtin("gen3").unwrap();
+    let atr = profile.atr.clone();
+    let from_file = Psam::new(&Keys::load(&path).unwrap(), &atr).unwrap();
+    let from_profile = Psam::new(&Keys::from_profile(&profile), &atr).unwrap();
+    assert_eq!(format!("{from_file:?}"), format!("{from_profile:?}"));
+}

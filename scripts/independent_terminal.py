@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""An independent terminal for the issuer-security flows (SSC-CARD.md §5.2, §5.4, §6, §3.7).
+
+Drives `ssc-card shell` through a pipe and computes every cryptogram and MAC with Python's
+`cryptography` and `hashlib` only — no code shared with the Rust card or PSAM — so a
+mistake made the same way on both sides of the Rust code cannot hide.
+
+Usage: independent_terminal.py SSC_CARD_BINARY PROFILE(gen3|gen2)
+Exit 0 when every flow answers as the spec says; prints the first mismatch otherwise.
+"""
+import hashlib
+import subprocess
+import sys
+import warnings
+
+warnings.filterwarnings("ignore")
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: E402
+
+try:  # cryptography >= 43 moved 3DES
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+except ImportError:
+    TripleDES = algorithms.TripleDES
+
+SSSE = "7378312E73682EC9E7BBE1B1A3D5CF"
+KEYS = {  # the gen3/gen2 profiles' test keys (issue 4 item 8)
+    0x00: "000102030405060708090A0B0C0D0E0F",
+    0x02: "0123456789ABCDEFFEDCBA9876543210",
+    0x04: "404142434445464748494A4B4C4D4E4F",
+    0x05: "505152535455565758595A5B5C5D5E5F",
+    0x06: "606162636465666768696A6B6C6D6E6F",
+    0x0A: "00112233445566778899AABBCCDDEEFF",
+}
+PBOC = {0x01: "A0A1A2A3A4A5A6A7A8A9AAABACADAEAF", 0x02: "B0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF",
+        0x03: "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF"}
+
+
+def ecb(alg, data, decrypt=False):
+    c = Cipher(alg, modes.ECB())
+    op = c.decryptor() if decrypt else c.encryptor()
+    return op.update(data) + op.finalize()
+
+
+def des(key, block, decrypt=False):
+    """DES (8-byte key) or 2-key 3DES (16-byte key), EDE."""
+    if len(key) == 8:
+        key = key * 3
+    elif len(key) == 16:
+        key = key + key[:8]
+    return ecb(TripleDES(key), block, decrypt)
+
+
+class Suite:
+    def __init__(self, name):
+        self.name = name
+        self.n = 8 if name == "des" else 16
+
+    def enc(self, key, block):
+        return des(key, block) if self.n == 8 else ecb(algorithms.SM4(key), block)
+
+    def session_key(self, key, challenge):  # §6.2
+        return self.enc(key, (challenge + bytes(self.n))[: self.n])
+
+    def cryptogram(self, ks, original):  # §6.5
+        e = self.enc(ks, (original + bytes(self.n))[: self.n])
+        return e if self.n == 8 else bytes(a ^ b for a, b in zip(e[:8], e[8:]))
+
+    def mac(self, ks, data):  # §6.3
+        data = data + b"\x80"
+        data += bytes(-len(data) % self.n)
+        chain = bytes(self.n)
+        for i in range(0, len(data), self.n):
+            chain = self.enc(ks, bytes(a ^ b for a, b in zip(chain, data[i:i + self.n])))
+        if self.n == 8:
+            return chain[:4]
+        return bytes(chain[i] ^ chain[i + 4] ^ chain[i + 8] ^ chain[i + 12] for i in range(4))
+
+    def encipher(self, ks, data):  # §6.4
+        block = bytes([len(data)]) + data + b"\x80"
+        block += bytes(-len(block) % self.n)
+        return b"".join(self.enc(ks, block[i:i + self.n]) for i in range(0, len(block), self.n))
+
+
+def pboc_mac(key, iv, data):  # §5.4: ISO 9797-1 MAC algorithm 3, IV = challenge
+    data = data + b"\x80"
+    data += bytes(-len(data) % 8)
+    chain = (iv + bytes(8))[:8]
+    for i in range(0, len(data), 8):
+        chain = des(key[:8], bytes(a ^ b for a, b in zip(chain, data[i:i + 8])))
+    if len(key) == 16:
+        chain = des(key[:8], des(key[8:], chain, decrypt=True))
+    return chain[:4]
+
+
+class Card:
+    def __init__(self, binary, profile):
+        self.p = subprocess.Popen([binary, "shell", "--profile", profile], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+
+    def send(self, hexstr):
+        self.p.stdin.write(hexstr.replace(" ", "") + "\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        assert line.startswith("< "), line
+        raw = bytes.fromhex(line[2:].split(":")[0].replace(" ", ""))
+        data, sw = raw[:-2], raw[-2:].hex().upper()
+        if sw.startswith("61"):  # T=0: GET RESPONSE
+            return self.send("00C00000" + sw[2:])
+        return data, sw
+
+    def expect(self, hexstr, sw, what):
+        data, got = self.send(hexstr)
+        if got != sw:
+            fail(f"{what}: {hexstr} answered {got}, expected {sw}")
+        return data
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+
+
+def fail(message):
+    print("FAIL", message)
+    sys.exit(1)
+
+
+def challenge(card, n=8):
+    return card.expect(f"00840000{n:02X}", "9000", "GET CHALLENGE")
+
+
+def ext_auth(card, suite, key_id):
+    original, r = challenge(card), challenge(card)
+    ks = suite.session_key(bytes.fromhex(KEYS[key_id]), r)
+    auth = suite.cryptogram(ks, original)
+    card.expect(f"008200{key_id:02X}10" + (auth + original).hex(), "9000", f"EXTERNAL AUTH {key_id:02X}")
+
+
+def ssc_command(card, suite, key_id, header, data=b""):
+    ks = suite.session_key(bytes.fromhex(KEYS[key_id]), challenge(card))
+    signed = bytes.fromhex(header) + bytes([len(data) + 4]) + data
+    return signed + suite.mac(ks, signed), ks
+
+
+def main():
+    binary, profile = sys.argv[1], sys.argv[2]
+    suite = Suite("sm4" if profile == "gen3" else "des")
+    card = Card(binary, profile)
+    select = "00A404000F" + SSSE
+    card.expect(select, "9000", "SELECT SSSE")
+    # INTERNAL AUTHENTICATE: the card proves it holds the IRK.
+    r1, r2 = bytes.fromhex("0102030405060708"), bytes.fromhex("1122334455667788")
+    got = card.expect("0088000010" + (r1 + r2).hex() + "00", "9000", "INTERNAL AUTH")
+    want = suite.cryptogram(suite.session_key(bytes.fromhex(KEYS[0]), r1), r2)
+    if got != want:
+        fail(f"INTERNAL AUTH: card {got.hex()} != IRK {want.hex()}")
+    # EF06 after RKSSSE (gen3; free on gen2).
+    ext_auth(card, suite, 0x0A)
+    ssn = card.expect("00B2013414", "9000", "READ EF06 rec 1")
+    if ssn[:2] != b"\x08\x12" or not ssn[2:].decode().startswith("3201"):
+        fail(f"EF06 record 1: {ssn.hex()}")
+    # PIN reset: block the PIN, PUK key, then 84 24 00 01 with the new PIN enciphered.
+    for _ in range(3):
+        card.send("0020000003111111")
+    card.expect("0020000003123456", "6983", "VERIFY blocked")
+    ext_auth(card, suite, 0x06)
+    ks = suite.session_key(bytes.fromhex(KEYS[2]), challenge(card))
+    enc = suite.encipher(ks, bytes.fromhex("654321"))
+    signed = bytes.fromhex("84240001") + bytes([len(enc) + 4]) + enc
+    card.expect((signed + suite.mac(ks, signed)).hex(), "9000", "PIN RESET 84 24 00 01")
+    card.expect("0020000003654321", "9000", "VERIFY new PIN")
+    # PIN unblock (counter only).
+    for _ in range(3):
+        card.send("0020000003111111")
+    ext_auth(card, suite, 0x06)
+    cmd, _ = ssc_command(card, suite, 0x02, "84240000")
+    card.expect(cmd.hex(), "9000", "PIN UNBLOCK 84 24 00 00")
+    card.expect("0020000003654321", "9000", "VERIFY after unblock")
+    # Secure-messaging write after UKSSSE.
+    ext_auth(card, suite, 0x04)
+    cmd, _ = ssc_command(card, suite, 0x02, "04DC052C", bytes.fromhex("050420250101"))
+    card.expect(cmd.hex(), "9000", "UPDATE RECORD with MAC")
+    if card.expect("00B2052C06", "9000", "READ EF05 rec 5") != bytes.fromhex("050420250101"):
+        fail("the SM write did not land")
+    bad = bytearray(ssc_command(card, suite, 0x02, "04DC052C", bytes.fromhex("050420260101"))[0])
+    bad[-1] ^= 1
+    card.expect(bytes(bad).hex(), "6988", "UPDATE RECORD with a bad MAC")
+    # APPLICATION BLOCK (STK), then the SSSE answers 9303.
+    cmd, _ = ssc_command(card, suite, 0x02, "841E0001")
+    card.expect(cmd.hex(), "9000", "APPLICATION BLOCK")
+    card.expect(select, "9303", "SELECT a blocked SSSE")
+    if profile == "gen3":
+        # PKI VERIFY by cryptogram: SM4(SM3(PIN BCD)[0:16], 16-byte challenge).
+        card.expect("00A404000C53532E434552542E41444631", "9000", "SELECT SS.CERT.ADF1")
+        r = challenge(card, 16)
+        key = hashlib.new("sm3", bytes.fromhex("123456")).digest()[:16]
+        card.expect("0020018110" + ecb(algorithms.SM4(key), r).hex(), "9000", "PKI VERIFY 01 81")
+        # The financial application: PIN RELOAD, temporary block and unblock (PBOC MAC).
+        card.expect("00A4040008A000000333010101", "9000", "SELECT UnionPay")
+        dprk = bytes.fromhex(PBOC[3])
+        folded = bytes(a ^ b for a, b in zip(dprk[:8], dprk[8:]))
+        pin = bytes.fromhex("123456")
+        card.expect("805E000007" + (pin + pboc_mac(folded, bytes(8), pin)).hex(), "9000", "PIN RELOAD")
+        card.expect("0020000003123456", "9000", "VERIFY reloaded bank PIN")
+        damk = bytes.fromhex(PBOC[1])
+        iv = challenge(card, 4)
+        card.expect("841E000004" + pboc_mac(damk, iv, bytes.fromhex("841E000004")).hex(), "9000",
+                    "PBOC APPLICATION BLOCK (temporary)")
+        card.expect("00B2011400", "6985", "READ in a blocked application")
+        iv = challenge(card, 4)
+        card.expect("8418000004" + pboc_mac(damk, iv, bytes.fromhex("8418000004")).hex(), "9000",
+                    "PBOC APPLICATION UNBLOCK")
+    # CARD BLOCK (BK) from the SSSE of a fresh card: afterwards everything answers 6A81.
+    card.close()
+    card = Card(binary, profile)
+    card.expect(select, "9000", "SELECT SSSE")
+    cmd, _ = ssc_command(card, suite, 0x05, "84160000")
+    card.expect(cmd.hex(), "9000", "CARD BLOCK")
+    card.expect(select, "6A81", "SELECT on a blocked card")
+    card.expect("0084000008", "6A81", "GET CHALLENGE on a blocked card")
+    card.close()
+    print(f"ok: {profile} ({suite.name}): every issuer flow answered as the spec says")
+
+
+if __name__ == "__main__":
+    main()
