@@ -213,3 +213,32 @@ fn the_shipped_keys_file_matches_the_gen3_profile() {
     let from_profile = Psam::new(&Keys::from_profile(&profile), &atr).unwrap();
     assert_eq!(format!("{from_file:?}"), format!("{from_profile:?}"));
 }
+
+/// The AES-128 option (same 16-byte-block scheme as SM4): the issuer flows pass on a gen3
+/// card whose profile says `cipher = "aes"`, and its keys do not work as SM4 keys.
+#[test]
+fn the_issuer_flows_run_with_aes() {
+    let gen3 = applet_sim::profile::builtin_text("gen3").unwrap();
+    assert!(gen3.contains("cipher = \"sm4\""));
+    let aes = temp_file("aes.toml", &gen3.replacen("cipher = \"sm4\"", "cipher = \"aes\"", 1));
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors");
+    let files: Vec<String> = ["issuer/psam.apdu", "sm", "block"]
+        .iter()
+        .map(|f| suite.join(f).to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["run", "--profile", aes.to_str().unwrap()];
+    args.extend(files.iter().map(String::as_str));
+    let (code, out, err) = harness(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    // The SM4 keys file's cryptograms are refused by the AES card.
+    let sm4_keys = suite.join("keys/gen3.toml");
+    let (code, _, err) = harness(&[
+        "card",
+        "read",
+        "--profile",
+        aes.to_str().unwrap(),
+        "--keys",
+        sm4_keys.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
