@@ -211,10 +211,10 @@ fn choose_encoding(
     if len > 0xFFFF {
         return Err(EncodeError::DataTooLong { len });
     }
-    if let Some(n) = ne {
-        if !(1..=65_536).contains(&n) {
-            return Err(EncodeError::BadNe { ne: n });
-        }
+    if let Some(n) = ne
+        && !(1..=65_536).contains(&n)
+    {
+        return Err(EncodeError::BadNe { ne: n });
     }
     let fits_short = len <= 0xFF && ne.is_none_or(|n| n <= 256);
     if len == 0 && ne.is_none() {

@@ -212,10 +212,10 @@ impl<'a> BerTlv<'a> {
             if tlv.tag == tag {
                 return Ok(Some(tlv));
             }
-            if tlv.tag.is_constructed() {
-                if let Some(found) = Self::find(tlv.value, tag)? {
-                    return Ok(Some(found));
-                }
+            if tlv.tag.is_constructed()
+                && let Some(found) = Self::find(tlv.value, tag)?
+            {
+                return Ok(Some(found));
             }
         }
         Ok(None)

@@ -205,7 +205,7 @@ pub fn encrypt_data(
 pub fn decrypt_data(suite: CipherSuite, session_key: &[u8], ciphertext: &[u8]) -> Option<Vec<u8>> {
     let cipher = BlockCipher::new(suite, session_key).ok()?;
     let n = cipher.block_len();
-    if ciphertext.is_empty() || ciphertext.len() % n != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(n) {
         return None;
     }
     let mut plain = ciphertext.to_vec();

@@ -20,6 +20,18 @@ impl NodeId {
     fn index(self) -> usize {
         usize::from(self.0)
     }
+
+    /// The node number, as the state file stores it.
+    #[must_use]
+    pub fn raw(self) -> u16 {
+        self.0
+    }
+
+    /// A node number read from a state file (checked against the tree by its user).
+    #[must_use]
+    pub fn from_raw(n: u16) -> Self {
+        Self(n)
+    }
 }
 
 /// A dedicated file: the MF, an application (DDF/ADF) or a sub-directory.
@@ -298,6 +310,15 @@ impl FileSystem {
             Some(Node::Ef(ef)) => ef.parent,
             _ => id,
         }
+    }
+
+    /// Every EF, in tree order.
+    pub fn ef_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n, Node::Ef(_)))
+            .filter_map(|(i, _)| u16::try_from(i).ok().map(NodeId))
     }
 
     /// Bytes of heap held by file contents and names (for the size budget).

@@ -21,7 +21,8 @@ pub mod fs;
 pub mod pin;
 pub mod profile;
 pub mod shell;
+pub mod storage;
 pub mod vpcd;
 
-pub use card::Card;
+pub use card::{Card, fingerprint};
 pub use profile::{AppKind, CipherSuite, Profile, ProfileError, Protocol, Unblock};

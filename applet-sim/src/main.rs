@@ -22,6 +22,10 @@ enum Cmd {
         /// A built-in profile name (gen3) or a profile file.
         #[arg(long, default_value = profile::DEFAULT_PROFILE)]
         profile: String,
+        /// Keep the card's persistent state in this file across runs (created from the
+        /// profile when missing; locked while in use).
+        #[arg(long, value_name = "FILE")]
+        state: Option<std::path::PathBuf>,
     },
     /// Be the card in pcscd's virtual reader (vsmartcard's vpcd). SIGINT/SIGTERM stop it
     /// (exit 0); SIGUSR1 removes the card, SIGUSR2 inserts it, SIGHUP restores the profile's
@@ -50,6 +54,10 @@ enum Cmd {
         /// Trace every APDU (`> ...` / `< ... : meaning`) and control message on stderr.
         #[arg(short, long)]
         verbose: bool,
+        /// Keep the card's persistent state in this file across runs (slot N > 0 uses
+        /// FILE.slotN); created from the profile when missing, locked while in use.
+        #[arg(long, value_name = "FILE")]
+        state: Option<std::path::PathBuf>,
     },
     /// Print a built-in profile as an editable TOML file, or list them.
     Profile {
@@ -83,12 +91,40 @@ fn shift_port(addr: &str, offset: u16) -> anyhow::Result<String> {
     Ok(format!("{host}:{port}"))
 }
 
+/// The card of a command: on its state file when given, else fresh from the profile.
+fn open_card(profile: &Profile, state: Option<&std::path::Path>) -> anyhow::Result<Card> {
+    match state {
+        None => Ok(Card::new(profile)),
+        Some(path) => {
+            let (card, created) = Card::open(profile, path)?;
+            if created {
+                eprintln!("{}: new state file from the profile", path.display());
+            }
+            Ok(card)
+        }
+    }
+}
+
+/// The state file of slot `i`: FILE for slot 0, FILE.slotN after.
+fn slot_state(state: Option<&std::path::Path>, i: usize) -> Option<std::path::PathBuf> {
+    state.map(|p| {
+        if i == 0 {
+            p.to_owned()
+        } else {
+            let mut name = p.as_os_str().to_owned();
+            name.push(format!(".slot{i}"));
+            name.into()
+        }
+    })
+}
+
 fn serve(
     vpcd: &[String],
     slots: u16,
     listen: Option<String>,
     profile: &str,
     verbose: bool,
+    state: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     use applet_sim::vpcd::{Controls, Endpoint, Slot, install_signal_handlers};
     use std::sync::Arc;
@@ -115,14 +151,18 @@ fn serve(
         } else {
             Endpoint::Connect(addr)
         };
-        let mut slot = Slot::new(&format!("slot {i}"), Card::new(&profile), verbose);
+        let card = open_card(&profile, slot_state(state, i).as_deref())?;
+        let mut slot = Slot::new(&format!("slot {i}"), card, Card::new(&profile), verbose);
         let controls = Controls {
             stop: Arc::clone(&stop),
             ..Controls::default()
         };
         install_signal_handlers(&controls).context("installing signal handlers")?;
         threads.push(std::thread::spawn(move || {
-            applet_sim::vpcd::serve(&mut slot, &endpoint, &controls)
+            let served = applet_sim::vpcd::serve(&mut slot, &endpoint, &controls);
+            // The counter restores are written unsynced: sync them before exiting.
+            let flushed = slot.card_mut().flush();
+            served.and(flushed)
         }));
     }
     for t in threads {
@@ -137,11 +177,12 @@ fn serve(
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Cmd::Shell { profile } => {
+        Cmd::Shell { profile, state } => {
             let profile = Profile::load(&profile)?;
-            let mut card = Card::new(&profile);
+            let mut card = open_card(&profile, state.as_deref())?;
             applet_sim::shell::run(&mut card, io::stdin().lock(), io::stdout().lock())
-                .context("shell I/O")
+                .context("shell I/O")?;
+            card.flush().context("syncing the state file")
         }
         Cmd::Serve {
             vpcd,
@@ -150,7 +191,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             profile,
             verbose,
-        } => serve(&vpcd, slots, reversed.then_some(listen), &profile, verbose),
+            state,
+        } => serve(
+            &vpcd,
+            slots,
+            reversed.then_some(listen),
+            &profile,
+            verbose,
+            state.as_deref(),
+        ),
         Cmd::Profile { show: Some(name) } => {
             let text = profile::builtin_text(&name).with_context(|| {
                 format!(

@@ -10,6 +10,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use apdu::StatusWord;
+
+use crate::storage::{StorageFailure, WritePoint};
 use subtle::ConstantTimeEq;
 
 /// Longest PIN any encoding carries, in digits.
@@ -167,6 +169,31 @@ impl PinValue {
         self.len == 0
     }
 
+    /// The fixed-length form and the digit count, for the state file (storage.rs).
+    #[must_use]
+    pub fn to_bytes(&self) -> [u8; MAX_DIGITS + 1] {
+        let mut out = [0xFF; MAX_DIGITS + 1];
+        out[..MAX_DIGITS].copy_from_slice(&self.digits);
+        out[MAX_DIGITS] = self.len;
+        out
+    }
+
+    /// Reverses [`PinValue::to_bytes`]; `None` unless the bytes are digits then `FF`s with a
+    /// matching count.
+    #[must_use]
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (digits, len) = bytes.split_first_chunk::<MAX_DIGITS>()?;
+        let [len] = len else { return None };
+        let n = usize::from(*len);
+        let (used, unused) = digits.split_at_checked(n)?;
+        (n > 0 && used.iter().all(|d| *d <= 9) && unused.iter().all(|d| *d == 0xFF)).then_some(
+            Self {
+                digits: *digits,
+                len: *len,
+            },
+        )
+    }
+
     /// The digits in packed BCD, F-padded when odd (`123456` -> `12 34 56`, §5.1).
     #[must_use]
     pub fn to_bcd(&self) -> Vec<u8> {
@@ -212,6 +239,8 @@ pub enum PinError {
         /// Tries left.
         remaining: u8,
     },
+    /// A write point could not be made durable: 6581, no comparison made.
+    Storage,
 }
 
 impl From<PinError> for StatusWord {
@@ -221,9 +250,15 @@ impl From<PinError> for StatusWord {
             PinError::BadFormat => Self::WrongData,
             PinError::Blocked => Self::AuthenticationMethodBlocked,
             PinError::Mismatch { remaining } => Self::RemainingRetries(remaining),
+            PinError::Storage => Self::MemoryFailure,
         }
     }
 }
+
+/// Makes a PIN object's new state durable at a named write point (the card's storage,
+/// storage.rs); an error stops the operation before anything else happens. A card without
+/// durable state passes `&mut |_, _| Ok(())`.
+pub type Commit<'a> = dyn FnMut(WritePoint, &PinObject) -> Result<(), StorageFailure> + 'a;
 
 /// A PIN object of an application.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -280,16 +315,16 @@ impl PinObject {
     /// # Errors
     /// [`PinError`]: malformed input and a blocked PIN change nothing; a mismatch has
     /// already cost its try.
-    pub fn verify(&mut self, data: &[u8]) -> Result<(), PinError> {
+    pub fn verify(&mut self, data: &[u8], commit: &mut Commit<'_>) -> Result<(), PinError> {
         let candidate = self
             .encoding
             .decode(data, self.min_digits, self.max_digits)?;
-        self.check(&candidate)
+        self.check(&candidate, commit)
     }
 
     /// The counted comparison: blocked check, decrement, compare, restore on match.
-    fn check(&mut self, candidate: &PinValue) -> Result<(), PinError> {
-        self.check_with(|value| value.ct_eq(candidate))
+    fn check(&mut self, candidate: &PinValue, commit: &mut Commit<'_>) -> Result<(), PinError> {
+        self.check_with(commit, |value| value.ct_eq(candidate))
     }
 
     /// A counted comparison by a derived value (the PKI application's VERIFY compares a
@@ -298,15 +333,20 @@ impl PinObject {
     ///
     /// # Errors
     /// [`PinError::Blocked`] (nothing changed) or [`PinError::Mismatch`] (the try is spent).
-    pub fn check_with(&mut self, matches: impl FnOnce(&PinValue) -> bool) -> Result<(), PinError> {
+    pub fn check_with(
+        &mut self,
+        commit: &mut Commit<'_>,
+        matches: impl FnOnce(&PinValue) -> bool,
+    ) -> Result<(), PinError> {
         if self.remaining == 0 {
             return Err(PinError::Blocked);
         }
-        // Write point "pin.decrement": made durable before the comparison.
         self.remaining -= 1;
+        // Durable before the comparison: a power cut can only lose a try (SECURITY.md §1.3).
+        commit(WritePoint::PinDecrement, self).map_err(|_| PinError::Storage)?;
         if matches(&self.value) {
-            // Write point "pin.restore".
             self.remaining = self.max_tries;
+            commit(WritePoint::PinRestore, self).map_err(|_| PinError::Storage)?;
             Ok(())
         } else {
             Err(PinError::Mismatch {
@@ -347,28 +387,40 @@ impl PinObject {
     /// # Errors
     /// [`PinError`] for the old value, then [`PinError::BadFormat`] /
     /// [`PinError::WrongLength`] for the new one.
-    pub fn change(&mut self, old: &[u8], new: &[u8]) -> Result<(), PinError> {
+    pub fn change(
+        &mut self,
+        old: &[u8],
+        new: &[u8],
+        commit: &mut Commit<'_>,
+    ) -> Result<(), PinError> {
         let old = self.decode(old)?;
-        self.check(&old)?;
+        self.check(&old, commit)?;
         let new = self.decode(new).map_err(|_| PinError::BadFormat)?;
-        // Write point "pin.value".
         self.value = new;
-        Ok(())
+        commit(WritePoint::PinValue, self).map_err(|_| PinError::Storage)
     }
 
     /// A counted comparison with an already decoded value (for RESET RETRY COUNTER's PUK).
     ///
     /// # Errors
     /// [`PinError::Blocked`] or [`PinError::Mismatch`].
-    pub fn check_value(&mut self, candidate: &PinValue) -> Result<(), PinError> {
-        self.check(candidate)
+    pub fn check_value(
+        &mut self,
+        candidate: &PinValue,
+        commit: &mut Commit<'_>,
+    ) -> Result<(), PinError> {
+        self.check(candidate, commit)
     }
 
-    /// Replaces the value and restores the counter (RESET RETRY COUNTER with a new PIN).
-    pub fn set_value(&mut self, value: PinValue) {
-        // Write point "pin.value" (value and counter written together).
+    /// Replaces the value and restores the counter (RESET RETRY COUNTER with a new PIN),
+    /// both in one record.
+    ///
+    /// # Errors
+    /// [`PinError::Storage`] when the write point fails.
+    pub fn set_value(&mut self, value: PinValue, commit: &mut Commit<'_>) -> Result<(), PinError> {
         self.value = value;
         self.remaining = self.max_tries;
+        commit(WritePoint::PinValue, self).map_err(|_| PinError::Storage)
     }
 
     /// An uncounted constant-time comparison, for commands whose MAC already authenticated
@@ -378,10 +430,27 @@ impl PinObject {
         self.value.ct_eq(candidate)
     }
 
-    /// Restores the counter (RESET RETRY COUNTER without a new PIN).
-    pub fn unblock(&mut self) {
-        // Write point "pin.restore".
+    /// Restores the counter (RESET RETRY COUNTER without a new PIN). Unlike a restore after
+    /// a match this one is the command's effect, so it is synced (as `pin.value`).
+    ///
+    /// # Errors
+    /// [`PinError::Storage`] when the write point fails.
+    pub fn unblock(&mut self, commit: &mut Commit<'_>) -> Result<(), PinError> {
         self.remaining = self.max_tries;
+        commit(WritePoint::PinValue, self).map_err(|_| PinError::Storage)
+    }
+
+    /// The value, for the state file.
+    #[must_use]
+    pub fn value(&self) -> PinValue {
+        self.value
+    }
+
+    /// Puts back a value and counter read from the state file (the counter capped at the
+    /// maximum).
+    pub fn restore_state(&mut self, value: PinValue, remaining: u8) {
+        self.value = value;
+        self.remaining = remaining.min(self.max_tries);
     }
 
     /// VERIFY without data: 63Cx with the tries left (never costs a try), or 6983 blocked.
@@ -398,6 +467,12 @@ impl PinObject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No durable state: every write point succeeds.
+    #[allow(clippy::unnecessary_wraps)]
+    fn none(_: WritePoint, _: &PinObject) -> Result<(), StorageFailure> {
+        Ok(())
+    }
 
     fn ssse_pin() -> PinObject {
         PinObject::new(
@@ -464,23 +539,29 @@ mod tests {
         let mut pin = ssse_pin();
         assert_eq!(pin.query(), StatusWord::RemainingRetries(3));
         assert_eq!(
-            pin.verify(&[0x12, 0x34, 0x57]),
+            pin.verify(&[0x12, 0x34, 0x57], &mut none),
             Err(PinError::Mismatch { remaining: 2 })
         );
-        assert_eq!(pin.verify(&[0x12, 0x34, 0x56]), Ok(()));
+        assert_eq!(pin.verify(&[0x12, 0x34, 0x56], &mut none), Ok(()));
         assert_eq!(pin.remaining(), 3);
         // Malformed input costs nothing.
-        assert_eq!(pin.verify(&[0x12]), Err(PinError::WrongLength));
-        assert_eq!(pin.verify(&[0x1A, 0x34]), Err(PinError::BadFormat));
+        assert_eq!(pin.verify(&[0x12], &mut none), Err(PinError::WrongLength));
+        assert_eq!(
+            pin.verify(&[0x1A, 0x34], &mut none),
+            Err(PinError::BadFormat)
+        );
         assert_eq!(pin.remaining(), 3);
         for left in [2, 1, 0] {
             assert_eq!(
-                pin.verify(&[0, 0, 0]),
+                pin.verify(&[0, 0, 0], &mut none),
                 Err(PinError::Mismatch { remaining: left })
             );
         }
         // Blocked: no comparison, even with the right PIN.
-        assert_eq!(pin.verify(&[0x12, 0x34, 0x56]), Err(PinError::Blocked));
+        assert_eq!(
+            pin.verify(&[0x12, 0x34, 0x56], &mut none),
+            Err(PinError::Blocked)
+        );
         assert_eq!(pin.query(), StatusWord::AuthenticationMethodBlocked);
         assert!(pin.is_blocked());
     }
@@ -490,28 +571,31 @@ mod tests {
         let mut pin = ssse_pin();
         // Wrong old PIN: counted, whatever the new one looks like.
         assert_eq!(
-            pin.change(&[0x11, 0x11], &[0xAA]),
+            pin.change(&[0x11, 0x11], &[0xAA], &mut none),
             Err(PinError::Mismatch { remaining: 2 })
         );
         // Right old PIN, malformed new one: counter restored, value unchanged.
         assert_eq!(
-            pin.change(&[0x12, 0x34, 0x56], &[0x1A, 0x22]),
+            pin.change(&[0x12, 0x34, 0x56], &[0x1A, 0x22], &mut none),
             Err(PinError::BadFormat)
         );
         assert_eq!(pin.remaining(), 3);
-        assert_eq!(pin.verify(&[0x12, 0x34, 0x56]), Ok(()));
+        assert_eq!(pin.verify(&[0x12, 0x34, 0x56], &mut none), Ok(()));
         // Malformed old PIN: nothing counted.
         assert_eq!(
-            pin.change(&[0x12], &[0x11, 0x11]),
+            pin.change(&[0x12], &[0x11, 0x11], &mut none),
             Err(PinError::WrongLength)
         );
         assert_eq!(pin.remaining(), 3);
-        assert_eq!(pin.change(&[0x12, 0x34, 0x56], &[0x65, 0x43, 0x21]), Ok(()));
         assert_eq!(
-            pin.verify(&[0x12, 0x34, 0x56]),
+            pin.change(&[0x12, 0x34, 0x56], &[0x65, 0x43, 0x21], &mut none),
+            Ok(())
+        );
+        assert_eq!(
+            pin.verify(&[0x12, 0x34, 0x56], &mut none),
             Err(PinError::Mismatch { remaining: 2 })
         );
-        assert_eq!(pin.verify(&[0x65, 0x43, 0x21]), Ok(()));
+        assert_eq!(pin.verify(&[0x65, 0x43, 0x21], &mut none), Ok(()));
         assert_eq!(pin.fixed_len(), None);
         let puk = PinObject::new(
             0,

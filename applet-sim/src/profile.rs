@@ -422,19 +422,18 @@ impl Profile {
             pins.push(pin);
         }
         for (entry, pin) in raw.pin.iter().zip(&pins) {
-            if let Unblock::Puk(r) = pin.unblock {
-                if !pins
+            if let Unblock::Puk(r) = pin.unblock
+                && !pins
                     .iter()
                     .any(|p| p.parent == pin.parent && p.reference == r)
-                {
-                    return Err(at(
-                        entry.span(),
-                        format!(
-                            "unblock: no PIN with reference {r:02X} in {} to act as PUK",
-                            pin.parent
-                        ),
-                    ));
-                }
+            {
+                return Err(at(
+                    entry.span(),
+                    format!(
+                        "unblock: no PIN with reference {r:02X} in {} to act as PUK",
+                        pin.parent
+                    ),
+                ));
             }
         }
         let mut keys: Vec<KeyDef> = Vec::with_capacity(raw.key.len());
@@ -551,13 +550,13 @@ fn df_def(t: &DfToml, dfs: &[DfDef]) -> Result<DfDef, String> {
         .as_deref()
         .map(|n| hex_field(n, "name"))
         .transpose()?;
-    if let Some(n) = &name {
-        if !(1..=16).contains(&n.len()) {
-            return Err(format!(
-                "name: a DF name is 1..=16 bytes, found {}",
-                n.len()
-            ));
-        }
+    if let Some(n) = &name
+        && !(1..=16).contains(&n.len())
+    {
+        return Err(format!(
+            "name: a DF name is 1..=16 bytes, found {}",
+            n.len()
+        ));
     }
     if fid.is_none() && name.is_none() {
         return Err("a DF needs a fid, a name, or both".into());

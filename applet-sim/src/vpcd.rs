@@ -91,10 +91,10 @@ pub enum Ended {
 impl Slot {
     /// A slot holding `card`, inserted.
     #[must_use]
-    pub fn new(name: &str, card: Card, verbose: bool) -> Self {
+    pub fn new(name: &str, card: Card, initial: Card, verbose: bool) -> Self {
         Self {
             name: name.to_owned(),
-            initial: card.clone(),
+            initial,
             card,
             present: true,
             verbose,
@@ -107,6 +107,11 @@ impl Slot {
         &self.card
     }
 
+    /// The card in the slot, to flush its state file at exit.
+    pub fn card_mut(&mut self) -> &mut Card {
+        &mut self.card
+    }
+
     fn log(&self, line: &str) {
         if self.verbose {
             eprintln!("[{}] {line}", self.name);
@@ -116,11 +121,13 @@ impl Slot {
     /// Applies removal, insertion and restore requests made since the last look.
     fn apply(&mut self, controls: &Controls) {
         if controls.restore.swap(false, Ordering::SeqCst) {
-            self.card.clone_from(&self.initial);
-            eprintln!(
-                "[{}] card restored to the profile's initial state",
-                self.name
-            );
+            match self.card.restore_from(&self.initial) {
+                Ok(()) => eprintln!(
+                    "[{}] card restored to the profile's initial state",
+                    self.name
+                ),
+                Err(e) => eprintln!("[{}] restore failed: {e}", self.name),
+            }
         }
         if controls.remove.swap(false, Ordering::SeqCst) {
             self.present = false;
@@ -389,7 +396,8 @@ mod tests {
 
     #[test]
     fn control_frames_and_apdus() {
-        let mut slot = Slot::new("t", Card::default_card().unwrap(), false);
+        let card = Card::default_card().unwrap();
+        let mut slot = Slot::new("t", card.clone(), card, false);
         let mut out = Vec::new();
         assert_eq!(slot.handle(&[CTRL_ON], &mut out), None);
         assert_eq!(slot.handle(&[CTRL_ATR], &mut out), Some(()));

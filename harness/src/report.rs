@@ -59,10 +59,10 @@ fn failure_lines(f: &Failure, out: &mut String) {
             .collect();
         let _ = writeln!(out, "            {}", marks.trim_end());
     }
-    if !f.is_reset {
-        if let Some(sw) = sw_of(&f.actual) {
-            let _ = writeln!(out, "  status:   got {sw}");
-        }
+    if !f.is_reset
+        && let Some(sw) = sw_of(&f.actual)
+    {
+        let _ = writeln!(out, "  status:   got {sw}");
     }
 }
 

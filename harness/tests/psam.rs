@@ -220,7 +220,10 @@ fn the_shipped_keys_file_matches_the_gen3_profile() {
 fn the_issuer_flows_run_with_aes() {
     let gen3 = applet_sim::profile::builtin_text("gen3").unwrap();
     assert!(gen3.contains("cipher = \"sm4\""));
-    let aes = temp_file("aes.toml", &gen3.replacen("cipher = \"sm4\"", "cipher = \"aes\"", 1));
+    let aes = temp_file(
+        "aes.toml",
+        &gen3.replacen("cipher = \"sm4\"", "cipher = \"aes\"", 1),
+    );
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors");
     let files: Vec<String> = ["issuer/psam.apdu", "sm", "block"]
         .iter()

@@ -10,8 +10,10 @@ use apdu::{ApduResult, Response, StatusWord};
 use subtle::ConstantTimeEq;
 
 use super::Card;
+use super::durable::Datum;
 use crate::command::SecureMessaging;
 use crate::crypto;
+use crate::storage::WritePoint;
 
 /// Card key ids (§6.7): IRK, STK, BK, PUK key.
 const IRK: u8 = 0x00;
@@ -74,14 +76,20 @@ impl Card {
             .keys
             .get_mut(index)
             .ok_or(StatusWord::ReferenceNotFound)?;
-        // Write point "key.decrement": durable before the comparison.
         key.remaining -= 1;
+        // Durable before the comparison (SECURITY.md §1 rule 3).
+        self.commit(WritePoint::KeyDecrement, Datum::Key(index))?;
+        let key = self
+            .persistent
+            .keys
+            .get_mut(index)
+            .ok_or(StatusWord::ReferenceNotFound)?;
         let expected = crypto::session_key(cipher, &key.value, &challenge)
             .and_then(|ks| crypto::auth_cryptogram(cipher, &ks, original))
             .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
         if bool::from(expected.ct_eq(auth)) {
-            // Write point "key.restore".
             key.remaining = key.max_tries;
+            self.commit(WritePoint::KeyRestore, Datum::Key(index))?;
             self.volatile.keys.insert(key_id);
             Ok(Response::status(StatusWord::Success))
         } else {
@@ -178,21 +186,17 @@ impl Card {
         let header = [0x84, 0x24, 0x00, u8::from(new_pin)];
         let ks = self.check_ssc_mac(STK, header, enciphered, mac)?;
         let cipher = self.cipher;
-        let pin = self
-            .persistent
-            .pins
-            .get_mut(pin_index)
-            .map(|p| &mut p.pin)
-            .ok_or(StatusWord::ReferenceNotFound)?;
-        if new_pin {
-            let block =
-                crypto::decrypt_data(cipher, &ks, enciphered).ok_or(StatusWord::WrongData)?;
-            let value = pin.decode(&block).map_err(|_| StatusWord::WrongData)?;
-            pin.set_value(value);
-        } else {
-            pin.unblock();
-        }
-        Ok(Response::status(StatusWord::Success))
+        self.with_pin(pin_index, |pin, commit| {
+            if new_pin {
+                let block =
+                    crypto::decrypt_data(cipher, &ks, enciphered).ok_or(StatusWord::WrongData)?;
+                let value = pin.decode(&block).map_err(|_| StatusWord::WrongData)?;
+                pin.set_value(value, commit)?;
+            } else {
+                pin.unblock(commit)?;
+            }
+            Ok(Response::status(StatusWord::Success))
+        })?
     }
 }
 

@@ -9,11 +9,13 @@ use apdu::tlv::SimpleTlv;
 use apdu::{ApduResult, Response, StatusWord};
 
 use super::Card;
+use super::durable::Datum;
 use super::lifecycle::AppBlock;
 use crate::access::Access;
 use crate::command::{FileRef, Occurrence, RecordMode, SelectBy};
 use crate::fs::{Ef, EfContent, MF, Node, NodeId};
 use crate::profile::Structure;
+use crate::storage::WritePoint;
 
 /// What a file command does with the file, for the access check.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -182,8 +184,8 @@ impl Card {
         let target = data
             .get_mut(start..start + new.len())
             .ok_or(StatusWord::NotEnoughMemory)?;
-        // Write point "ef.binary".
         target.copy_from_slice(new);
+        self.commit(WritePoint::FileUpdate, Datum::Ef(id))?;
         Ok(Response::status(StatusWord::Success))
     }
 
@@ -257,7 +259,6 @@ impl Card {
             RecordMode::Number => {
                 let i = record_number(p1, pointer)?;
                 let slot = records.get_mut(i).ok_or(StatusWord::RecordNotFound)?;
-                // Write point "ef.record".
                 *slot = data.to_vec();
                 pointer
             }
@@ -268,7 +269,6 @@ impl Card {
                 match find_occurrence(records, p1, occurrence, pointer) {
                     Some(i) => {
                         let slot = records.get_mut(i).ok_or(StatusWord::RecordNotFound)?;
-                        // Write point "ef.record".
                         *slot = data.to_vec();
                         Some(i)
                     }
@@ -280,6 +280,7 @@ impl Card {
             }
         };
         self.volatile.record_pointer = new_pointer;
+        self.commit(WritePoint::FileUpdate, Datum::Ef(id))?;
         Ok(Response::status(StatusWord::Success))
     }
 
@@ -295,6 +296,7 @@ impl Card {
         };
         let i = append(records, capacity, structure, data)?;
         self.volatile.record_pointer = Some(i);
+        self.commit(WritePoint::FileUpdate, Datum::Ef(id))?;
         Ok(Response::status(StatusWord::Success))
     }
 }
@@ -350,7 +352,6 @@ fn append(
     structure: Structure,
     data: &[u8],
 ) -> ApduResult<usize> {
-    // Write point "ef.record".
     if structure == Structure::Cyclic {
         records.insert(0, data.to_vec());
         records.truncate(capacity);

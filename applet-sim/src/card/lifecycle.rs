@@ -14,10 +14,12 @@ use apdu::{ApduResult, Response, StatusWord};
 
 use super::Card;
 use super::auth::{BK, STK};
+use super::durable::Datum;
 use super::pboc::DAMK;
 use crate::command::Command;
 use crate::fs::NodeId;
 use crate::profile::AppKind;
+use crate::storage::WritePoint;
 
 /// An application's block (§4.1, §5.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,12 +96,12 @@ impl Card {
             AppBlock::Temporary
         };
         let blocks = &mut self.persistent.lifecycle.blocked_apps;
-        // Write point "lifecycle.app_block".
         match blocks.iter_mut().find(|(a, _)| *a == app) {
             // A permanent block is never weakened to a temporary one.
             Some((_, b)) => *b = (*b).max_block(block),
             None => blocks.push((app, block)),
         }
+        self.commit(WritePoint::Lifecycle, Datum::Lifecycle)?;
         Ok(Response::status(StatusWord::Success))
     }
 
@@ -113,11 +115,11 @@ impl Card {
         }
         self.check_block_mac([0x84, 0x18, 0x00, 0x00], STK, mac)?;
         let app = self.persistent.fs.application_of(self.volatile.current_df);
-        // Write point "lifecycle.app_unblock".
         self.persistent
             .lifecycle
             .blocked_apps
             .retain(|(a, _)| *a != app);
+        self.commit(WritePoint::Lifecycle, Datum::Lifecycle)?;
         Ok(Response::status(StatusWord::Success))
     }
 
@@ -125,8 +127,8 @@ impl Card {
     /// maintenance key. Afterwards every command answers 6A81.
     pub(super) fn card_block(&mut self, mac: &[u8; 4]) -> ApduResult<Response> {
         self.check_block_mac([0x84, 0x16, 0x00, 0x00], BK, mac)?;
-        // Write point "lifecycle.card_block".
         self.persistent.lifecycle.card_blocked = true;
+        self.commit(WritePoint::Lifecycle, Datum::Lifecycle)?;
         Ok(Response::status(StatusWord::Success))
     }
 }

@@ -6,6 +6,8 @@
 //! `files.rs` (SELECT, binary and record commands) and `pins.rs` (VERIFY and PIN changes).
 
 mod auth;
+mod durable;
+pub use durable::fingerprint;
 mod files;
 mod lifecycle;
 mod pboc;
@@ -119,6 +121,7 @@ pub struct Card {
     persistent: Persistent,
     volatile: Volatile,
     rng: Rng,
+    store: durable::Storage,
 }
 
 impl Card {
@@ -172,6 +175,7 @@ impl Card {
             },
             volatile: Volatile::new(),
             rng: Rng::new(profile.options.challenge_seed),
+            store: durable::Storage::default(),
         }
     }
 
@@ -217,9 +221,15 @@ impl Card {
             Ok(response) => self.shape(&command, response, out),
             Err(sw) => out.extend_from_slice(&sw.to_bytes()),
         }
+        self.maintain_storage();
     }
 
     fn process(&mut self, apdu: &CommandApdu<'_>) -> ApduResult<Response> {
+        // A storage failure fails closed: nothing more is compared or written (SECURITY.md
+        // §1 rule 9) until the card is reopened from its state file.
+        if self.store.failed() {
+            return Err(StatusWord::MemoryFailure);
+        }
         let command = Command::decode(apdu, self.app_kind());
         // Response data is available to the GET RESPONSE immediately following only.
         if !matches!(command, Ok(Command::GetResponse { .. })) {

@@ -73,10 +73,11 @@ impl Card {
         if !bool::from(expected.ct_eq(mac)) {
             return Err(StatusWord::SmDataObjectsIncorrect);
         }
-        let object = self.pin_at(index)?;
-        let value = object.decode(pin).map_err(|_| StatusWord::WrongData)?;
-        object.set_value(value);
-        Ok(Response::status(StatusWord::Success))
+        self.with_pin(index, |object, commit| {
+            let value = object.decode(pin).map_err(|_| StatusWord::WrongData)?;
+            object.set_value(value, commit)?;
+            Ok(Response::status(StatusWord::Success))
+        })?
     }
 
     /// PIN UNBLOCK `84 24 00 00` (§5.4, the PBOC variant): the current PIN enciphered with
@@ -93,12 +94,13 @@ impl Card {
         let key = self.key_value(DPUK)?;
         let block = crypto::decrypt_data(CipherSuite::Des3, key, enciphered)
             .ok_or(StatusWord::WrongData)?;
-        let object = self.pin_at(index)?;
-        let candidate = object.decode(&block).map_err(|_| StatusWord::WrongData)?;
-        if !object.matches(&candidate) {
-            return Err(StatusWord::WrongData);
-        }
-        object.unblock();
-        Ok(Response::status(StatusWord::Success))
+        self.with_pin(index, |object, commit| {
+            let candidate = object.decode(&block).map_err(|_| StatusWord::WrongData)?;
+            if !object.matches(&candidate) {
+                return Err(StatusWord::WrongData);
+            }
+            object.unblock(commit)?;
+            Ok(Response::status(StatusWord::Success))
+        })?
     }
 }

@@ -55,7 +55,7 @@ impl Card {
         let verified = self.volatile.verified & bit(index) != 0;
         match action {
             VerifyAction::Check(data) => {
-                let result = self.pin_at(index)?.verify(data);
+                let result = self.with_pin(index, |p, commit| p.verify(data, commit))?;
                 self.note(index, result)
             }
             VerifyAction::Query => {
@@ -71,14 +71,16 @@ impl Card {
             VerifyAction::Cryptogram(cryptogram) => {
                 // The challenge first: without one nothing is compared or counted (6984).
                 let challenge = self.take_challenge()?;
-                let result = self.pin_at(index)?.check_with(|value| {
-                    let expected =
-                        crate::crypto::pki_verify_cryptogram(&value.to_bcd(), &challenge);
-                    bool::from(subtle::ConstantTimeEq::ct_eq(
-                        &expected[..],
-                        &cryptogram[..],
-                    ))
-                });
+                let result = self.with_pin(index, |p, commit| {
+                    p.check_with(commit, |value| {
+                        let expected =
+                            crate::crypto::pki_verify_cryptogram(&value.to_bcd(), &challenge);
+                        bool::from(subtle::ConstantTimeEq::ct_eq(
+                            &expected[..],
+                            &cryptogram[..],
+                        ))
+                    })
+                })?;
                 self.note(index, result)
             }
             VerifyAction::Logout => {
@@ -97,7 +99,7 @@ impl Card {
         new: &[u8],
     ) -> ApduResult<Response> {
         let index = self.pin_index(reference)?;
-        let result = self.pin_at(index)?.change(old, new);
+        let result = self.with_pin(index, |p, commit| p.change(old, new, commit))?;
         self.note(index, result)
     }
 
@@ -117,7 +119,7 @@ impl Card {
             return Err(StatusWord::WrongLength);
         }
         let (old, new) = data.split_at(len);
-        let result = pin.change(old, new);
+        let result = self.with_pin(index, |p, commit| p.change(old, new, commit))?;
         self.note(index, result)
     }
 
@@ -150,7 +152,8 @@ impl Card {
                 }
                 // The PUK block's shape first (nothing counted), then the counted comparison.
                 let puk_value = self.pin_at(puk_index)?.decode(puk)?;
-                let result = self.pin_at(puk_index)?.check_value(&puk_value);
+                let result =
+                    self.with_pin(puk_index, |p, commit| p.check_value(&puk_value, commit))?;
                 self.note(puk_index, result)?;
                 (mode == ResetMode::PukAndNewPin).then_some(rest)
             }
@@ -161,15 +164,14 @@ impl Card {
                 (mode == ResetMode::NewPinOnly).then_some(data)
             }
         };
-        let pin = self.pin_at(index)?;
-        match new_pin {
+        self.with_pin(index, |pin, commit| match new_pin {
             Some(block) => {
                 // The new PIN's format is checked after the PUK (rule 6's order).
                 let value = pin.decode(block).map_err(|_| StatusWord::WrongData)?;
-                pin.set_value(value);
+                pin.set_value(value, commit).map_err(StatusWord::from)
             }
-            None => pin.unblock(),
-        }
+            None => pin.unblock(commit).map_err(StatusWord::from),
+        })??;
         self.volatile.verified &= !bit(index);
         Ok(Response::status(StatusWord::Success))
     }

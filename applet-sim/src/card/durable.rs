@@ -1,0 +1,393 @@
+//! The card on durable storage (storage.rs): opening a state file over the profile's initial
+//! state, the write points of the card's handlers, compaction, and the checks the tearing
+//! tests make after a power cut.
+
+use std::fmt;
+use std::path::Path;
+
+use apdu::{ApduResult, StatusWord};
+
+use super::lifecycle::AppBlock;
+use super::{Card, Persistent};
+use crate::fs::{EfContent, Node, NodeId};
+use crate::pin::PinObject;
+use crate::profile::Profile;
+use crate::storage::{
+    EfData, FileMedium, Journal, Medium, OpenError, Record, StateError, StorageFailure, WritePoint,
+    fnv1a,
+};
+
+/// The card's storage: none (volatile) or a journal. A clone of a card is volatile: two
+/// cards never share one state file.
+#[derive(Default)]
+pub(crate) struct Storage(Option<Journal>);
+
+impl Clone for Storage {
+    fn clone(&self) -> Self {
+        Self(None)
+    }
+}
+
+impl fmt::Debug for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            None => f.write_str("volatile"),
+            Some(j) => j.fmt(f),
+        }
+    }
+}
+
+impl Storage {
+    /// Writes a record at a write point (nothing without a journal).
+    pub(crate) fn write(
+        &mut self,
+        point: WritePoint,
+        record: &Record,
+    ) -> Result<(), StorageFailure> {
+        match &mut self.0 {
+            None => Ok(()),
+            Some(j) => j.write(point, record),
+        }
+    }
+
+    pub(crate) fn failed(&self) -> bool {
+        self.0.as_ref().is_some_and(Journal::failed)
+    }
+}
+
+/// A datum of the persistent state (what one record holds).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Datum {
+    Key(usize),
+    Ef(NodeId),
+    Lifecycle,
+}
+
+/// The record of PIN object `index`.
+pub(crate) fn pin_record(index: usize, pin: &PinObject) -> Record {
+    Record::Pin {
+        index: u16::try_from(index).unwrap_or(u16::MAX),
+        value: pin.value(),
+        remaining: pin.remaining(),
+    }
+}
+
+/// The fingerprint of a profile's layout: a state file belongs to one (files, PINs, keys).
+#[must_use]
+pub fn fingerprint(profile: &Profile) -> u64 {
+    let mut layout = String::new();
+    for d in &profile.dfs {
+        layout.push_str(&format!("df {} {} {:?};", d.id, d.parent, d.fid));
+    }
+    for e in &profile.efs {
+        layout.push_str(&format!(
+            "ef {} {:04X} {:?} {} {};",
+            e.parent, e.fid, e.structure, e.capacity, e.record_size
+        ));
+    }
+    for p in &profile.pins {
+        layout.push_str(&format!(
+            "pin {} {:02X} {:?};",
+            p.parent, p.reference, p.encoding
+        ));
+    }
+    for k in &profile.keys {
+        layout.push_str(&format!("key {} {:02X} {};", k.parent, k.id, k.version));
+    }
+    fnv1a(layout.as_bytes())
+}
+
+impl Persistent {
+    /// Every datum as a record: the content of a new or compacted state file.
+    fn records(&self) -> Vec<Record> {
+        let mut out: Vec<Record> = self
+            .pins
+            .iter()
+            .enumerate()
+            .map(|(i, p)| pin_record(i, &p.pin))
+            .collect();
+        for i in 0..self.keys.len() {
+            out.extend(self.record(Datum::Key(i)));
+        }
+        for node in self.fs.ef_nodes() {
+            out.extend(self.record(Datum::Ef(node)));
+        }
+        out.extend(self.record(Datum::Lifecycle));
+        out
+    }
+
+    /// The current record of a datum.
+    fn record(&self, datum: Datum) -> Option<Record> {
+        Some(match datum {
+            Datum::Key(i) => Record::Key {
+                index: u16::try_from(i).ok()?,
+                remaining: self.keys.get(i)?.remaining,
+            },
+            Datum::Ef(node) => Record::Ef {
+                node: node.raw(),
+                content: match &self.fs.ef(node)?.content {
+                    EfContent::Transparent(b) => EfData::Transparent(b.clone()),
+                    EfContent::Records(r) => EfData::Records(r.clone()),
+                },
+            },
+            Datum::Lifecycle => Record::Lifecycle {
+                card_blocked: self.lifecycle.card_blocked,
+                blocked_apps: self
+                    .lifecycle
+                    .blocked_apps
+                    .iter()
+                    .map(|(n, b)| (n.raw(), *b == AppBlock::Permanent))
+                    .collect(),
+            },
+        })
+    }
+
+    /// Applies a record read from a state file; a record that does not fit this profile's
+    /// layout (an index or node out of range, a content of the wrong shape or size) is an
+    /// error, and the file is refused.
+    fn apply(&mut self, record: Record) -> Result<(), String> {
+        match record {
+            Record::Pin {
+                index,
+                value,
+                remaining,
+            } => {
+                let p = self.pins.get_mut(usize::from(index)).ok_or(format!(
+                    "a record for PIN #{index}, which the profile lacks"
+                ))?;
+                p.pin.restore_state(value, remaining);
+            }
+            Record::Key { index, remaining } => {
+                let k = self.keys.get_mut(usize::from(index)).ok_or(format!(
+                    "a record for key #{index}, which the profile lacks"
+                ))?;
+                k.remaining = remaining.min(k.max_tries);
+            }
+            Record::Ef { node, content } => {
+                let ef = self
+                    .fs
+                    .ef_mut(NodeId::from_raw(node))
+                    .ok_or(format!("a record for file #{node}, which is not an EF"))?;
+                match (&mut ef.content, content) {
+                    (EfContent::Transparent(old), EfData::Transparent(new))
+                        if old.len() == new.len() =>
+                    {
+                        *old = new;
+                    }
+                    (EfContent::Records(old), EfData::Records(new))
+                        if new.len() <= ef.capacity
+                            && new.iter().all(|r| r.len() <= ef.record_size) =>
+                    {
+                        *old = new;
+                    }
+                    _ => {
+                        return Err(format!(
+                            "a record for EF {:04X} that does not fit it",
+                            ef.fid
+                        ));
+                    }
+                }
+            }
+            Record::Lifecycle {
+                card_blocked,
+                blocked_apps,
+            } => {
+                self.lifecycle.card_blocked = card_blocked;
+                self.lifecycle.blocked_apps = blocked_apps
+                    .into_iter()
+                    .map(|(n, permanent)| {
+                        let node = NodeId::from_raw(n);
+                        match self.fs.node(node) {
+                            Some(Node::Df(_)) => Ok((
+                                node,
+                                if permanent {
+                                    AppBlock::Permanent
+                                } else {
+                                    AppBlock::Temporary
+                                },
+                            )),
+                            _ => Err(format!("a block of file #{n}, which is not a DF")),
+                        }
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Card {
+    /// A card whose persistent state lives in the state file `path` (`--state`): created
+    /// from the profile when missing, else read back. The file is locked while the card is
+    /// open. Returns the card and whether the file was created.
+    ///
+    /// # Errors
+    /// [`StateError`]: a refused file (corrupt, truncated, another profile's, a newer
+    /// format: left exactly as it was), a lock held by another process, I/O.
+    pub fn open(profile: &Profile, path: &Path) -> Result<(Self, bool), StateError> {
+        let (medium, created) = FileMedium::open(path)?;
+        let card = Self::open_medium(profile, Box::new(medium), created).map_err(|e| match e {
+            OpenError::Refused(reason) => StateError::Refused {
+                path: path.to_owned(),
+                reason,
+            },
+            OpenError::Io(source) => StateError::Io {
+                path: path.to_owned(),
+                what: "cannot read or write",
+                source,
+            },
+        })?;
+        Ok((card, created))
+    }
+
+    /// A card on any medium (memory in the tearing tests): an empty medium gets the
+    /// profile's initial state; otherwise its records are replayed.
+    ///
+    /// # Errors
+    /// [`OpenError`].
+    pub fn open_on(profile: &Profile, medium: Box<dyn Medium>) -> Result<Self, OpenError> {
+        Self::open_medium(profile, medium, true)
+    }
+
+    fn open_medium(
+        profile: &Profile,
+        medium: Box<dyn Medium>,
+        new: bool,
+    ) -> Result<Self, OpenError> {
+        let mut card = Self::new(profile);
+        let initial = card.persistent.records();
+        let (journal, records) = Journal::open(medium, fingerprint(profile), &initial, new)?;
+        for r in records {
+            card.persistent.apply(r).map_err(OpenError::Refused)?;
+        }
+        card.store = Storage(Some(journal));
+        Ok(card)
+    }
+
+    /// Puts this card (its persistent and volatile state as they are) on a medium that
+    /// already holds exactly its persistent state (a fork of its own medium), without
+    /// writing: the tearing tests run one command on such a copy.
+    pub fn resume_on(&mut self, profile: &Profile, medium: Box<dyn Medium>) {
+        self.store = Storage(Some(Journal::resume(medium, fingerprint(profile))));
+    }
+
+    /// Makes a datum durable at a write point: 6581 when the storage fails.
+    pub(super) fn commit(&mut self, point: WritePoint, datum: Datum) -> ApduResult<()> {
+        if self.store.0.is_none() {
+            return Ok(());
+        }
+        let record = self
+            .persistent
+            .record(datum)
+            .ok_or(StatusWord::NoPreciseDiagnosis)?;
+        self.store
+            .write(point, &record)
+            .map_err(|_| StatusWord::MemoryFailure)
+    }
+
+    /// Runs `f` on PIN object `index` with the commit that writes its records.
+    pub(super) fn with_pin<R>(
+        &mut self,
+        index: usize,
+        f: impl FnOnce(&mut PinObject, &mut crate::pin::Commit<'_>) -> R,
+    ) -> ApduResult<R> {
+        let store = &mut self.store;
+        let owned = self
+            .persistent
+            .pins
+            .get_mut(index)
+            .ok_or(StatusWord::ReferenceNotFound)?;
+        let mut commit =
+            |point: WritePoint, pin: &PinObject| store.write(point, &pin_record(index, pin));
+        Ok(f(&mut owned.pin, &mut commit))
+    }
+
+    /// After a command: compacts a long journal (a failure leaves the old file and makes
+    /// the card refuse commands).
+    pub(super) fn maintain_storage(&mut self) {
+        if let Some(j) = &mut self.store.0
+            && j.wants_compaction()
+        {
+            let records = self.persistent.records();
+            let _ = j.compact(&records);
+        }
+    }
+
+    /// Puts the card back in `initial`'s persistent state with fresh volatile state (the
+    /// `serve` restore, SIGHUP); on durable storage the whole state is rewritten atomically.
+    ///
+    /// # Errors
+    /// The I/O error of the rewrite (the card then refuses commands).
+    pub fn restore_from(&mut self, initial: &Self) -> std::io::Result<()> {
+        self.persistent = initial.persistent.clone();
+        self.volatile = super::Volatile::new();
+        match &mut self.store.0 {
+            Some(j) => j.compact(&self.persistent.records()),
+            None => Ok(()),
+        }
+    }
+
+    /// Syncs pending records (the unsynced counter restores) — before a clean exit.
+    ///
+    /// # Errors
+    /// The I/O error.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.store.0 {
+            Some(j) => j.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the card is on durable storage.
+    #[must_use]
+    pub fn is_durable(&self) -> bool {
+        self.store.0.is_some()
+    }
+
+    /// The tearing check (SECURITY.md "Persistence and power loss"): `self` is the card
+    /// reopened after a power cut during a command that took `before` to `after`. Returns
+    /// what is wrong: a counter higher than before without the command's success committed,
+    /// a datum that is neither its old nor its new value, a security status that survived.
+    #[must_use]
+    pub fn power_cut_violations(&self, before: &Self, after: &Self) -> Vec<String> {
+        let mut v = Vec::new();
+        let (now, old, new) = (&self.persistent, &before.persistent, &after.persistent);
+        let committed = now == new;
+        for (i, ((n, o), w)) in now.pins.iter().zip(&old.pins).zip(&new.pins).enumerate() {
+            if n.pin.remaining() > o.pin.remaining() && !committed {
+                v.push(format!(
+                    "PIN #{i}: counter {} after the cut, {} before, and the command's success was not committed",
+                    n.pin.remaining(),
+                    o.pin.remaining()
+                ));
+            }
+            if !n.pin.value().ct_eq(&o.pin.value()) && !n.pin.value().ct_eq(&w.pin.value()) {
+                v.push(format!("PIN #{i}: value neither old nor new"));
+            }
+        }
+        for (n, o) in now.keys.iter().zip(&old.keys) {
+            if n.remaining > o.remaining && !committed {
+                v.push(format!(
+                    "key {:02X}: counter {} after the cut, {} before",
+                    n.id, n.remaining, o.remaining
+                ));
+            }
+        }
+        for node in now.fs.ef_nodes() {
+            let (n, o, w) = (now.fs.ef(node), old.fs.ef(node), new.fs.ef(node));
+            if n.map(|e| &e.content) != o.map(|e| &e.content)
+                && n.map(|e| &e.content) != w.map(|e| &e.content)
+            {
+                let fid = n.map_or(0, |e| e.fid);
+                v.push(format!("EF {fid:04X}: content neither old nor new"));
+            }
+        }
+        if now.lifecycle != old.lifecycle && now.lifecycle != new.lifecycle {
+            v.push("life cycle neither old nor new".into());
+        }
+        if self.volatile != super::Volatile::new() {
+            v.push("volatile state survived the power cut".into());
+        }
+        v
+    }
+}
