@@ -614,4 +614,44 @@ mod tests {
         assert!(!a.ct_eq(&b) && a.ct_eq(&a));
         assert_eq!(format!("{a:?}"), "PinValue(4 digits)");
     }
+
+    /// SECURITY.md §1 rule 3: the decrement is committed before `matches` runs, the restore
+    /// after; a failing commit stops before the comparison.
+    #[test]
+    fn commits_come_in_order_and_a_failed_one_stops_the_comparison() {
+        let mut pin = ssse_pin();
+        let mut log = Vec::new();
+        let mut record = |point: WritePoint, p: &PinObject| {
+            log.push((point, p.remaining()));
+            Ok(())
+        };
+        let compared = std::cell::Cell::new(false);
+        let result = pin.check_with(&mut record, |v| {
+            compared.set(true);
+            v.ct_eq(&PinValue::from_digits("123456").unwrap_or_else(|_| unreachable!()))
+        });
+        assert_eq!(result, Ok(()));
+        assert!(compared.get());
+        assert_eq!(
+            log,
+            [(WritePoint::PinDecrement, 2), (WritePoint::PinRestore, 3)]
+        );
+        let mut failing = |point: WritePoint, _: &PinObject| {
+            Err(StorageFailure {
+                point,
+                message: "disk gone".into(),
+            })
+        };
+        compared.set(false);
+        let result = pin.check_with(&mut failing, |_| {
+            compared.set(true);
+            true
+        });
+        assert_eq!(result, Err(PinError::Storage));
+        assert!(!compared.get(), "compared before the decrement was durable");
+        assert_eq!(
+            StatusWord::from(PinError::Storage),
+            StatusWord::MemoryFailure
+        );
+    }
 }

@@ -218,7 +218,8 @@ fn header(fingerprint: u64, snapshot_len: usize) -> Vec<u8> {
 }
 
 impl Record {
-    /// `len(u32 LE) ‖ payload ‖ CRC-32(len ‖ payload)`.
+    /// `len(u32 LE) ‖ !len ‖ payload ‖ CRC-32(len ‖ !len ‖ payload)`. The inverted copy of
+    /// the length tells a damaged length (refused) from a torn append (dropped).
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
         let mut p = Vec::new();
@@ -268,8 +269,10 @@ impl Record {
                 }
             }
         }
-        let mut out = Vec::with_capacity(p.len() + 8);
-        put_u32(&mut out, p.len());
+        let mut out = Vec::with_capacity(p.len() + 12);
+        let len = u32::try_from(p.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
         out.extend_from_slice(&p);
         let crc = crc32(&out);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -425,16 +428,23 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
     while at < bytes.len() {
         let in_snapshot = at < snapshot_end;
         let rest = bytes.get(at..).unwrap_or_default();
-        let whole = rest
-            .get(..4)
-            .and_then(|l| l.try_into().ok())
-            .map(u32::from_le_bytes)
+        let word = |i: usize| {
+            rest.get(i..i + 4)
+                .and_then(|w| w.try_into().ok())
+                .map(u32::from_le_bytes)
+        };
+        if let (Some(len), Some(check)) = (word(0), word(4))
+            && len != !check
+        {
+            return Err(format!("corrupt record length at byte {at}"));
+        }
+        let whole = word(0)
             .and_then(|l| usize::try_from(l).ok())
-            .and_then(|l| l.checked_add(8))
+            .and_then(|l| l.checked_add(12))
             .and_then(|n| rest.get(..n));
         let Some(whole) = whole else {
             if in_snapshot {
-                return Err(format!("corrupt snapshot record at byte {at} (bad length)"));
+                return Err(format!("truncated snapshot record at byte {at}"));
             }
             // Shorter than its length says: the torn tail of an append.
             break;
@@ -442,7 +452,7 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
         let (body, crc) = whole.split_at(whole.len() - 4);
         let ok = crc.try_into().map(u32::from_le_bytes).ok() == Some(crc32(body));
         let record = ok
-            .then(|| Record::decode(body.get(4..).unwrap_or_default()))
+            .then(|| Record::decode(body.get(8..).unwrap_or_default()))
             .flatten();
         match record {
             Some(r) => records.push(r),
@@ -982,4 +992,109 @@ pub enum OpenError {
     Refused(String),
     /// I/O.
     Io(io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn crc32_check_value() {
+        // The standard check value of CRC-32/ISO-HDLC.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(fnv1a(b""), 0xCBF2_9CE4_8422_2325);
+    }
+
+    fn record() -> impl Strategy<Value = Record> {
+        let bytes = prop::collection::vec(any::<u8>(), 0..40);
+        prop_oneof![
+            (any::<u16>(), "[0-9]{1,16}", any::<u8>()).prop_map(|(index, digits, remaining)| {
+                Record::Pin {
+                    index,
+                    value: PinValue::from_digits(&digits).unwrap_or_else(|_| unreachable!()),
+                    remaining,
+                }
+            }),
+            (any::<u16>(), any::<u8>())
+                .prop_map(|(index, remaining)| Record::Key { index, remaining }),
+            (any::<u16>(), bytes.clone()).prop_map(|(node, b)| Record::Ef {
+                node,
+                content: EfData::Transparent(b)
+            }),
+            (any::<u16>(), prop::collection::vec(bytes, 0..5)).prop_map(|(node, r)| Record::Ef {
+                node,
+                content: EfData::Records(r)
+            }),
+            (
+                any::<bool>(),
+                prop::collection::vec((any::<u16>(), any::<bool>()), 0..4)
+            )
+                .prop_map(|(card_blocked, blocked_apps)| Record::Lifecycle {
+                    card_blocked,
+                    blocked_apps
+                }),
+        ]
+    }
+
+    proptest! {
+        /// Records round-trip through a file; a file cut anywhere in its journal reopens
+        /// with a prefix of its records; any byte flipped is refused or drops the tail.
+        #[test]
+        fn files_round_trip_and_tolerate_only_a_torn_tail(
+            snapshot in prop::collection::vec(record(), 0..4),
+            journal in prop::collection::vec(record(), 0..6),
+            cut in any::<prop::sample::Index>(),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let mut snap = Vec::new();
+            for r in &snapshot { snap.extend(r.encode()); }
+            let mut bytes = header(7, snap.len());
+            bytes.extend(&snap);
+            let journal_start = bytes.len();
+            let mut last_start = bytes.len();
+            for r in &journal {
+                last_start = bytes.len();
+                bytes.extend(r.encode());
+            }
+            let all: Vec<Record> = snapshot.iter().chain(&journal).cloned().collect();
+            let parsed = parse(&bytes, 7).unwrap();
+            prop_assert_eq!(&parsed.records, &all);
+            prop_assert_eq!(parsed.valid_len, bytes.len());
+            prop_assert!(parse(&bytes, 8).is_err());
+            // A torn journal: a prefix of the records survives.
+            let at = journal_start + cut.index(bytes.len() - journal_start + 1);
+            let torn = parse(&bytes[..at], 7).unwrap();
+            prop_assert!(all.starts_with(&torn.records));
+            prop_assert!(torn.records.len() >= snapshot.len());
+            // A flipped byte: refused, or (in the last record) a shorter prefix.
+            let i = flip.index(bytes.len());
+            let mut damaged = bytes.clone();
+            damaged[i] ^= 0x01;
+            if let Ok(p) = parse(&damaged, 7) {
+                // Only the last journal record's payload or CRC: a torn-looking tail.
+                prop_assert!(i >= journal_start && i >= last_start + 8, "flip at {} accepted", i);
+                prop_assert!(all.starts_with(&p.records));
+                prop_assert!(p.records.len() < all.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_medium_cut_models_the_three_losses() {
+        for (mode, survives) in [
+            (CutMode::Dropped, b"ab".to_vec()),
+            (CutMode::Torn, b"abc".to_vec()),
+            (CutMode::UnsyncedLost, b"a".to_vec()),
+        ] {
+            let mut m = MemMedium::new();
+            m.append(b"a").unwrap();
+            m.sync().unwrap();
+            m.append(b"b").unwrap();
+            m.cut_at(2, mode);
+            assert!(m.append(b"cd").is_err());
+            assert!(m.sync().is_err() && m.append(b"e").is_err());
+            assert_eq!(m.after_power_cut(), survives, "{mode:?}");
+        }
+    }
 }
