@@ -338,15 +338,30 @@ impl PinObject {
         commit: &mut Commit<'_>,
         matches: impl FnOnce(&PinValue) -> bool,
     ) -> Result<(), PinError> {
+        self.attempt(commit, matches)?;
+        commit(WritePoint::PinRestore, self).map_err(|_| PinError::Storage)
+    }
+
+    /// The counted comparison without committing its restore: blocked check, decrement
+    /// (committed: durable before the comparison, so a power cut can only lose a try,
+    /// SECURITY.md §1 rule 3), compare. On a match the counter is back at its maximum in
+    /// memory only: the caller commits it, alone or together with the change it allows, so
+    /// that no power cut leaves the counter restored without the command's effect.
+    ///
+    /// # Errors
+    /// [`PinError::Blocked`], [`PinError::Storage`] or [`PinError::Mismatch`].
+    pub fn attempt(
+        &mut self,
+        commit: &mut Commit<'_>,
+        matches: impl FnOnce(&PinValue) -> bool,
+    ) -> Result<(), PinError> {
         if self.remaining == 0 {
             return Err(PinError::Blocked);
         }
         self.remaining -= 1;
-        // Durable before the comparison: a power cut can only lose a try (SECURITY.md §1.3).
         commit(WritePoint::PinDecrement, self).map_err(|_| PinError::Storage)?;
         if matches(&self.value) {
             self.remaining = self.max_tries;
-            commit(WritePoint::PinRestore, self).map_err(|_| PinError::Storage)?;
             Ok(())
         } else {
             Err(PinError::Mismatch {
@@ -394,22 +409,27 @@ impl PinObject {
         commit: &mut Commit<'_>,
     ) -> Result<(), PinError> {
         let old = self.decode(old)?;
-        self.check(&old, commit)?;
-        let new = self.decode(new).map_err(|_| PinError::BadFormat)?;
+        self.attempt(commit, |v| v.ct_eq(&old))?;
+        // The restored counter and the new value go in one record.
+        let Ok(new) = self.decode(new) else {
+            commit(WritePoint::PinRestore, self).map_err(|_| PinError::Storage)?;
+            return Err(PinError::BadFormat);
+        };
         self.value = new;
         commit(WritePoint::PinValue, self).map_err(|_| PinError::Storage)
     }
 
-    /// A counted comparison with an already decoded value (for RESET RETRY COUNTER's PUK).
+    /// A counted comparison with an already decoded value whose restore is left to the
+    /// caller (RESET RETRY COUNTER's PUK: see [`PinObject::attempt`]).
     ///
     /// # Errors
-    /// [`PinError::Blocked`] or [`PinError::Mismatch`].
-    pub fn check_value(
+    /// [`PinError::Blocked`], [`PinError::Storage`] or [`PinError::Mismatch`].
+    pub fn attempt_value(
         &mut self,
         candidate: &PinValue,
         commit: &mut Commit<'_>,
     ) -> Result<(), PinError> {
-        self.check(candidate, commit)
+        self.attempt(commit, |v| v.ct_eq(candidate))
     }
 
     /// Replaces the value and restores the counter (RESET RETRY COUNTER with a new PIN),

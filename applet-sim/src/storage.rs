@@ -109,6 +109,8 @@ pub enum Record {
         /// Transparent bytes, or records.
         content: EfData,
     },
+    /// Several records written as one (all or none survive a power cut).
+    Batch(Vec<Record>),
     /// The life-cycle state.
     Lifecycle {
         /// CARD BLOCK done.
@@ -256,6 +258,13 @@ impl Record {
                     }
                 }
             }
+            Self::Batch(records) => {
+                p.push(5);
+                put_u32(&mut p, records.len());
+                for r in records {
+                    put_bytes(&mut p, &r.encode());
+                }
+            }
             Self::Lifecycle {
                 card_blocked,
                 blocked_apps,
@@ -320,10 +329,36 @@ impl Record {
                     blocked_apps,
                 }
             }
+            5 => {
+                let n = r.u32()?;
+                let mut records = Vec::new();
+                for _ in 0..n {
+                    let inner = parse_one(r.bytes()?)?;
+                    // No batch inside a batch.
+                    if matches!(inner, Self::Batch(_)) {
+                        return None;
+                    }
+                    records.push(inner);
+                }
+                Self::Batch(records)
+            }
             _ => return None,
         };
         r.0.is_empty().then_some(record)
     }
+}
+
+/// One whole encoded record (length, inverted length, payload, CRC), or `None`.
+fn parse_one(bytes: &[u8]) -> Option<Record> {
+    let (body, crc) = bytes.split_last_chunk::<4>()?;
+    let len = u32::from_le_bytes(body.get(..4)?.try_into().ok()?);
+    let check = u32::from_le_bytes(body.get(4..8)?.try_into().ok()?);
+    let payload = body.get(8..)?;
+    (len == !check
+        && usize::try_from(len).ok() == Some(payload.len())
+        && u32::from_le_bytes(*crc) == crc32(body))
+    .then(|| Record::decode(payload))
+    .flatten()
 }
 
 fn put_u32(out: &mut Vec<u8>, n: usize) {
@@ -687,10 +722,14 @@ impl MemMedium {
         m
     }
 
-    /// An independent copy of the current bytes (all durable), without a cut plan.
+    /// An independent copy (what is written and what is durable), without a cut plan.
     #[must_use]
     pub fn fork(&self) -> Self {
-        Self::with_bytes(self.current())
+        let m = Self::new();
+        if let (Ok(mut to), Ok(from)) = (m.disk.lock(), self.disk.lock()) {
+            *to = from.clone();
+        }
+        m
     }
 
     /// Cuts power at write operation `n` (0-based) in `mode`.
@@ -849,7 +888,10 @@ pub struct Journal {
     medium: Box<dyn Medium>,
     fingerprint: u64,
     since_compaction: usize,
+    compact_after: usize,
     failed: Option<StorageFailure>,
+    /// The write points passed (compaction as "compaction"), for the tearing report.
+    log: Vec<&'static str>,
 }
 
 impl fmt::Debug for Journal {
@@ -881,7 +923,9 @@ impl Journal {
             medium,
             fingerprint,
             since_compaction: 0,
+            compact_after: COMPACT_AFTER,
             failed: None,
+            log: Vec::new(),
         };
         if bytes.is_empty() {
             if !new {
@@ -910,7 +954,9 @@ impl Journal {
             medium,
             fingerprint,
             since_compaction: 0,
+            compact_after: COMPACT_AFTER,
             failed: None,
+            log: Vec::new(),
         }
     }
 
@@ -923,6 +969,7 @@ impl Journal {
         if let Some(f) = &self.failed {
             return Err(f.clone());
         }
+        self.log.push(point.name());
         let result = self.medium.append(&record.encode()).and_then(|()| {
             if point.synced() {
                 self.medium.sync()
@@ -950,7 +997,18 @@ impl Journal {
     /// Whether the journal is long enough to compact.
     #[must_use]
     pub fn wants_compaction(&self) -> bool {
-        self.since_compaction >= COMPACT_AFTER
+        self.since_compaction >= self.compact_after
+    }
+
+    /// Compacts after `n` journal records instead of the default (the tearing run uses a
+    /// small `n` so that compactions are torn too).
+    pub fn compact_every(&mut self, n: usize) {
+        self.compact_after = n.max(1);
+    }
+
+    /// The write points passed since the last call, oldest first.
+    pub fn take_log(&mut self) -> Vec<&'static str> {
+        std::mem::take(&mut self.log)
     }
 
     /// Writes the whole state as a new file, atomically.
@@ -964,6 +1022,7 @@ impl Journal {
         }
         let mut bytes = header(self.fingerprint, snapshot.len());
         bytes.extend_from_slice(&snapshot);
+        self.log.push("compaction");
         let result = self.medium.replace(&bytes);
         if let Err(e) = &result {
             self.failed = Some(StorageFailure {

@@ -31,9 +31,25 @@ enum Command {
     Bench(BenchArgs),
     /// List PC/SC readers and the ATR of the card in each.
     Readers,
+    /// Replay the suite on a durable card, cutting the power at every write of every command
+    /// in three ways, and check the reopened state (exit 1 on any violation).
+    Tear(TearArgs),
     /// Service-centre flows through the software PSAM: read the holder's data, reset or
     /// unblock the PIN, block the application or the card.
     Card(CardArgs),
+}
+
+#[derive(Args)]
+struct TearArgs {
+    /// The card profile: a built-in name (gen3, gen2) or a TOML file.
+    #[arg(long, default_value = applet_sim::profile::DEFAULT_PROFILE)]
+    profile: String,
+    /// Print JSON (`write_points`, `tears`, `violations`, ...).
+    #[arg(long)]
+    json: bool,
+    /// Vector files or folders (default: vectors).
+    #[arg(default_value = "vectors")]
+    paths: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -195,6 +211,7 @@ impl Cli {
             Command::Bench(args) => args.run(),
             Command::Readers => readers(),
             Command::Card(args) => args.run(),
+            Command::Tear(args) => args.run(),
         }
     }
 }
@@ -220,16 +237,66 @@ fn reader_skip(case: &Case, can_restore: bool, allow_destructive: bool) -> Optio
     None
 }
 
+/// Every case of the vector files under `paths`.
+fn load_cases(paths: &[PathBuf]) -> anyhow::Result<Vec<Case>> {
+    let files = vectors::discover(paths)?;
+    if files.is_empty() {
+        anyhow::bail!("no vector files (*.apdu) under {paths:?}");
+    }
+    let mut cases = Vec::new();
+    for f in &files {
+        cases.extend(vectors::parse_file(f)?);
+    }
+    Ok(cases)
+}
+
+impl TearArgs {
+    fn run(self) -> anyhow::Result<Outcome> {
+        let cases = load_cases(&self.paths)?;
+        let profile = Profile::load(&self.profile)?;
+        let keys = Keys::from_profile(&profile);
+        let mut transport = crate::tear::TearTransport::new(&profile)?;
+        let run = runner::run(&mut transport, cases, &|_| None, Some(&keys))?;
+        let (passed, failed, skipped) = run.counts();
+        let report = &mut transport.report;
+        report.cases_passed = passed;
+        report.cases_failed = failed;
+        report.seconds = run.duration.as_secs_f64();
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(report)?);
+        } else {
+            println!(
+                "{}: {} cases ({passed} passed, {failed} failed, {skipped} skipped), {} commands, \
+                 {} write points, {} power cuts checked, {} violations in {:.1} s",
+                run.target,
+                report.cases,
+                report.commands,
+                report.write_points,
+                report.tears,
+                report.violations.len(),
+                run.duration.as_secs_f64()
+            );
+            for (point, n) in &report.by_point {
+                println!("  {point:<14} {n}");
+            }
+            for v in report.violations.iter().take(20) {
+                println!(
+                    "VIOLATION > {} (write {}, {}): {}",
+                    v.command, v.write, v.mode, v.problem
+                );
+            }
+        }
+        Ok(if report.violations.is_empty() && failed == 0 {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        })
+    }
+}
+
 impl RunArgs {
     fn run(self) -> anyhow::Result<Outcome> {
-        let files = vectors::discover(&self.paths)?;
-        if files.is_empty() {
-            anyhow::bail!("no vector files (*.apdu) under {:?}", self.paths);
-        }
-        let mut cases = Vec::new();
-        for f in &files {
-            cases.extend(vectors::parse_file(f)?);
-        }
+        let mut cases = load_cases(&self.paths)?;
         if let Some(pat) = &self.filter {
             cases.retain(|c| {
                 c.name.contains(pat.as_str())

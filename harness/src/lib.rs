@@ -11,5 +11,6 @@ pub mod psam;
 pub mod report;
 pub mod runner;
 pub mod service;
+pub mod tear;
 pub mod transport;
 pub mod vectors;

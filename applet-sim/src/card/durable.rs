@@ -188,6 +188,11 @@ impl Persistent {
                     }
                 }
             }
+            Record::Batch(records) => {
+                for r in records {
+                    self.apply(r)?;
+                }
+            }
             Record::Lifecycle {
                 card_blocked,
                 blocked_apps,
@@ -285,6 +290,23 @@ impl Card {
             .map_err(|_| StatusWord::MemoryFailure)
     }
 
+    /// Makes PIN objects durable together: one record, or one batch record for several (a
+    /// power cut keeps all or none). Nothing for an empty list.
+    pub(super) fn commit_pins(&mut self, point: WritePoint, indices: &[usize]) -> ApduResult<()> {
+        let mut records: Vec<Record> = indices
+            .iter()
+            .filter_map(|&i| self.persistent.pins.get(i).map(|p| pin_record(i, &p.pin)))
+            .collect();
+        let record = match records.len() {
+            0 => return Ok(()),
+            1 => records.swap_remove(0),
+            _ => Record::Batch(records),
+        };
+        self.store
+            .write(point, &record)
+            .map_err(|_| StatusWord::MemoryFailure)
+    }
+
     /// Runs `f` on PIN object `index` with the commit that writes its records.
     pub(super) fn with_pin<R>(
         &mut self,
@@ -336,6 +358,22 @@ impl Card {
             Some(j) => j.flush(),
             None => Ok(()),
         }
+    }
+
+    /// Compacts the state file after `n` journal records (see [`Journal::compact_every`]).
+    pub fn compact_every(&mut self, n: usize) {
+        if let Some(j) = &mut self.store.0 {
+            j.compact_every(n);
+        }
+    }
+
+    /// The write points passed since the last call (empty for a volatile card).
+    pub fn take_write_log(&mut self) -> Vec<&'static str> {
+        self.store
+            .0
+            .as_mut()
+            .map(Journal::take_log)
+            .unwrap_or_default()
     }
 
     /// Whether the card is on durable storage.

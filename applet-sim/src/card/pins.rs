@@ -8,6 +8,7 @@ use super::{Card, bit};
 use crate::command::{ResetMode, VerifyAction};
 use crate::pin::PinError;
 use crate::profile::Unblock;
+use crate::storage::WritePoint;
 
 impl Card {
     /// The index of the PIN with this reference that applies in the current DF (6A88 when
@@ -153,7 +154,7 @@ impl Card {
                 // The PUK block's shape first (nothing counted), then the counted comparison.
                 let puk_value = self.pin_at(puk_index)?.decode(puk)?;
                 let result =
-                    self.with_pin(puk_index, |p, commit| p.check_value(&puk_value, commit))?;
+                    self.with_pin(puk_index, |p, commit| p.attempt_value(&puk_value, commit))?;
                 self.note(puk_index, result)?;
                 (mode == ResetMode::PukAndNewPin).then_some(rest)
             }
@@ -164,14 +165,33 @@ impl Card {
                 (mode == ResetMode::NewPinOnly).then_some(data)
             }
         };
-        self.with_pin(index, |pin, commit| match new_pin {
-            Some(block) => {
-                // The new PIN's format is checked after the PUK (rule 6's order).
-                let value = pin.decode(block).map_err(|_| StatusWord::WrongData)?;
-                pin.set_value(value, commit).map_err(StatusWord::from)
+        // A PUK checked by this command has its counter restored in memory only: it is
+        // committed together with the PIN's reset, so no power cut leaves one without the
+        // other.
+        let puk_checked = matches!(mode, ResetMode::PukAndNewPin | ResetMode::PukOnly);
+        let with_puk: &[usize] = if puk_checked { &[puk_index] } else { &[] };
+        // The new PIN's format is checked after the PUK (rule 6's order).
+        let decoded = match new_pin {
+            Some(block) => Some(self.pin_at(index)?.decode(block)),
+            None => None,
+        };
+        let value = match decoded {
+            None => None,
+            Some(Ok(v)) => Some(v),
+            Some(Err(_)) => {
+                self.commit_pins(WritePoint::PinRestore, with_puk)?;
+                return Err(StatusWord::WrongData);
             }
-            None => pin.unblock(commit).map_err(StatusWord::from),
-        })??;
+        };
+        let pin = self.pin_at(index)?;
+        let mut in_memory = |_: WritePoint, _: &crate::pin::PinObject| Ok(());
+        match value {
+            Some(v) => pin.set_value(v, &mut in_memory)?,
+            None => pin.unblock(&mut in_memory)?,
+        }
+        let mut both = vec![index];
+        both.extend_from_slice(with_puk);
+        self.commit_pins(WritePoint::PinValue, &both)?;
         self.volatile.verified &= !bit(index);
         Ok(Response::status(StatusWord::Success))
     }
