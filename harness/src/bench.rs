@@ -21,8 +21,45 @@ pub struct BenchResult {
     pub verify_per_s: f64,
     /// Median latency, microseconds.
     pub p50_us: f64,
+    /// 90th-percentile latency, microseconds.
+    pub p90_us: f64,
     /// 99th-percentile latency, microseconds.
     pub p99_us: f64,
+    /// Slowest VERIFY, microseconds.
+    pub max_us: f64,
+    /// With a state file: appends of one PIN record each followed by one fdatasync per
+    /// second on the same disk, measured in the same run (the ceiling of a durable VERIFY).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fsync_per_s: Option<f64>,
+    /// `verify_per_s / fsync_per_s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fsync_ratio: Option<f64>,
+}
+
+/// One write of a PIN record's size and one fdatasync per loop, in a scratch file in `dir`,
+/// for `duration`: how many a second this disk allows.
+///
+/// # Errors
+/// I/O on the scratch file.
+pub fn fsync_baseline(dir: &std::path::Path, duration: Duration) -> std::io::Result<f64> {
+    use std::io::Write;
+    let path = dir.join(format!(".ssc-fsync-probe-{}", std::process::id()));
+    let mut f = std::fs::File::create(&path)?;
+    let record = [0x5Au8; 33];
+    let started = Instant::now();
+    let mut ops = 0u64;
+    let result = (|| {
+        while started.elapsed() < duration {
+            f.write_all(&record)?;
+            f.sync_data()?;
+            ops += 1;
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    let seconds = started.elapsed().as_secs_f64();
+    std::fs::remove_file(&path)?;
+    result?;
+    Ok(ops as f64 / seconds)
 }
 
 /// Why a bench run stopped early.
@@ -59,7 +96,8 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted.get(rank.min(last)).copied().unwrap_or(0)) / 1e3
 }
 
-/// Selects the application with `select`, then sends `verify` for `duration`.
+/// Selects the application with `select`, then sends `verify` for `duration` (the caller
+/// decides whether the card starts fresh).
 ///
 /// # Errors
 /// [`BenchError`] when the transport fails or the card refuses.
@@ -69,7 +107,6 @@ pub fn verify_loop(
     verify: &[u8],
     duration: Duration,
 ) -> Result<BenchResult, BenchError> {
-    transport.fresh_card()?;
     let sw = sw_of(&transport.transmit(select)?);
     if !sw.is_success() {
         return Err(BenchError::Refused { step: "SELECT", sw });
@@ -105,6 +142,10 @@ pub fn verify_loop(
         seconds,
         verify_per_s: ops as f64 / seconds,
         p50_us: percentile(&latencies, 0.50),
+        p90_us: percentile(&latencies, 0.90),
         p99_us: percentile(&latencies, 0.99),
+        max_us: percentile(&latencies, 1.0),
+        fsync_per_s: None,
+        fsync_ratio: None,
     })
 }

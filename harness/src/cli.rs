@@ -175,9 +175,13 @@ struct BenchArgs {
     /// The SSSE PIN (it must be right: a refused first VERIFY stops the run).
     #[arg(long, default_value = "123456")]
     pin: String,
-    /// Print JSON (`verify_per_s`, `p50_us`, `p99_us`).
+    /// Print JSON (`verify_per_s`, `p50_us`, `p90_us`, `p99_us`, `max_us`).
     #[arg(long)]
     json: bool,
+    /// Durable mode: the virtual card on this state file (kept; created when missing),
+    /// measured against one fdatasync per VERIFY on the same disk in the same run.
+    #[arg(long, value_name = "FILE", conflicts_with = "reader")]
+    state: Option<PathBuf>,
 }
 
 /// What a successful run decided.
@@ -356,25 +360,54 @@ impl BenchArgs {
             anyhow::bail!("--seconds: more than 0, at most 3600");
         }
         let verify = verify_apdu(&self.pin)?;
-        let mut transport = self.target.open(None)?;
-        let result = crate::bench::verify_loop(
-            transport.as_mut(),
-            &SELECT_SSSE,
-            &verify,
-            Duration::from_secs_f64(self.seconds),
-        )?;
+        let duration = Duration::from_secs_f64(self.seconds);
+        let (mut transport, baseline): (Box<dyn Transport>, _) = match &self.state {
+            None => {
+                let mut t = self.target.open(None)?;
+                t.fresh_card()?;
+                (t, None)
+            }
+            Some(path) => {
+                let profile = Profile::load(&self.target.profile)?;
+                let dir = match path.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+                    _ => PathBuf::from("."),
+                };
+                let fsyncs = crate::bench::fsync_baseline(&dir, duration)
+                    .with_context(|| format!("fsync baseline in {}", dir.display()))?;
+                (
+                    Box::new(SimTransport::durable(&profile, path)?),
+                    Some(fsyncs),
+                )
+            }
+        };
+        let mut result =
+            crate::bench::verify_loop(transport.as_mut(), &SELECT_SSSE, &verify, duration)?;
+        if let Some(f) = baseline {
+            result.fsync_per_s = Some(f);
+            result.fsync_ratio = Some(result.verify_per_s / f);
+        }
         if self.json {
             println!("{}", serde_json::to_string_pretty(&result)?);
         } else {
             println!(
-                "{}: {} correct-PIN VERIFYs in {:.2} s: {:.0} VERIFY/s, p50 {:.2} µs, p99 {:.2} µs",
+                "{}: {} correct-PIN VERIFYs in {:.2} s: {:.0} VERIFY/s, p50 {:.2} µs, p90 {:.2} µs, \
+                 p99 {:.2} µs, max {:.2} µs",
                 result.target,
                 result.ops,
                 result.seconds,
                 result.verify_per_s,
                 result.p50_us,
-                result.p99_us
+                result.p90_us,
+                result.p99_us,
+                result.max_us
             );
+            if let (Some(f), Some(r)) = (result.fsync_per_s, result.fsync_ratio) {
+                println!(
+                    "same disk, same run: {f:.0} write+fdatasync/s; durable VERIFY reaches {:.1}% of it",
+                    r * 100.0
+                );
+            }
         }
         Ok(Outcome::Passed)
     }

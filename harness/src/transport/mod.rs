@@ -64,6 +64,23 @@ impl SimTransport {
     }
 }
 
+impl SimTransport {
+    /// The virtual card on a state file (durable mode, `--state`): its state is read back
+    /// and kept; [`Transport::fresh_card`] rewrites it to the profile's initial state.
+    ///
+    /// # Errors
+    /// The state file's error (refused, locked, I/O).
+    pub fn durable(profile: &Profile, path: &std::path::Path) -> Result<Self, TransportError> {
+        let (card, _) = Card::open(profile, path).map_err(|e| TransportError::Io(e.to_string()))?;
+        Ok(Self {
+            profile_name: format!("{}, state {}", profile.source_name, path.display()),
+            template: Card::new(profile),
+            card,
+            buffer: Vec::with_capacity(258),
+        })
+    }
+}
+
 impl Transport for SimTransport {
     fn describe(&self) -> String {
         format!("sim ({})", self.profile_name)
@@ -83,6 +100,12 @@ impl Transport for SimTransport {
     }
 
     fn fresh_card(&mut self) -> Result<(), TransportError> {
+        if self.card.is_durable() {
+            return self
+                .card
+                .restore_from(&self.template)
+                .map_err(|e| TransportError::Io(format!("restoring the state file: {e}")));
+        }
         self.card.clone_from(&self.template);
         Ok(())
     }
