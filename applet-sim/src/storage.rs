@@ -513,7 +513,7 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
 
 /// What the state file lives on. Each call that changes bytes is one write operation (the
 /// unit the tearing tests cut power at).
-pub trait Medium: Send {
+pub trait Medium: Send + Sync {
     /// The whole current content.
     ///
     /// # Errors

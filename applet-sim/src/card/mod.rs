@@ -427,6 +427,20 @@ impl Card {
             .and_then(|(c, n)| c.get(..usize::from(*n)))
     }
 
+    /// The try counters of the PIN objects and of the keys, in profile order (for the
+    /// model-based tests and tools).
+    #[must_use]
+    pub fn counters(&self) -> (Vec<u8>, Vec<u8>) {
+        (
+            self.persistent
+                .pins
+                .iter()
+                .map(|p| p.pin.remaining())
+                .collect(),
+            self.persistent.keys.iter().map(|k| k.remaining).collect(),
+        )
+    }
+
     /// True when both cards hold the same persistent state (files, PIN values and counters,
     /// keys): what a power cut cannot take away. Tests use it to show a rejected command
     /// changed nothing.
