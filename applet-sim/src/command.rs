@@ -53,7 +53,7 @@ pub mod ins {
 const KNOWN_CLA: [u8; 4] = [0x00, 0x04, 0x80, 0x84];
 
 /// Every (CLA, INS) pair the card implements, for telling 6E00 from 6D00.
-const IMPLEMENTED: [(u8, u8); 20] = [
+pub const IMPLEMENTED: [(u8, u8); 20] = [
     (0x00, ins::SELECT),
     (0x00, ins::READ_BINARY),
     (0x00, ins::READ_RECORD),

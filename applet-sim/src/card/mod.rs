@@ -441,6 +441,13 @@ impl Card {
         )
     }
 
+    /// True when both cards are in the same state, volatile state included (the sweeps use
+    /// it to restore a card only when a command changed something).
+    #[must_use]
+    pub fn same_state(&self, other: &Self) -> bool {
+        self.persistent == other.persistent && self.volatile == other.volatile
+    }
+
     /// True when both cards hold the same persistent state (files, PIN values and counters,
     /// keys): what a power cut cannot take away. Tests use it to show a rejected command
     /// changed nothing.
