@@ -284,10 +284,7 @@ impl FrameReader {
 
     /// The complete frame at the front of the buffer, if there is one: (total size, payload).
     fn complete(&self) -> Option<(usize, &[u8])> {
-        let data = self.buf.get(..self.len)?;
-        let (header, rest) = data.split_first_chunk::<2>()?;
-        let size = usize::from(u16::from_be_bytes(*header));
-        rest.get(..size).map(|payload| (size + 2, payload))
+        split_frame(self.buf.get(..self.len)?)
     }
 
     /// Waits until a whole frame is buffered. Quick ACK is re-armed after every read: it is
@@ -339,6 +336,36 @@ impl FrameReader {
     }
 }
 
+/// The complete vpcd frame (2-byte big-endian length, payload) at the front of `data`:
+/// (total size, payload), or `None` while it is incomplete.
+fn split_frame(data: &[u8]) -> Option<(usize, &[u8])> {
+    let (header, rest) = data.split_first_chunk::<2>()?;
+    let size = usize::from(u16::from_be_bytes(*header));
+    rest.get(..size).map(|payload| (size + 2, payload))
+}
+
+/// Appends `payload` as one vpcd frame.
+fn put_frame(payload: &[u8], wire: &mut Vec<u8>) {
+    let len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+    wire.extend_from_slice(&len.to_be_bytes());
+    wire.extend_from_slice(payload.get(..usize::from(len)).unwrap_or_default());
+}
+
+/// What the slot writes back for a byte stream from vpcd, without a socket: each complete
+/// frame is answered as `serve` answers it; a trailing partial frame is left unanswered (the
+/// fuzz target and tests of the framing).
+pub fn answer_stream(slot: &mut Slot, mut input: &[u8]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    let mut answer = Vec::new();
+    while let Some((size, frame)) = split_frame(input) {
+        if slot.handle(frame, &mut answer).is_some() {
+            put_frame(&answer, &mut wire);
+        }
+        input = input.get(size..).unwrap_or_default();
+    }
+    wire
+}
+
 fn serve_connection(slot: &mut Slot, stream: TcpStream, controls: &Controls) -> io::Result<Ended> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(POLL))?;
@@ -362,10 +389,8 @@ fn serve_connection(slot: &mut Slot, stream: TcpStream, controls: &Controls) -> 
             return Ok(Ended::Removed);
         }
         if slot.handle(reader.frame(), &mut answer).is_some() {
-            let len = u16::try_from(answer.len()).unwrap_or(u16::MAX);
             wire.clear();
-            wire.extend_from_slice(&len.to_be_bytes());
-            wire.extend_from_slice(answer.get(..usize::from(len)).unwrap_or_default());
+            put_frame(&answer, &mut wire);
             (&stream).write_all(&wire)?;
             // Our write put the socket back in delayed-ACK ("pingpong") mode: re-arm now, so
             // the next length frame is ACKed on arrival, before this thread even wakes.
@@ -419,5 +444,23 @@ mod tests {
         slot.apply(&controls);
         slot.handle(&[CTRL_ATR], &mut out);
         assert_eq!(out, slot.card().atr());
+    }
+
+    #[test]
+    fn a_byte_stream_is_answered_frame_by_frame() {
+        let card = Card::default_card().unwrap();
+        let mut slot = Slot::new("t", card.clone(), card, false);
+        // Power on (no answer), Get ATR, SELECT MF, then half a frame.
+        let input = [
+            0x00, 0x01, CTRL_ON, 0x00, 0x01, CTRL_ATR, 0x00, 0x04, 0x00, 0xA4, 0x00, 0x00, 0x00,
+            0x05, 0x00,
+        ];
+        let wire = answer_stream(&mut slot, &input);
+        let atr = slot.card().atr().to_vec();
+        let mut want = vec![0x00, u8::try_from(atr.len()).unwrap()];
+        want.extend(&atr);
+        want.extend([0x00, 0x02, 0x90, 0x00]);
+        assert_eq!(wire, want);
+        assert!(answer_stream(&mut slot, &[0xFF]).is_empty());
     }
 }
