@@ -112,29 +112,34 @@ impl Target {
     fn open(&self, restore: Option<String>) -> anyhow::Result<Box<dyn Transport>> {
         match &self.reader {
             None => Ok(Box::new(SimTransport::new(&Profile::load(&self.profile)?))),
-            Some(name) => open_reader(name, restore),
+            Some(name) => open_reader(name, restore, &self.profile),
         }
     }
 
-    /// The PSAM keys: `--keys`, else the virtual card's profile keys, else none.
+    /// The PSAM keys given with `--keys` (else the transport's own: the virtual card's
+    /// profile keys, none for a reader).
     fn psam_keys(&self) -> anyhow::Result<Option<Keys>> {
-        match (&self.keys, &self.reader) {
-            (Some(path), _) => Ok(Some(Keys::load(path)?)),
-            (None, None) => Ok(Some(Keys::from_profile(&Profile::load(&self.profile)?))),
-            (None, Some(_)) => Ok(None),
-        }
+        self.keys.as_deref().map(Keys::load).transpose()
     }
 }
 
 #[cfg(feature = "pcsc")]
-fn open_reader(name: &str, restore: Option<String>) -> anyhow::Result<Box<dyn Transport>> {
-    Ok(Box::new(crate::transport::PcscTransport::connect(
-        name, restore,
-    )?))
+fn open_reader(
+    name: &str,
+    restore: Option<String>,
+    profile: &str,
+) -> anyhow::Result<Box<dyn Transport>> {
+    Ok(Box::new(
+        crate::transport::PcscTransport::connect(name, restore)?.declaring(profile),
+    ))
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn open_reader(_name: &str, _restore: Option<String>) -> anyhow::Result<Box<dyn Transport>> {
+fn open_reader(
+    _name: &str,
+    _restore: Option<String>,
+    _profile: &str,
+) -> anyhow::Result<Box<dyn Transport>> {
     anyhow::bail!(crate::transport::NO_PCSC)
 }
 
@@ -258,9 +263,8 @@ impl TearArgs {
     fn run(self) -> anyhow::Result<Outcome> {
         let cases = load_cases(&self.paths)?;
         let profile = Profile::load(&self.profile)?;
-        let keys = Keys::from_profile(&profile);
         let mut transport = crate::tear::TearTransport::new(&profile)?;
-        let run = runner::run(&mut transport, cases, &|_| None, Some(&keys))?;
+        let run = runner::run(&mut transport, cases, &|_| None, None)?;
         let (passed, failed, skipped) = run.counts();
         let report = &mut transport.report;
         report.cases_passed = passed;
@@ -435,10 +439,14 @@ fn readers() -> anyhow::Result<Outcome> {
 
 impl CardArgs {
     fn run(self) -> anyhow::Result<Outcome> {
-        let keys = self.target.psam_keys()?.ok_or_else(|| {
-            anyhow::anyhow!("a card in a reader needs the PSAM's keys: give --keys FILE")
-        })?;
         let mut transport = self.target.open(None)?;
+        let keys = self
+            .target
+            .psam_keys()?
+            .or_else(|| transport.psam_keys())
+            .ok_or_else(|| {
+                anyhow::anyhow!("a card in a reader needs the PSAM's keys: give --keys FILE")
+            })?;
         let atr = transport.atr()?;
         let mut psam = Psam::new(&keys, &atr)?;
         let ops = match self.action {

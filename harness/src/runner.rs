@@ -123,10 +123,21 @@ pub fn run_case(
     case: &Case,
     keys: Option<&Keys>,
 ) -> Result<Outcome, TransportError> {
+    if !transport.use_profile(case.profile.as_deref())? {
+        return Ok(Outcome::Skipped(format!(
+            "needs a {} card (declare the reader's card with --profile)",
+            case.profile.as_deref().unwrap_or("-")
+        )));
+    }
     let needs_psam = case
         .steps
         .iter()
         .any(|s| matches!(s.kind, StepKind::Psam { .. }));
+    let own_keys = match keys {
+        Some(_) => None,
+        None => transport.psam_keys(),
+    };
+    let keys = keys.or(own_keys.as_ref());
     if needs_psam && keys.is_none() {
         return Ok(Outcome::Skipped(
             "has psam steps and no PSAM keys were given (--keys FILE)".into(),

@@ -56,6 +56,8 @@ pub struct TearReport {
 /// A transport whose card lives on an in-memory state file and which tears power at every
 /// write of every command before running it for real.
 pub struct TearTransport {
+    /// The profile of cases without a `profile` directive.
+    base: Profile,
     profile: Profile,
     medium: MemMedium,
     card: Card,
@@ -72,6 +74,7 @@ impl TearTransport {
         let medium = MemMedium::new();
         let card = open(profile, &medium)?;
         Ok(Self {
+            base: profile.clone(),
             profile: profile.clone(),
             medium,
             card,
@@ -142,6 +145,18 @@ impl Transport for TearTransport {
 
     fn atr(&mut self) -> Result<Vec<u8>, TransportError> {
         Ok(self.card.atr().to_vec())
+    }
+
+    fn psam_keys(&self) -> Option<crate::psam::Keys> {
+        Some(crate::psam::Keys::from_profile(&self.profile))
+    }
+
+    fn use_profile(&mut self, profile: Option<&str>) -> Result<bool, TransportError> {
+        self.profile = match profile {
+            None => self.base.clone(),
+            Some(name) => Profile::load(name).map_err(|e| TransportError::Io(e.to_string()))?,
+        };
+        Ok(true)
     }
 
     fn fresh_card(&mut self) -> Result<(), TransportError> {

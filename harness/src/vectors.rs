@@ -89,6 +89,8 @@ pub struct Case {
     pub file: Arc<Path>,
     /// The line of its `case` directive.
     pub line: usize,
+    /// The card profile the file's `profile` directive asks for (version 2); `None`: any.
+    pub profile: Option<String>,
     /// The steps.
     pub steps: Vec<Step>,
 }
@@ -109,6 +111,7 @@ impl Case {
 enum Line<'a> {
     Version(&'a str),
     Case(&'a str),
+    Profile(usize, &'a str),
     Tags(Vec<&'a str>),
     Reset(Option<(usize, &'a str)>),
     Command(usize, &'a str),
@@ -159,6 +162,9 @@ fn line(input: &str) -> IResult<&str, Line<'_>> {
             .map(Line::Reset)
             .parse(args),
         "psam" => Ok(("", Line::Psam(at, args))),
+        "profile" => all_consuming(terminated(take_while1(is_name_char), space0))
+            .map(|p| Line::Profile(at, p))
+            .parse(args),
         _ => Err(nom::Err::Failure(nom::error::Error::new(
             input,
             nom::error::ErrorKind::Tag,
@@ -175,6 +181,7 @@ fn usage(keyword: &str) -> Option<&'static str> {
         "reset" => "reset [ATR pattern]",
         ">" => "> HEX APDU",
         "psam" => "psam OPERATION [ARGS] [tamper]",
+        "profile" => "profile NAME (a built-in profile or a profile file)",
         "<" => "< [DATA] SW",
         _ => return None,
     })
@@ -210,6 +217,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
     // A `>` or `psam` waiting for its `<`: (line, step).
     let mut awaiting: Option<(usize, Awaiting)> = None;
     let mut seen_directive = false;
+    let mut profile: Option<String> = None;
 
     for (index, raw) in text.lines().enumerate() {
         let n = index + 1;
@@ -232,7 +240,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                     n,
                     indent + 1,
                     format!(
-                        "unknown directive {keyword:?}: expected version, case, tags, reset, psam, > or <"
+                        "unknown directive {keyword:?}: expected version, profile, case, tags, reset, psam, > or <"
                     ),
                 ),
             }
@@ -290,8 +298,19 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                     tags: Vec::new(),
                     file: Arc::clone(&file),
                     line: n,
+                    profile: profile.clone(),
                     steps: Vec::new(),
                 });
+            }
+            Line::Profile(c, name) => {
+                if !cases.is_empty() || profile.is_some() {
+                    return Err(err(
+                        n,
+                        col(c),
+                        "`profile` comes once, before the first case".into(),
+                    ));
+                }
+                profile = Some(name.to_owned());
             }
             Line::Tags(tags) => {
                 let case = cases

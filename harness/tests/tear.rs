@@ -14,7 +14,6 @@ use std::process::Command;
 
 use applet_sim::storage::MemMedium;
 use applet_sim::{Card, Profile};
-use harness::psam::Keys;
 use harness::runner::run;
 use harness::tear::TearTransport;
 use harness::vectors::{discover, parse_file};
@@ -28,9 +27,8 @@ fn the_suite_survives_power_cuts_at_every_write() {
         for f in discover(std::slice::from_ref(&suite)).unwrap() {
             cases.extend(parse_file(&f).unwrap());
         }
-        let keys = Keys::from_profile(&profile);
         let mut t = TearTransport::new(&profile).unwrap();
-        let result = run(&mut t, cases, &|_| None, Some(&keys)).unwrap();
+        let result = run(&mut t, cases, &|_| None, None).unwrap();
         let r = &t.report;
         assert!(r.violations.is_empty(), "{name}: {:#?}", r.violations);
         assert!(r.write_points > 100, "{name}: {}", r.write_points);

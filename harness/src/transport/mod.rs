@@ -34,6 +34,22 @@ pub trait Transport {
     /// [`TransportError`] when the card cannot be reached.
     fn atr(&mut self) -> Result<Vec<u8>, TransportError>;
 
+    /// The PSAM keys of the card, when the transport knows them (the virtual card's profile
+    /// keys); `None` for a card in a reader.
+    fn psam_keys(&self) -> Option<crate::psam::Keys> {
+        None
+    }
+
+    /// Makes the next fresh cards of `profile` (`None`: the transport's own). Only the
+    /// virtual card can change; a reader answers `Ok(false)` and the case is skipped unless
+    /// its profile is the one declared for the reader.
+    ///
+    /// # Errors
+    /// [`TransportError`] for a profile that cannot be loaded.
+    fn use_profile(&mut self, profile: Option<&str>) -> Result<bool, TransportError> {
+        Ok(profile.is_none())
+    }
+
     /// Starts a case on a card in its initial state (a new card for the simulator).
     ///
     /// # Errors
@@ -45,9 +61,14 @@ pub trait Transport {
 #[derive(Clone, Debug)]
 pub struct SimTransport {
     profile_name: String,
+    profile: Profile,
     template: Card,
     card: Card,
     buffer: Vec<u8>,
+    /// Other profiles asked for by vector files, loaded once: (name, profile, card).
+    others: Vec<(String, Profile, Card)>,
+    /// The profile of the next fresh cards (`None`: the transport's own).
+    current: Option<usize>,
 }
 
 impl SimTransport {
@@ -57,9 +78,12 @@ impl SimTransport {
         let template = Card::new(profile);
         Self {
             profile_name: profile.source_name.clone(),
+            profile: profile.clone(),
             card: template.clone(),
             template,
             buffer: Vec::with_capacity(258),
+            others: Vec::new(),
+            current: None,
         }
     }
 }
@@ -74,9 +98,12 @@ impl SimTransport {
         let (card, _) = Card::open(profile, path).map_err(|e| TransportError::Io(e.to_string()))?;
         Ok(Self {
             profile_name: format!("{}, state {}", profile.source_name, path.display()),
+            profile: profile.clone(),
             template: Card::new(profile),
             card,
             buffer: Vec::with_capacity(258),
+            others: Vec::new(),
+            current: None,
         })
     }
 }
@@ -99,7 +126,35 @@ impl Transport for SimTransport {
         Ok(self.card.atr().to_vec())
     }
 
+    fn psam_keys(&self) -> Option<crate::psam::Keys> {
+        let profile = match self.current.and_then(|i| self.others.get(i)) {
+            Some((_, p, _)) => p,
+            None => &self.profile,
+        };
+        Some(crate::psam::Keys::from_profile(profile))
+    }
+
+    fn use_profile(&mut self, profile: Option<&str>) -> Result<bool, TransportError> {
+        self.current = match profile {
+            None => None,
+            Some(name) => match self.others.iter().position(|(n, _, _)| n == name) {
+                Some(i) => Some(i),
+                None => {
+                    let p = Profile::load(name).map_err(|e| TransportError::Io(e.to_string()))?;
+                    let card = Card::new(&p);
+                    self.others.push((name.to_owned(), p, card));
+                    Some(self.others.len() - 1)
+                }
+            },
+        };
+        Ok(true)
+    }
+
     fn fresh_card(&mut self) -> Result<(), TransportError> {
+        if let Some((_, _, card)) = self.current.and_then(|i| self.others.get(i)) {
+            self.card.clone_from(card);
+            return Ok(());
+        }
         if self.card.is_durable() {
             return self
                 .card

@@ -18,6 +18,8 @@ impl From<pcsc::Error> for TransportError {
 /// A card in a PC/SC reader.
 pub struct PcscTransport {
     name: String,
+    /// The profile the user says the card is (`--profile`), for vector files that ask for one.
+    profile: Option<String>,
     card: pcsc::Card,
     restore: Option<String>,
     buffer: Vec<u8>,
@@ -38,6 +40,7 @@ impl PcscTransport {
             .map_err(|e| TransportError::Io(format!("reader {reader:?}: {e}")))?;
         Ok(Self {
             name: reader.to_owned(),
+            profile: None,
             card,
             restore,
             buffer: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
@@ -45,7 +48,21 @@ impl PcscTransport {
     }
 }
 
+impl PcscTransport {
+    /// Declares which profile the card in the reader is (vector files with a `profile`
+    /// directive run only when it is theirs).
+    #[must_use]
+    pub fn declaring(mut self, profile: &str) -> Self {
+        self.profile = Some(profile.to_owned());
+        self
+    }
+}
+
 impl Transport for PcscTransport {
+    fn use_profile(&mut self, profile: Option<&str>) -> Result<bool, TransportError> {
+        Ok(profile.is_none() || profile == self.profile.as_deref())
+    }
+
     fn describe(&self) -> String {
         format!("reader {:?}", self.name)
     }
