@@ -31,12 +31,106 @@ enum Command {
     Bench(BenchArgs),
     /// List PC/SC readers and the ATR of the card in each.
     Readers,
+    /// Turn scripts (scriptor, apdutool, ETSI) into native vectors, with their own
+    /// expectations (none: any answer).
+    Convert(ConvertArgs),
+    /// Send scripts or vectors to a card and write native vectors whose expectations are what
+    /// it answered (challenge-dependent data as XX).
+    Record(RecordArgs),
     /// Replay the suite on a durable card, cutting the power at every write of every command
     /// in three ways, and check the reopened state (exit 1 on any violation).
     Tear(TearArgs),
     /// Service-centre flows through the software PSAM: read the holder's data, reset or
     /// unblock the PIN, block the application or the card.
     Card(CardArgs),
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    /// Scripts or vector files.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RecordArgs {
+    #[command(flatten)]
+    target: Target,
+    /// On a reader: record cases tagged `destructive` too.
+    #[arg(long)]
+    allow_destructive: bool,
+    /// Scripts or vector files.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The vector file to write.
+    #[arg(long, short, required = true)]
+    output: PathBuf,
+}
+
+impl ConvertArgs {
+    fn run(self) -> anyhow::Result<Outcome> {
+        let cases = load_cases(&self.paths)?;
+        let names: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
+        let text = crate::writer::to_native(
+            &cases,
+            None,
+            &format!(
+                "Converted by ssc-harness convert from {}.\nA step without an expectation in the source expects any answer (* xxxx); \
+                 `ssc-harness record` captures real ones.",
+                names.join(", ")
+            ),
+        );
+        match &self.output {
+            Some(path) => std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+            None => print!("{text}"),
+        }
+        Ok(Outcome::Passed)
+    }
+}
+
+impl RecordArgs {
+    fn run(self) -> anyhow::Result<Outcome> {
+        let cases = load_cases(&self.paths)?;
+        let mut transport = self.target.open(None)?;
+        let keys = self.target.psam_keys()?;
+        let options = runner::Options {
+            keys: keys.as_ref(),
+            auto_response: false,
+            keep_going: true,
+        };
+        let on_reader = !self.target.reader.is_empty();
+        let allow = self.allow_destructive;
+        let skip = |c: &Case| on_reader.then(|| reader_skip(c, true, allow)).flatten();
+        let report = runner::run(transport.as_mut(), cases, &skip, options)?;
+        let (recorded, traces): (Vec<Case>, Vec<_>) = report
+            .results
+            .into_iter()
+            .filter(|r| !matches!(r.outcome, runner::Outcome::Skipped(_)))
+            .map(|r| (r.case, r.trace))
+            .unzip();
+        let names: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
+        let text = crate::writer::to_native(
+            &recorded,
+            Some(&traces),
+            &format!(
+                "Recorded by ssc-harness record from {} against {}.",
+                names.join(", "),
+                report.target
+            ),
+        );
+        std::fs::write(&self.output, text)
+            .with_context(|| format!("cannot write {}", self.output.display()))?;
+        eprintln!(
+            "recorded {} cases to {}",
+            recorded.len(),
+            self.output.display()
+        );
+        Ok(Outcome::Passed)
+    }
 }
 
 #[derive(Args)]
@@ -96,9 +190,10 @@ struct Target {
     /// The in-process virtual card (the default).
     #[arg(long, conflicts_with = "reader")]
     sim: bool,
-    /// A PC/SC reader by name, e.g. 'Virtual PCD 00 00' (needs the `pcsc` feature).
+    /// A PC/SC reader by name, e.g. 'Virtual PCD 00 00' (needs the `pcsc` feature); `run`
+    /// takes several, one job each.
     #[arg(long, value_name = "NAME")]
-    reader: Option<String>,
+    reader: Vec<String>,
     /// The card profile of the virtual card: a built-in name (gen3, gen2) or a TOML file.
     #[arg(long, default_value = applet_sim::profile::DEFAULT_PROFILE)]
     profile: String,
@@ -110,8 +205,16 @@ struct Target {
 
 impl Target {
     fn open(&self, restore: Option<String>) -> anyhow::Result<Box<dyn Transport>> {
-        match &self.reader {
-            None => Ok(Box::new(SimTransport::new(&Profile::load(&self.profile)?))),
+        self.open_nth(0, restore)
+    }
+
+    /// The transport of job `n`: a virtual card, or the n-th `--reader`.
+    fn open_nth(&self, n: usize, restore: Option<String>) -> anyhow::Result<Box<dyn Transport>> {
+        match self.reader.get(n) {
+            None if self.reader.is_empty() => {
+                Ok(Box::new(SimTransport::new(&Profile::load(&self.profile)?)))
+            }
+            None => anyhow::bail!("no reader for job {n}"),
             Some(name) => open_reader(name, restore, &self.profile),
         }
     }
@@ -156,6 +259,20 @@ struct RunArgs {
     /// Run only cases whose name, tags or file contain this text.
     #[arg(long)]
     filter: Option<String>,
+    /// Run only cases with one of these tags (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    tags: Vec<String>,
+    /// T=0 as readers do it: follow 61xx with GET RESPONSE and 6Cxx with the command again
+    /// (the compared answer is the joined one; `--trace` shows every exchange).
+    #[arg(long)]
+    auto_response: bool,
+    /// Print every exchange of every case (text format).
+    #[arg(long)]
+    trace: bool,
+    /// Cases spread over N independent in-process cards (with readers: one job per
+    /// `--reader`); results in file order, as a serial run.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    jobs: usize,
     /// On a reader: a shell command run before every case that restores the card's initial
     /// state (for `ssc-card serve`: `kill -HUP <pid>`). Without it, cases tagged `stateful`
     /// are skipped on readers.
@@ -221,6 +338,8 @@ impl Cli {
             Command::Readers => readers(),
             Command::Card(args) => args.run(),
             Command::Tear(args) => args.run(),
+            Command::Convert(args) => args.run(),
+            Command::Record(args) => args.run(),
         }
     }
 }
@@ -246,15 +365,16 @@ fn reader_skip(case: &Case, can_restore: bool, allow_destructive: bool) -> Optio
     None
 }
 
-/// Every case of the vector files under `paths`.
+/// Every case of the vector files and scripts under `paths` (native vectors, scriptor,
+/// apdutool and ETSI scripts: `import`).
 fn load_cases(paths: &[PathBuf]) -> anyhow::Result<Vec<Case>> {
     let files = vectors::discover(paths)?;
     if files.is_empty() {
-        anyhow::bail!("no vector files (*.apdu) under {paths:?}");
+        anyhow::bail!("no vector files (*.apdu) or scripts under {paths:?}");
     }
     let mut cases = Vec::new();
     for f in &files {
-        cases.extend(vectors::parse_file(f)?);
+        cases.extend(crate::import::parse_file(f)?);
     }
     Ok(cases)
 }
@@ -264,7 +384,7 @@ impl TearArgs {
         let cases = load_cases(&self.paths)?;
         let profile = Profile::load(&self.profile)?;
         let mut transport = crate::tear::TearTransport::new(&profile)?;
-        let run = runner::run(&mut transport, cases, &|_| None, None)?;
+        let run = runner::run(&mut transport, cases, &|_| None, runner::Options::default())?;
         let (passed, failed, skipped) = run.counts();
         let report = &mut transport.report;
         report.cases_passed = passed;
@@ -312,9 +432,11 @@ impl RunArgs {
                     || c.file.to_string_lossy().contains(pat.as_str())
             });
         }
-        let on_reader = self.target.reader.is_some();
+        if !self.tags.is_empty() {
+            cases.retain(|c| c.tags.iter().any(|t| self.tags.contains(t)));
+        }
+        let on_reader = !self.target.reader.is_empty();
         let can_restore = self.restore_cmd.is_some();
-        let mut transport = self.target.open(self.restore_cmd.clone())?;
         let allow_destructive = self.allow_destructive;
         let skip = |c: &Case| {
             on_reader
@@ -322,8 +444,24 @@ impl RunArgs {
                 .flatten()
         };
         let keys = self.target.psam_keys()?;
-        let report = runner::run(transport.as_mut(), cases, &skip, keys.as_ref())?;
-        let rendered = report::render(&report, self.format);
+        let options = runner::Options {
+            keys: keys.as_ref(),
+            auto_response: self.auto_response,
+            keep_going: false,
+        };
+        let jobs = if on_reader {
+            self.target.reader.len()
+        } else {
+            self.jobs.max(1)
+        };
+        let report = crate::jobs::run_parallel(
+            jobs,
+            &|n| self.target.open_nth(n, self.restore_cmd.clone()),
+            cases,
+            &skip,
+            options,
+        )?;
+        let rendered = report::render_with(&report, self.format, self.trace);
         match &self.output {
             Some(path) => std::fs::write(path, rendered)
                 .with_context(|| format!("cannot write report {}", path.display()))?,

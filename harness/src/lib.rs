@@ -6,6 +6,8 @@
 
 pub mod bench;
 pub mod cli;
+pub mod import;
+pub mod jobs;
 pub mod pattern;
 pub mod psam;
 pub mod report;
@@ -14,3 +16,4 @@ pub mod service;
 pub mod tear;
 pub mod transport;
 pub mod vectors;
+pub mod writer;

@@ -23,11 +23,56 @@ pub enum Format {
 /// Renders the report.
 #[must_use]
 pub fn render(report: &RunReport, format: Format) -> String {
+    render_with(report, format, false)
+}
+
+/// Renders the report; with `trace`, the text format lists every exchange of every case.
+#[must_use]
+pub fn render_with(report: &RunReport, format: Format, trace: bool) -> String {
     match format {
+        Format::Text if trace => {
+            let mut out = traces(report);
+            out.push_str(&text(report));
+            out
+        }
         Format::Text => text(report),
         Format::Json => json(report),
         Format::Junit => junit(report),
     }
+}
+
+/// Every exchange, case by case: `> command` / `< answer : meaning`.
+fn traces(report: &RunReport) -> String {
+    let mut out = String::new();
+    for r in &report.results {
+        if r.trace.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "case {} ({}:{})",
+            r.case.name,
+            r.case.file.display(),
+            r.case.line
+        );
+        for (step, t) in r.case.steps.iter().zip(&r.trace) {
+            if t.exchanges.is_empty() {
+                let _ = writeln!(out, "  {}  -> {}", step.kind, hex_spaced(&t.answer));
+            }
+            for (c, a) in &t.exchanges {
+                let meaning = sw_of(a)
+                    .map(|s| s.meaning().into_owned())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  > {}\n  < {} : {meaning}",
+                    hex_spaced(c),
+                    hex_spaced(a)
+                );
+            }
+        }
+    }
+    out
 }
 
 fn sw_of(bytes: &[u8]) -> Option<StatusWord> {

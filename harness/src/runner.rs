@@ -45,6 +45,8 @@ pub struct CaseResult {
     pub outcome: Outcome,
     /// Wall time of the case.
     pub duration: Duration,
+    /// What each step sent and got (empty when skipped).
+    pub trace: Vec<StepTrace>,
 }
 
 /// All results of a run.
@@ -81,6 +83,27 @@ impl RunReport {
 /// Decides whether a case is skipped on this target, and why.
 pub type SkipPolicy<'a> = &'a dyn Fn(&Case) -> Option<String>;
 
+/// How cases are run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options<'a> {
+    /// PSAM keys for `psam` steps (else the transport's own, e.g. the virtual card's profile).
+    pub keys: Option<&'a Keys>,
+    /// T=0 as readers do it: `61xx` followed by GET RESPONSE, `6Cxx` by the command again
+    /// with Le = xx; the answer compared is the joined one, the trace shows every exchange.
+    pub auto_response: bool,
+    /// Run every step even after a mismatch (for `record`).
+    pub keep_going: bool,
+}
+
+/// What one step sent and got.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepTrace {
+    /// Every command and response (GET RESPONSE and re-issued commands included).
+    pub exchanges: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The step's answer (the ATR for a reset).
+    pub answer: Vec<u8>,
+}
+
 /// Runs `cases` in order, each on a fresh card, except those `skip` gives a reason for.
 ///
 /// # Errors
@@ -90,21 +113,38 @@ pub fn run(
     transport: &mut dyn Transport,
     cases: Vec<Case>,
     skip: SkipPolicy<'_>,
-    keys: Option<&Keys>,
+    options: Options<'_>,
+) -> Result<RunReport, TransportError> {
+    run_with_progress(transport, cases, skip, options, &mut |_, _| {})
+}
+
+/// As [`run`], calling `progress(done, total)` after each case.
+///
+/// # Errors
+/// [`TransportError`] when the transport fails.
+pub fn run_with_progress(
+    transport: &mut dyn Transport,
+    cases: Vec<Case>,
+    skip: SkipPolicy<'_>,
+    options: Options<'_>,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<RunReport, TransportError> {
     let started = Instant::now();
-    let mut results = Vec::with_capacity(cases.len());
+    let total = cases.len();
+    let mut results = Vec::with_capacity(total);
     for case in cases {
         let t = Instant::now();
-        let outcome = match skip(&case) {
-            Some(reason) => Outcome::Skipped(reason),
-            None => run_case(transport, &case, keys)?,
+        let (outcome, trace) = match skip(&case) {
+            Some(reason) => (Outcome::Skipped(reason), Vec::new()),
+            None => run_case_traced(transport, &case, options)?,
         };
         results.push(CaseResult {
             case,
             outcome,
             duration: t.elapsed(),
+            trace,
         });
+        progress(results.len(), total);
     }
     Ok(RunReport {
         target: transport.describe(),
@@ -113,8 +153,8 @@ pub fn run(
     })
 }
 
-/// Runs one case on a fresh card; `psam` steps use a PSAM with `keys` (a case with such
-/// steps is skipped without keys).
+/// Runs one case on a fresh card; `psam` steps use a PSAM with `keys` or the transport's own
+/// (a case with such steps is skipped without any).
 ///
 /// # Errors
 /// [`TransportError`] when the transport fails.
@@ -123,32 +163,75 @@ pub fn run_case(
     case: &Case,
     keys: Option<&Keys>,
 ) -> Result<Outcome, TransportError> {
+    let options = Options {
+        keys,
+        ..Options::default()
+    };
+    run_case_traced(transport, case, options).map(|(outcome, _)| outcome)
+}
+
+/// Sends a command, following `61xx`/`6Cxx` when asked; logs every exchange.
+fn exchange(
+    transport: &mut dyn Transport,
+    command: &[u8],
+    auto: bool,
+    trace: &mut StepTrace,
+) -> Result<Vec<u8>, TransportError> {
+    if auto {
+        let mut t = crate::psam::Transcript::default();
+        let answer = crate::psam::send(transport, &mut t, command.to_vec())?;
+        trace.exchanges = t.exchanges;
+        return Ok(answer);
+    }
+    let answer = transport.transmit(command)?;
+    trace.exchanges.push((command.to_vec(), answer.clone()));
+    Ok(answer)
+}
+
+/// Runs one case and returns each step's trace (steps after a failure are not run unless
+/// `keep_going`).
+///
+/// # Errors
+/// [`TransportError`] when the transport fails.
+pub fn run_case_traced(
+    transport: &mut dyn Transport,
+    case: &Case,
+    options: Options<'_>,
+) -> Result<(Outcome, Vec<StepTrace>), TransportError> {
     if !transport.use_profile(case.profile.as_deref())? {
-        return Ok(Outcome::Skipped(format!(
-            "needs a {} card (declare the reader's card with --profile)",
-            case.profile.as_deref().unwrap_or("-")
-        )));
+        return Ok((
+            Outcome::Skipped(format!(
+                "needs a {} card (declare the reader's card with --profile)",
+                case.profile.as_deref().unwrap_or("-")
+            )),
+            Vec::new(),
+        ));
     }
     let needs_psam = case
         .steps
         .iter()
         .any(|s| matches!(s.kind, StepKind::Psam { .. }));
-    let own_keys = match keys {
+    let own_keys = match options.keys {
         Some(_) => None,
         None => transport.psam_keys(),
     };
-    let keys = keys.or(own_keys.as_ref());
+    let keys = options.keys.or(own_keys.as_ref());
     if needs_psam && keys.is_none() {
-        return Ok(Outcome::Skipped(
-            "has psam steps and no PSAM keys were given (--keys FILE)".into(),
+        return Ok((
+            Outcome::Skipped("has psam steps and no PSAM keys were given (--keys FILE)".into()),
+            Vec::new(),
         ));
     }
     transport.fresh_card()?;
     let mut psam: Option<Psam> = None;
+    let mut traces = Vec::with_capacity(case.steps.len());
+    let mut first_failure = None;
     for (index, step) in case.steps.iter().enumerate() {
+        let mut trace = StepTrace::default();
         let failure = match &step.kind {
             StepKind::Reset { atr } => {
                 let actual = transport.reset()?;
+                trace.answer.clone_from(&actual);
                 match atr {
                     Some(p) if !p.matches(&actual) => Some(Failure {
                         step: index + 1,
@@ -163,7 +246,8 @@ pub fn run_case(
                 }
             }
             StepKind::Exchange { command, expect } => {
-                let actual = transport.transmit(command)?;
+                let actual = exchange(transport, command, options.auto_response, &mut trace)?;
+                trace.answer.clone_from(&actual);
                 (!expect.matches(&actual)).then(|| Failure {
                     step: index + 1,
                     line: step.line,
@@ -195,6 +279,8 @@ pub fn run_case(
                     Ok(transcript) => {
                         let actual = transcript.response().to_vec();
                         let command = transcript.command().to_vec();
+                        trace.answer.clone_from(&actual);
+                        trace.exchanges.clone_from(&transcript.exchanges);
                         match transcript.problem {
                             Some(problem) => Some(failed(problem, command, actual)),
                             None if !expect.matches(&actual) => {
@@ -206,11 +292,16 @@ pub fn run_case(
                 }
             }
         };
+        traces.push(trace);
         if let Some(f) = failure {
-            return Ok(Outcome::Failed(f));
+            first_failure.get_or_insert(f);
+            if !options.keep_going {
+                break;
+            }
         }
     }
-    Ok(Outcome::Passed)
+    let outcome = first_failure.map_or(Outcome::Passed, Outcome::Failed);
+    Ok((outcome, traces))
 }
 
 /// Positions where `actual` differs from a pattern without `*` or alternatives (byte by

@@ -434,7 +434,9 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             walk(&path, found)?;
-        } else if path.extension().is_some_and(|e| e == "apdu") {
+        } else if path.extension().is_some_and(|e| {
+            ["apdu", "scr", "scriptor", "script", "etsi"].contains(&&*e.to_string_lossy())
+        }) {
             found.push(path);
         }
     }

@@ -61,10 +61,7 @@ fn main() {
     // Class 0: first digit wrong; class 1: last digit wrong. Same length, same encoding.
     let candidates: [[u8; 3]; 2] = [[0x92, 0x34, 0x56], [0x12, 0x34, 0x59]];
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
-    let mut times: [Vec<f64>; 2] = [
-        Vec::with_capacity(per_class),
-        Vec::with_capacity(per_class),
-    ];
+    let mut times: [Vec<f64>; 2] = [Vec::with_capacity(per_class), Vec::with_capacity(per_class)];
     let mut pins = vec![template.clone(); BATCH];
     while times[0].len() < per_class || times[1].len() < per_class {
         rng ^= rng << 13;
@@ -103,7 +100,14 @@ fn main() {
             "PIN VERIFY comparison (PinObject::verify)"
         }
     );
-    for crop in [None, Some(0.50), Some(0.75), Some(0.90), Some(0.95), Some(0.99)] {
+    for crop in [
+        None,
+        Some(0.50),
+        Some(0.75),
+        Some(0.90),
+        Some(0.95),
+        Some(0.99),
+    ] {
         let limit = crop.map_or(f64::INFINITY, |p| {
             pooled[((pooled.len() - 1) as f64 * p) as usize]
         });

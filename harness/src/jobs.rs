@@ -1,0 +1,124 @@
+//! `--jobs N`: cases spread over N transports (independent in-process cards, or several
+//! readers), each case on one of them, results put back in file order — the same report as
+//! a serial run, but for the times.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crate::runner::{self, CaseResult, Options, RunReport, SkipPolicy};
+use crate::transport::Transport;
+use crate::vectors::Case;
+
+/// Opens the transport of job `n`.
+pub type Open<'a> = dyn Fn(usize) -> anyhow::Result<Box<dyn Transport>> + Sync + 'a;
+
+/// Runs `cases` over `jobs` transports; a progress bar on stderr when it is a terminal.
+///
+/// # Errors
+/// The first transport that cannot be opened or fails.
+pub fn run_parallel(
+    jobs: usize,
+    open: &Open<'_>,
+    cases: Vec<Case>,
+    skip: &(dyn Fn(&Case) -> Option<String> + Sync),
+    options: Options<'_>,
+) -> anyhow::Result<RunReport> {
+    let started = Instant::now();
+    let total = cases.len();
+    let progress = Progress::new(total);
+    if jobs <= 1 {
+        let mut t = open(0)?;
+        let skip: SkipPolicy<'_> = skip;
+        let mut report =
+            runner::run_with_progress(t.as_mut(), cases, skip, options, &mut |d, n| {
+                progress.show(d, n);
+            })?;
+        progress.done();
+        report.duration = started.elapsed();
+        return Ok(report);
+    }
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<CaseResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
+    let target = Mutex::new(String::new());
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let workers: Vec<_> = (0..jobs)
+            .map(|n| {
+                let (cases, next, done, slots, target, progress) =
+                    (&cases, &next, &done, &slots, &target, &progress);
+                scope.spawn(move || -> anyhow::Result<()> {
+                    let mut t = open(n)?;
+                    if n == 0
+                        && let Ok(mut name) = target.lock()
+                    {
+                        *name = format!("{} (x{jobs} jobs)", t.describe());
+                    }
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(case) = cases.get(i) else {
+                            return Ok(());
+                        };
+                        let one = runner::run(t.as_mut(), vec![case.clone()], skip, options)?;
+                        if let (Some(r), Some(slot)) =
+                            (one.results.into_iter().next(), slots.get(i))
+                            && let Ok(mut s) = slot.lock()
+                        {
+                            *s = Some(r);
+                        }
+                        progress.show(done.fetch_add(1, Ordering::SeqCst) + 1, total);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("a job thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    progress.done();
+    let results = slots
+        .into_iter()
+        .filter_map(|s| s.into_inner().ok().flatten())
+        .collect();
+    Ok(RunReport {
+        target: target.into_inner().unwrap_or_default(),
+        results,
+        duration: started.elapsed(),
+    })
+}
+
+/// A one-line progress bar on stderr, only when stderr is a terminal and the run is long
+/// enough to want one.
+struct Progress {
+    on: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            on: std::io::stderr().is_terminal() && total >= 50,
+        }
+    }
+
+    fn show(&self, done: usize, total: usize) {
+        if !self.on || (!done.is_multiple_of(10) && done != total) {
+            return;
+        }
+        let width = 30;
+        let filled = done * width / total.max(1);
+        eprint!(
+            "\r[{}{}] {done}/{total}",
+            "=".repeat(filled),
+            " ".repeat(width - filled)
+        );
+    }
+
+    fn done(&self) {
+        if self.on {
+            eprint!("\r{}\r", " ".repeat(50));
+        }
+    }
+}
