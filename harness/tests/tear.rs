@@ -28,7 +28,13 @@ fn the_suite_survives_power_cuts_at_every_write() {
             cases.extend(parse_file(&f).unwrap());
         }
         let mut t = TearTransport::new(&profile).unwrap();
-        let result = run(&mut t, cases, &|_| None, None).unwrap();
+        let result = run(
+            &mut t,
+            cases,
+            &|_| None,
+            harness::runner::Options::default(),
+        )
+        .unwrap();
         let r = &t.report;
         assert!(r.violations.is_empty(), "{name}: {:#?}", r.violations);
         assert!(r.write_points > 100, "{name}: {}", r.write_points);
