@@ -185,6 +185,7 @@ fn parse_script(text: &str, path: &Path, format: Format) -> Result<Vec<Case>, Ve
                             line: n,
                             kind: StepKind::Exchange {
                                 command,
+                                inserts: Vec::new(),
                                 expect: any_answer(),
                             },
                         });
@@ -334,6 +335,7 @@ fn apdutool_statement(
         line,
         kind: StepKind::Exchange {
             command,
+            inserts: Vec::new(),
             expect: any_answer(),
         },
     });
@@ -376,6 +378,10 @@ fn etsi_command(
         .map_err(|e| err(line, 1, format!("expectation {pattern:?}: {}", e.message)))?;
     Ok(Step {
         line,
-        kind: StepKind::Exchange { command, expect },
+        kind: StepKind::Exchange {
+            command,
+            inserts: Vec::new(),
+            expect,
+        },
     })
 }

@@ -11,7 +11,7 @@ enum Nibble {
 }
 
 /// One element of a data pattern.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     /// A byte compared under a mask (`value & mask == actual & mask`).
     Byte {
@@ -22,6 +22,13 @@ pub enum Item {
     },
     /// `*`: any number of bytes (zero or more).
     AnyData,
+    /// `{name:N}`: any N bytes, kept as the case's variable `name` (version 2).
+    Capture {
+        /// The variable.
+        name: String,
+        /// How many bytes.
+        len: usize,
+    },
 }
 
 /// A pattern for response data.
@@ -146,11 +153,14 @@ impl Expect {
         } else {
             (tokens.as_slice(), None)
         };
-        // Data: a nibble stream with '*' markers.
+        // Data: a nibble stream with whole items between ('*', '*N', 'BB/MM', '{name:N}').
         let mut stream: Vec<(usize, Option<Nibble>)> = Vec::new();
+        let mut whole: Vec<(usize, Vec<Item>)> = Vec::new();
         for &(col, tok) in data_tokens {
-            if tok == "*" {
+            if let Some(items) = special(tok, col)? {
+                // A marker in the nibble stream: where the whole items go.
                 stream.push((col, None));
+                whole.push((col, items));
             } else {
                 stream.extend(
                     nibbles(tok, col)?
@@ -184,13 +194,14 @@ impl Expect {
         };
         let mut items = Vec::new();
         let mut pending: Option<(usize, Nibble)> = None;
+        let mut whole = whole.into_iter();
         for (col, n) in stream {
             match (n, pending.take()) {
-                (None, None) => items.push(Item::AnyData),
+                (None, None) => items.extend(whole.next().map(|(_, i)| i).unwrap_or_default()),
                 (None, Some((c, _))) => {
                     return Err(PatternError {
                         column: c,
-                        message: "odd number of hex digits before '*'".into(),
+                        message: format!("odd number of hex digits before column {col}"),
                     });
                 }
                 (Some(n), None) => pending = Some((col, n)),
@@ -218,6 +229,77 @@ impl Expect {
         let sw = u16::from_be_bytes(*sw);
         self.sw.iter().any(|p| p.matches(sw)) && self.data.matches(data)
     }
+
+    /// The variables a matching response captures (`None` when it does not match).
+    #[must_use]
+    pub fn captures(&self, response: &[u8]) -> Option<Captures> {
+        let (data, sw) = response.split_last_chunk::<2>()?;
+        let sw = u16::from_be_bytes(*sw);
+        if !self.sw.iter().any(|p| p.matches(sw)) {
+            return None;
+        }
+        self.data.captures(data)
+    }
+}
+
+/// A token that is a whole item rather than hex digits: `*` (any data), `*N` (any N bytes:
+/// length only), `BB/MM` (a byte under a bit mask), `{name:N}` (capture N bytes).
+fn special(tok: &str, col: usize) -> Result<Option<Vec<Item>>, PatternError> {
+    let bad = |message: String| PatternError {
+        column: col,
+        message,
+    };
+    if tok == "*" {
+        return Ok(Some(vec![Item::AnyData]));
+    }
+    if let Some(n) = tok.strip_prefix('*') {
+        let n: usize = n
+            .parse()
+            .map_err(|_| bad(format!("expected `*` or `*N` (N bytes), found {tok:?}")))?;
+        return Ok(Some(vec![Item::Byte { value: 0, mask: 0 }; n]));
+    }
+    if let Some((v, m)) = tok.split_once('/') {
+        let hex = |h: &str| {
+            u8::from_str_radix(h, 16)
+                .ok()
+                .filter(|_| h.len() == 2)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "expected BB/MM (value/mask, hex bytes), found {tok:?}"
+                    ))
+                })
+        };
+        let (value, mask) = (hex(v)?, hex(m)?);
+        return Ok(Some(vec![Item::Byte {
+            value: value & mask,
+            mask,
+        }]));
+    }
+    if let Some(inner) = tok.strip_prefix('{') {
+        let inner = inner
+            .strip_suffix('}')
+            .ok_or_else(|| bad(format!("expected {{name:N}}, found {tok:?}")))?;
+        let (name, len) = inner.split_once(':').ok_or_else(|| {
+            bad(format!(
+                "expected {{name:N}} to capture N bytes, found {tok:?}"
+            ))
+        })?;
+        let len: usize = len
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad(format!("expected a byte count in {tok:?}")))?;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(bad(format!(
+                "a variable name is letters, digits and _: {tok:?}"
+            )));
+        }
+        return Ok(Some(vec![Item::Capture {
+            name: name.to_owned(),
+            len,
+        }]));
+    }
+    Ok(None)
 }
 
 fn tokens(text: &str, column: usize) -> Vec<(usize, &str)> {
@@ -243,7 +325,22 @@ impl DataPattern {
     /// True when `data` matches; `*` matches any run of bytes.
     #[must_use]
     pub fn matches(&self, data: &[u8]) -> bool {
-        glob(&self.0, data)
+        glob(&self.0, data, &mut Vec::new())
+    }
+
+    /// The variables a match captures (`None`: no match).
+    #[must_use]
+    pub fn captures(&self, data: &[u8]) -> Option<Captures> {
+        let mut caps = Vec::new();
+        glob(&self.0, data, &mut caps).then_some(caps)
+    }
+
+    /// The names of the variables the pattern captures.
+    pub fn capture_names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|i| match i {
+            Item::Capture { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
     }
 
     /// Parses a bare data pattern (no status word), as for an ATR.
@@ -257,14 +354,33 @@ impl DataPattern {
     }
 }
 
-fn glob(pattern: &[Item], data: &[u8]) -> bool {
+/// Variables captured by `{name:N}` items.
+pub type Captures = Vec<(String, Vec<u8>)>;
+
+fn glob(pattern: &[Item], data: &[u8], caps: &mut Captures) -> bool {
     match pattern.split_first() {
         None => data.is_empty(),
-        Some((Item::AnyData, rest)) => {
-            (0..=data.len()).any(|skip| glob(rest, data.get(skip..).unwrap_or_default()))
-        }
+        Some((Item::AnyData, rest)) => (0..=data.len()).any(|skip| {
+            let mark = caps.len();
+            let ok = glob(rest, data.get(skip..).unwrap_or_default(), caps);
+            if !ok {
+                caps.truncate(mark);
+            }
+            ok
+        }),
         Some((Item::Byte { value, mask }, rest)) => match data.split_first() {
-            Some((b, tail)) => b & mask == *value && glob(rest, tail),
+            Some((b, tail)) => b & mask == *value && glob(rest, tail, caps),
+            None => false,
+        },
+        Some((Item::Capture { name, len }, rest)) => match data.split_at_checked(*len) {
+            Some((value, tail)) => {
+                caps.push((name.clone(), value.to_vec()));
+                let ok = glob(rest, tail, caps);
+                if !ok {
+                    caps.pop();
+                }
+                ok
+            }
             None => false,
         },
     }
@@ -291,6 +407,13 @@ impl fmt::Display for DataPattern {
             }
             match item {
                 Item::AnyData => f.write_str("*")?,
+                Item::Capture { name, len } => write!(f, "{{{name}:{len}}}")?,
+                Item::Byte { value, mask }
+                    if *mask & 0x0F != 0x0F && *mask & 0x0F != 0
+                        || *mask & 0xF0 != 0xF0 && *mask & 0xF0 != 0 =>
+                {
+                    write!(f, "{value:02X}/{mask:02X}")?;
+                }
                 Item::Byte { value, mask } => {
                     for (shift, m) in [(4u8, 0xF0u8), (0, 0x0F)] {
                         if mask & m == 0 {
@@ -346,6 +469,12 @@ mod tests {
             ("* 9000",             "9000",         true),
             ("* 61xx",             "AB611E",       true),
             ("6F * CF * 9000|61xx","6F01CF02611E", true),
+            ("*3 9000",            "0102039000",   true),
+            ("*3 9000",            "01029000",     false),
+            ("81/F1 9000",         "8F9000",       true),
+            ("81/F1 9000",         "829000",       false),
+            ("{r:2} 33 9000",      "AABB339000",   true),
+            ("{r:2} 9000",         "AA9000",       false),
         ];
         for (pattern, response, expected) in table {
             assert_eq!(m(pattern, response), expected, "{pattern} vs {response}");
@@ -371,8 +500,38 @@ mod tests {
     }
 
     #[test]
+    fn captures_keep_the_bytes() {
+        let e = Expect::parse("01 {a:2} * {b:1} 9000", 1).unwrap();
+        let caps = e
+            .captures(&apdu::parse_hex("01AABBCCDDEE9000").unwrap())
+            .unwrap();
+        assert_eq!(
+            caps,
+            vec![("a".into(), vec![0xAA, 0xBB]), ("b".into(), vec![0xEE])]
+        );
+        assert!(
+            e.captures(&apdu::parse_hex("02AABB9000").unwrap())
+                .is_none()
+        );
+        for bad in [
+            "{a} 9000",
+            "{a:0} 9000",
+            "{a-b:1} 9000",
+            "*x 9000",
+            "8/F1 9000",
+        ] {
+            assert!(Expect::parse(bad, 1).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn display_round_trips() {
-        for p in ["9000", "01 xx 33 * 63Cx", "6F 1C 9000|6283"] {
+        for p in [
+            "9000",
+            "01 xx 33 * 63Cx",
+            "6F 1C 9000|6283",
+            "81/F1 {r:4} 9000",
+        ] {
             let e = Expect::parse(p, 1).unwrap();
             assert_eq!(Expect::parse(&e.to_string(), 1).unwrap(), e, "{p}");
         }

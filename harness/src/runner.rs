@@ -188,6 +188,24 @@ fn exchange(
     Ok(answer)
 }
 
+/// The command with the case's variables put in (a variable never captured, after a failed
+/// step under `keep_going`, inserts nothing).
+fn with_variables(
+    command: &[u8],
+    inserts: &[(usize, String)],
+    variables: &std::collections::HashMap<String, Vec<u8>>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(command.len() + 16);
+    let mut at = 0;
+    for (pos, name) in inserts {
+        out.extend_from_slice(command.get(at..*pos).unwrap_or_default());
+        out.extend_from_slice(variables.get(name).map_or(&[][..], Vec::as_slice));
+        at = *pos;
+    }
+    out.extend_from_slice(command.get(at..).unwrap_or_default());
+    out
+}
+
 /// Runs one case and returns each step's trace (steps after a failure are not run unless
 /// `keep_going`).
 ///
@@ -224,6 +242,8 @@ pub fn run_case_traced(
     }
     transport.fresh_card()?;
     let mut psam: Option<Psam> = None;
+    let mut variables: std::collections::HashMap<String, Vec<u8>> =
+        std::collections::HashMap::new();
     let mut traces = Vec::with_capacity(case.steps.len());
     let mut first_failure = None;
     for (index, step) in case.steps.iter().enumerate() {
@@ -245,18 +265,29 @@ pub fn run_case_traced(
                     _ => None,
                 }
             }
-            StepKind::Exchange { command, expect } => {
-                let actual = exchange(transport, command, options.auto_response, &mut trace)?;
+            StepKind::Exchange {
+                command,
+                inserts,
+                expect,
+            } => {
+                let command = with_variables(command, inserts, &variables);
+                let actual = exchange(transport, &command, options.auto_response, &mut trace)?;
                 trace.answer.clone_from(&actual);
-                (!expect.matches(&actual)).then(|| Failure {
-                    step: index + 1,
-                    line: step.line,
-                    command: command.clone(),
-                    is_reset: false,
-                    expected: expect.to_string(),
-                    differing: differing(&expect.to_string(), &actual),
-                    actual,
-                })
+                match expect.captures(&actual) {
+                    Some(captured) => {
+                        variables.extend(captured);
+                        None
+                    }
+                    None => Some(Failure {
+                        step: index + 1,
+                        line: step.line,
+                        command,
+                        is_reset: false,
+                        expected: expect.to_string(),
+                        differing: differing(&expect.to_string(), &actual),
+                        actual,
+                    }),
+                }
             }
             StepKind::Psam { op, expect } => {
                 let failed = |expected: String, command: Vec<u8>, actual: Vec<u8>| Failure {
@@ -281,12 +312,13 @@ pub fn run_case_traced(
                         let command = transcript.command().to_vec();
                         trace.answer.clone_from(&actual);
                         trace.exchanges.clone_from(&transcript.exchanges);
-                        match transcript.problem {
-                            Some(problem) => Some(failed(problem, command, actual)),
-                            None if !expect.matches(&actual) => {
-                                Some(failed(expect.to_string(), command, actual))
+                        match (transcript.problem, expect.captures(&actual)) {
+                            (Some(problem), _) => Some(failed(problem, command, actual)),
+                            (None, None) => Some(failed(expect.to_string(), command, actual)),
+                            (None, Some(captured)) => {
+                                variables.extend(captured);
+                                None
                             }
-                            None => None,
                         }
                     }
                 }

@@ -55,6 +55,9 @@ pub enum StepKind {
     Exchange {
         /// The command bytes (sent as they are, malformed or not).
         command: Vec<u8>,
+        /// Variables inserted into the command before it is sent: (byte position, name),
+        /// from `{name}` in the `>` line (version 2).
+        inserts: Vec<(usize, String)>,
         /// The expected response.
         expect: Expect,
     },
@@ -117,11 +120,13 @@ enum Line<'a> {
     Command(usize, &'a str),
     Psam(usize, &'a str),
     Response(usize, &'a str),
+    High(usize, &'a str, &'a str),
+    Include(usize, &'a str),
 }
 
 /// A step waiting for its `<` line.
 enum Awaiting {
-    Command(Vec<u8>),
+    Command(Vec<u8>, Vec<(usize, String)>),
     Psam(Op),
 }
 
@@ -162,6 +167,15 @@ fn line(input: &str) -> IResult<&str, Line<'_>> {
             .map(Line::Reset)
             .parse(args),
         "psam" => Ok(("", Line::Psam(at, args))),
+        "select" | "verify" | "change-pin" | "read-record" | "read-binary" | "get-challenge" => {
+            Ok(("", Line::High(at, keyword, args)))
+        }
+        "include" => all_consuming(terminated(
+            take_while1(|c: char| !c.is_whitespace()),
+            space0,
+        ))
+        .map(|p| Line::Include(at, p))
+        .parse(args),
         "profile" => all_consuming(terminated(take_while1(is_name_char), space0))
             .map(|p| Line::Profile(at, p))
             .parse(args),
@@ -182,6 +196,13 @@ fn usage(keyword: &str) -> Option<&'static str> {
         ">" => "> HEX APDU",
         "psam" => "psam OPERATION [ARGS] [tamper]",
         "profile" => "profile NAME (a built-in profile or a profile file)",
+        "include" => "include FILE (steps, relative to this file)",
+        "select" => "select mf|ssse|pki|cert|bank|pse | select aid HEX | select fid HEX",
+        "verify" => "verify PIN [REF]",
+        "change-pin" => "change-pin OLD NEW",
+        "read-record" => "read-record SFI REC [LE]",
+        "read-binary" => "read-binary SFI OFFSET LEN",
+        "get-challenge" => "get-challenge N",
         "<" => "< [DATA] SW",
         _ => return None,
     })
@@ -201,11 +222,142 @@ pub fn parse_file(path: &Path) -> Result<Vec<Case>, VectorError> {
     parse_str(&text, path)
 }
 
-/// Parses vector text; `path` is used in errors and in the cases.
+/// Parses vector text; `path` is used in errors and in the cases (and to find includes).
 ///
 /// # Errors
 /// [`VectorError`] naming the file, line and column.
 pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
+    parse_inner(text, path, 0)
+}
+
+/// A command with the variables to insert: (bytes, [(position, name)]).
+type Template = (Vec<u8>, Vec<(usize, String)>);
+
+/// `>` text: hex with `{name}` for variables captured earlier in the case; (bytes, inserts)
+/// or (column, message).
+fn command_template(
+    text: &str,
+    column: usize,
+    captured: &std::collections::BTreeSet<String>,
+) -> Result<Template, (usize, String)> {
+    let mut bytes = Vec::new();
+    let mut inserts = Vec::new();
+    let mut rest = text;
+    let mut at = column;
+    loop {
+        let (hex, var) = match rest.find('{') {
+            Some(open) => (rest.get(..open).unwrap_or_default(), Some(open)),
+            None => (rest, None),
+        };
+        bytes.extend(apdu::parse_hex(hex).map_err(|e| match e {
+            apdu::HexError::BadChar { ch, column } => (
+                at + column - 1,
+                format!("expected hex digits of a command APDU, found {ch:?}"),
+            ),
+            apdu::HexError::OddLength { digits } => {
+                (at, format!("odd number of hex digits ({digits})"))
+            }
+        })?);
+        let Some(open) = var else {
+            return Ok((bytes, inserts));
+        };
+        let after = rest.get(open + 1..).unwrap_or_default();
+        let close = after
+            .find('}')
+            .ok_or((at + open, "expected `}` after the variable name".to_owned()))?;
+        let name = after.get(..close).unwrap_or_default();
+        if !captured.contains(name) {
+            return Err((
+                at + open,
+                format!(
+                    "variable {{{name}}} is not captured before this line (use {{{name}:N}} in a `<` line)"
+                ),
+            ));
+        }
+        inserts.push((bytes.len(), name.to_owned()));
+        at += open + close + 2;
+        rest = after.get(close + 1..).unwrap_or_default();
+    }
+}
+
+/// The APDU of a high-level step (version 2): `select NAME|aid HEX|fid HEX`, `verify PIN
+/// [REF]`, `change-pin OLD NEW`, `read-record SFI REC [LE]`, `read-binary SFI OFFSET LEN`,
+/// `get-challenge N`. Numbers are hex.
+fn high_level(keyword: &str, args: &str) -> Result<Vec<u8>, String> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let byte = |w: &str| {
+        u8::from_str_radix(w, 16).map_err(|_| format!("expected a hex byte, found {w:?}"))
+    };
+    let bcd = |pin: &str| -> Result<Vec<u8>, String> {
+        applet_sim::pin::PinValue::from_digits(pin).map(|v| v.to_bcd())
+    };
+    let with_data = |header: [u8; 4], data: &[u8]| -> Result<Vec<u8>, String> {
+        let mut v = header.to_vec();
+        v.push(u8::try_from(data.len()).map_err(|_| "more than 255 bytes of data".to_owned())?);
+        v.extend_from_slice(data);
+        Ok(v)
+    };
+    match (keyword, words.as_slice()) {
+        ("select", ["mf"]) => Ok(vec![0x00, 0xA4, 0x00, 0x0C]),
+        ("select", [name]) => {
+            // SSC-CARD.md §3.1, §3.6, §3.7: the applications' names.
+            let aid = match *name {
+                "ssse" => "7378312E73682EC9E7BBE1B1A3D5CF",
+                "pki" => "504B492EC9E7BBE1B1A3D5CF",
+                "cert" => "53532E434552542E41444631",
+                "bank" => "A000000333010101",
+                "pse" => "315041592E5359532E4444463031",
+                _ => {
+                    return Err(format!(
+                        "select: expected mf, ssse, pki, cert, bank, pse, aid HEX or fid HEX, found {name:?}"
+                    ));
+                }
+            };
+            with_data(
+                [0x00, 0xA4, 0x04, 0x0C],
+                &apdu::parse_hex(aid).map_err(|e| e.to_string())?,
+            )
+        }
+        ("select", ["aid", hex]) => with_data(
+            [0x00, 0xA4, 0x04, 0x0C],
+            &apdu::parse_hex(hex).map_err(|e| e.to_string())?,
+        ),
+        ("select", ["fid", hex]) => {
+            let fid = apdu::parse_hex(hex).map_err(|e| e.to_string())?;
+            if fid.len() != 2 {
+                return Err("select fid: expected two bytes".into());
+            }
+            with_data([0x00, 0xA4, 0x00, 0x0C], &fid)
+        }
+        ("verify", [pin]) => with_data([0x00, 0x20, 0x00, 0x00], &bcd(pin)?),
+        ("verify", [pin, reference]) => with_data([0x00, 0x20, 0x00, byte(reference)?], &bcd(pin)?),
+        ("change-pin", [old, new]) => {
+            let mut data = bcd(old)?;
+            data.push(0xFF);
+            data.extend(bcd(new)?);
+            with_data([0x80, 0x5E, 0x01, 0x00], &data)
+        }
+        ("read-record", [sfi, rec]) | ("read-record", [sfi, rec, _]) => {
+            let le = words.get(2).map_or(Ok(0), |w| byte(w))?;
+            let sfi = byte(sfi)?;
+            if !(1..=30).contains(&sfi) {
+                return Err("read-record: SFI 01..1E".into());
+            }
+            Ok(vec![0x00, 0xB2, byte(rec)?, (sfi << 3) | 0x04, le])
+        }
+        ("read-binary", [sfi, offset, len]) => {
+            let sfi = byte(sfi)?;
+            if !(1..=30).contains(&sfi) {
+                return Err("read-binary: SFI 01..1E".into());
+            }
+            Ok(vec![0x00, 0xB0, 0x80 | sfi, byte(offset)?, byte(len)?])
+        }
+        ("get-challenge", [n]) => Ok(vec![0x00, 0x84, 0x00, 0x00, byte(n)?]),
+        _ => Err(format!("expected `{}`", usage(keyword).unwrap_or(keyword))),
+    }
+}
+
+fn parse_inner(text: &str, path: &Path, depth: usize) -> Result<Vec<Case>, VectorError> {
     let file: Arc<Path> = Arc::from(path);
     let err = |line: usize, column: usize, message: String| VectorError {
         path: path.to_owned(),
@@ -218,6 +370,8 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
     let mut awaiting: Option<(usize, Awaiting)> = None;
     let mut seen_directive = false;
     let mut profile: Option<String> = None;
+    // Variables captured so far in the current case (`{name:N}` in a `<` line).
+    let mut captured: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
 
     for (index, raw) in text.lines().enumerate() {
         let n = index + 1;
@@ -240,7 +394,8 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                     n,
                     indent + 1,
                     format!(
-                        "unknown directive {keyword:?}: expected version, profile, case, tags, reset, psam, > or <"
+                        "unknown directive {keyword:?}: expected version, profile, case, tags, reset, psam, \
+                         include, select, verify, change-pin, read-record, read-binary, get-challenge, > or <"
                     ),
                 ),
             }
@@ -256,8 +411,13 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                 ));
             };
             let expect = Expect::parse(pattern, col(c)).map_err(|e| err(n, e.column, e.message))?;
+            captured.extend(expect.data.capture_names().map(str::to_owned));
             let kind = match pending {
-                Awaiting::Command(command) => StepKind::Exchange { command, expect },
+                Awaiting::Command(command, inserts) => StepKind::Exchange {
+                    command,
+                    inserts,
+                    expect,
+                },
                 Awaiting::Psam(op) => StepKind::Psam { op, expect },
             };
             if let Some(case) = cases.last_mut() {
@@ -293,6 +453,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                     ));
                 }
                 close_case(&cases, &err)?;
+                captured.clear();
                 cases.push(Case {
                     name: name.to_owned(),
                     tags: Vec::new(),
@@ -336,20 +497,48 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
                 if cases.is_empty() {
                     return Err(outside_case(n, indent, &err));
                 }
-                let command = apdu::parse_hex(hex).map_err(|e| match e {
-                    apdu::HexError::BadChar { ch, column } => err(
-                        n,
-                        col(c) + column - 1,
-                        format!("expected hex digits of a command APDU, found {ch:?}"),
-                    ),
-                    apdu::HexError::OddLength { digits } => {
-                        err(n, col(c), format!("odd number of hex digits ({digits})"))
-                    }
-                })?;
-                if command.is_empty() {
+                let (command, inserts) = command_template(hex, col(c), &captured)
+                    .map_err(|(column, m)| err(n, column, m))?;
+                if command.is_empty() && inserts.is_empty() {
                     return Err(err(n, col(c), "expected the command APDU in hex".into()));
                 }
-                awaiting = Some((n, Awaiting::Command(command)));
+                awaiting = Some((n, Awaiting::Command(command, inserts)));
+            }
+            Line::High(c, keyword, args) => {
+                if cases.is_empty() {
+                    return Err(outside_case(n, indent, &err));
+                }
+                let command = high_level(keyword, args).map_err(|m| err(n, col(c), m))?;
+                awaiting = Some((n, Awaiting::Command(command, Vec::new())));
+            }
+            Line::Include(c, target) => {
+                let Some(case) = cases.last_mut() else {
+                    return Err(outside_case(n, indent, &err));
+                };
+                if depth >= 8 {
+                    return Err(err(n, col(c), "includes nested more than 8 deep".into()));
+                }
+                let included = path.parent().unwrap_or(Path::new(".")).join(target);
+                let text = std::fs::read_to_string(&included).map_err(|e| {
+                    err(
+                        n,
+                        col(c),
+                        format!("cannot read {}: {e}", included.display()),
+                    )
+                })?;
+                let wrapped = format!("case included\n{text}");
+                let inner = parse_inner(&wrapped, &included, depth + 1).map_err(|mut e| {
+                    e.line = e.line.saturating_sub(1);
+                    e
+                })?;
+                for step in inner.into_iter().flat_map(|c| c.steps) {
+                    if let StepKind::Exchange { expect, .. } | StepKind::Psam { expect, .. } =
+                        &step.kind
+                    {
+                        captured.extend(expect.data.capture_names().map(str::to_owned));
+                    }
+                    case.steps.push(Step { line: n, ..step });
+                }
             }
             Line::Psam(c, args) => {
                 if cases.is_empty() {
@@ -474,7 +663,10 @@ mod tests {
         assert_eq!(cases[0].tags, ["select", "t0"]);
         assert_eq!(cases[0].steps.len(), 2);
         assert_eq!(cases[0].steps[1].line, 6);
-        let StepKind::Exchange { command, expect } = &cases[0].steps[1].kind else {
+        let StepKind::Exchange {
+            command, expect, ..
+        } = &cases[0].steps[1].kind
+        else {
             panic!("not an exchange")
         };
         assert_eq!(command.len(), 20);

@@ -22,6 +22,19 @@ fn answer_pattern(answer: &[u8], varies: bool) -> String {
     }
 }
 
+/// A command as written: hex with `{name}` where variables go.
+fn command_text(command: &[u8], inserts: &[(usize, String)]) -> String {
+    let mut out = String::new();
+    let mut at = 0;
+    for (pos, name) in inserts {
+        out.push_str(&hex_spaced(command.get(at..*pos).unwrap_or_default()));
+        out.push_str(&format!(" {{{name}}} "));
+        at = *pos;
+    }
+    out.push_str(&hex_spaced(command.get(at..).unwrap_or_default()));
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Native vector text for `cases`. With `answers` (one trace per case, from a run with
 /// `keep_going`), each step expects what the card answered; else the cases' own expectations.
 #[must_use]
@@ -52,8 +65,15 @@ pub fn to_native(cases: &[Case], answers: Option<&[Vec<StepTrace>]>, comment: &s
                 (StepKind::Reset { atr: Some(p) }, None) => {
                     let _ = writeln!(out, "  reset {p}");
                 }
-                (StepKind::Exchange { command, expect }, a) => {
-                    let _ = writeln!(out, "  > {}", hex_spaced(command));
+                (
+                    StepKind::Exchange {
+                        command,
+                        inserts,
+                        expect,
+                    },
+                    a,
+                ) => {
+                    let _ = writeln!(out, "  > {}", command_text(command, inserts));
                     let challenge = command.get(1) == Some(&0x84) && command.first() == Some(&0x00);
                     let pattern =
                         a.map_or_else(|| expect.to_string(), |a| answer_pattern(a, challenge));

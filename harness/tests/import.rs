@@ -70,7 +70,10 @@ fn scripts_parse_into_steps() {
     assert_eq!(c.name, "s");
     assert_eq!(c.steps.len(), 2);
     assert_eq!(c.steps[1].line, 2);
-    let StepKind::Exchange { command, expect } = &c.steps[1].kind else {
+    let StepKind::Exchange {
+        command, expect, ..
+    } = &c.steps[1].kind
+    else {
         panic!()
     };
     assert_eq!(command, &[0x00, 0xB2, 0x01, 0x04, 0x12]);

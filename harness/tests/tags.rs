@@ -15,9 +15,10 @@
 use std::path::Path;
 
 use applet_sim::Profile;
+use harness::import::parse_file;
 use harness::runner::{Outcome, run_case};
 use harness::transport::SimTransport;
-use harness::vectors::{discover, parse_file};
+use harness::vectors::discover;
 
 #[test]
 fn stateful_tags_match_what_the_cases_do() {

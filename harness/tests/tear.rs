@@ -14,9 +14,10 @@ use std::process::Command;
 
 use applet_sim::storage::MemMedium;
 use applet_sim::{Card, Profile};
+use harness::import::parse_file;
 use harness::runner::run;
 use harness::tear::TearTransport;
-use harness::vectors::{discover, parse_file};
+use harness::vectors::discover;
 
 #[test]
 fn the_suite_survives_power_cuts_at_every_write() {

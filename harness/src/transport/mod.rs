@@ -180,7 +180,15 @@ impl SimTransport {
     /// leaves such a change behind cannot run twice on one real card without restoring it).
     #[must_use]
     pub fn persistent_state_changed(&self) -> bool {
-        !self.card.same_persistent_state(&self.template)
+        !self.card.same_persistent_state(self.current_template())
+    }
+
+    /// The initial card of the current profile.
+    fn current_template(&self) -> &Card {
+        match self.current.and_then(|i| self.others.get(i)) {
+            Some((_, _, card)) => card,
+            None => &self.template,
+        }
     }
 
     /// True when the card was changed beyond what its own commands undo (see
