@@ -242,6 +242,9 @@ impl Expect {
     }
 }
 
+/// The most response data an APDU carries (extended Le): no pattern asks for more.
+const MAX_DATA: usize = 65_536;
+
 /// A token that is a whole item rather than hex digits: `*` (any data), `*N` (any N bytes:
 /// length only), `BB/MM` (a byte under a bit mask), `{name:N}` (capture N bytes).
 fn special(tok: &str, col: usize) -> Result<Option<Vec<Item>>, PatternError> {
@@ -253,9 +256,11 @@ fn special(tok: &str, col: usize) -> Result<Option<Vec<Item>>, PatternError> {
         return Ok(Some(vec![Item::AnyData]));
     }
     if let Some(n) = tok.strip_prefix('*') {
-        let n: usize = n
-            .parse()
-            .map_err(|_| bad(format!("expected `*` or `*N` (N bytes), found {tok:?}")))?;
+        let n: usize = n.parse().ok().filter(|n| *n <= MAX_DATA).ok_or_else(|| {
+            bad(format!(
+                "expected `*` or `*N` (N bytes, at most {MAX_DATA}), found {tok:?}"
+            ))
+        })?;
         return Ok(Some(vec![Item::Byte { value: 0, mask: 0 }; n]));
     }
     if let Some((v, m)) = tok.split_once('/') {
@@ -287,7 +292,7 @@ fn special(tok: &str, col: usize) -> Result<Option<Vec<Item>>, PatternError> {
         let len: usize = len
             .parse()
             .ok()
-            .filter(|n| *n > 0)
+            .filter(|n| (1..=MAX_DATA).contains(n))
             .ok_or_else(|| bad(format!("expected a byte count in {tok:?}")))?;
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(bad(format!(

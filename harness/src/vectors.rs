@@ -519,6 +519,26 @@ fn parse_inner(text: &str, path: &Path, depth: usize) -> Result<Vec<Case>, Vecto
                     return Err(err(n, col(c), "includes nested more than 8 deep".into()));
                 }
                 let included = path.parent().unwrap_or(Path::new(".")).join(target);
+                match std::fs::metadata(&included) {
+                    Ok(m) if m.is_file() && m.len() <= 1 << 20 => {}
+                    Ok(_) => {
+                        return Err(err(
+                            n,
+                            col(c),
+                            format!(
+                                "{} is not a step file (a regular file of at most 1 MiB)",
+                                included.display()
+                            ),
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(err(
+                            n,
+                            col(c),
+                            format!("cannot read {}: {e}", included.display()),
+                        ));
+                    }
+                }
                 let text = std::fs::read_to_string(&included).map_err(|e| {
                     err(
                         n,
