@@ -418,11 +418,12 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
     if head.get(..8) != Some(&MAGIC[..]) {
         return Err("not a card state file (no SSCSTATE magic)".into());
     }
-    let stored_crc = head
-        .get(22..26)
-        .and_then(|c| c.try_into().ok())
-        .map(u32::from_le_bytes);
-    if stored_crc != Some(crc32(head.get(..22).unwrap_or_default())) {
+    let le32 = |at: usize| {
+        head.get(at..at + 4)
+            .and_then(|v| v.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    if le32(22) != Some(crc32(head.get(..22).unwrap_or_default())) {
         return Err("corrupt header (checksum mismatch)".into());
     }
     let version = head
@@ -445,10 +446,7 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
             stored.unwrap_or_default()
         ));
     }
-    let snapshot_end = head
-        .get(18..22)
-        .and_then(|v| v.try_into().ok())
-        .map(u32::from_le_bytes)
+    let snapshot_end = le32(18)
         .and_then(|n| usize::try_from(n).ok())
         .and_then(|n| n.checked_add(HEADER_LEN))
         .unwrap_or(usize::MAX);

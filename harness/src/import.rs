@@ -75,13 +75,7 @@ impl Format {
 /// # Errors
 /// [`VectorError`] naming the file, line and column.
 pub fn parse_file(path: &Path) -> Result<Vec<Case>, VectorError> {
-    let text = std::fs::read_to_string(path).map_err(|e| VectorError {
-        path: path.to_owned(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read: {e}"),
-    })?;
-    parse_str(&text, path)
+    parse_str(&vectors::read_text(path)?, path)
 }
 
 /// Parses text in the format [`Format::detect`] finds for it.

@@ -351,19 +351,10 @@ impl Psam {
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
         let bcd = pin_bcd(pin)?;
-        let key = self.key(App::Ssse, 0x02)?.to_vec();
-        let mut log = Transcript::default();
-        let r = step!(challenge(t, &mut log, 8)?);
-        let ks = crypto::session_key(self.cipher, &key, &r).map_err(Self::bad)?;
-        let enc = crypto::encrypt_data(self.cipher, &ks, &bcd).map_err(Self::bad)?;
-        let cmd = mac_command(
-            [0x84, 0x24, 0x00, 0x01],
-            &enc,
-            |s| crypto::ssc_mac(self.cipher, &ks, s).map_err(Self::bad),
-            tamper,
-        )?;
-        send(t, &mut log, cmd)?;
-        Ok(log)
+        let cipher = self.cipher;
+        self.ssc_command(t, 0x02, [0x84, 0x24, 0x00, 0x01], tamper, |ks| {
+            crypto::encrypt_data(cipher, ks, &bcd).map_err(Self::bad)
+        })
     }
 
     /// SSC-MAC'd command with no enciphered data: `84 24 00 00` (unblock), `84 1E 00 01`
@@ -381,13 +372,27 @@ impl Psam {
         data: &[u8],
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
+        self.ssc_command(t, key_id, header, tamper, |_| Ok(data.to_vec()))
+    }
+
+    /// GET CHALLENGE, the session key of SSSE key `key_id` from it, then `header ‖ Lc ‖
+    /// data ‖ SSC MAC` where `data` may depend on the session key (an enciphered PIN).
+    fn ssc_command(
+        &mut self,
+        t: &mut dyn Transport,
+        key_id: u8,
+        header: [u8; 4],
+        tamper: bool,
+        data: impl FnOnce(&[u8]) -> Result<Vec<u8>, PsamError>,
+    ) -> Result<Transcript, PsamError> {
         let key = self.key(App::Ssse, key_id)?.to_vec();
         let mut log = Transcript::default();
         let r = step!(challenge(t, &mut log, 8)?);
         let ks = crypto::session_key(self.cipher, &key, &r).map_err(Self::bad)?;
+        let data = data(&ks)?;
         let cmd = mac_command(
             header,
-            data,
+            &data,
             |s| crypto::ssc_mac(self.cipher, &ks, s).map_err(Self::bad),
             tamper,
         )?;

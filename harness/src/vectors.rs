@@ -213,13 +213,20 @@ fn usage(keyword: &str) -> Option<&'static str> {
 /// # Errors
 /// [`VectorError`] naming the file, line and column.
 pub fn parse_file(path: &Path) -> Result<Vec<Case>, VectorError> {
-    let text = std::fs::read_to_string(path).map_err(|e| VectorError {
+    parse_str(&read_text(path)?, path)
+}
+
+/// A vector file's or script's text, or an error naming it.
+///
+/// # Errors
+/// [`VectorError`] without a line.
+pub fn read_text(path: &Path) -> Result<String, VectorError> {
+    std::fs::read_to_string(path).map_err(|e| VectorError {
         path: path.to_owned(),
         line: 0,
         column: 0,
         message: format!("cannot read: {e}"),
-    })?;
-    parse_str(&text, path)
+    })
 }
 
 /// Parses vector text; `path` is used in errors and in the cases (and to find includes).
