@@ -113,9 +113,10 @@ fn failure_lines(f: &Failure, out: &mut String) {
 
 fn text(report: &RunReport) -> String {
     let mut out = String::new();
-    let mut areas: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let mut areas: BTreeMap<String, (usize, usize, usize, f64)> = BTreeMap::new();
     for r in &report.results {
         let entry = areas.entry(r.case.area()).or_default();
+        entry.3 += r.duration.as_secs_f64() * 1e3;
         match &r.outcome {
             Outcome::Passed => entry.0 += 1,
             Outcome::Failed(f) => {
@@ -145,11 +146,11 @@ fn text(report: &RunReport) -> String {
     let _ = writeln!(out, "\nagainst {}", report.target);
     let _ = writeln!(
         out,
-        "{:<12} {:>6} {:>6} {:>7}",
-        "area", "passed", "failed", "skipped"
+        "{:<12} {:>6} {:>6} {:>7} {:>9}",
+        "area", "passed", "failed", "skipped", "ms"
     );
-    for (area, (p, f, s)) in &areas {
-        let _ = writeln!(out, "{area:<12} {p:>6} {f:>6} {s:>7}");
+    for (area, (p, f, s, ms)) in &areas {
+        let _ = writeln!(out, "{area:<12} {p:>6} {f:>6} {s:>7} {ms:>9.2}");
     }
     let (p, f, s) = report.counts();
     let _ = writeln!(
