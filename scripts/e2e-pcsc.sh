@@ -72,7 +72,7 @@ start_pcscd() {
   wait_for 20 vpcd_listening
 }
 start_serve() {
-  "$BIN/ssc-card" serve -v 2> "$LOGS/serve.log" &
+  "$BIN/ssc-card" serve -v "$@" 2>> "$LOGS/serve.log" &
   SERVE_PID=$!
   wait_for 20 card_present
 }
@@ -144,13 +144,30 @@ fi
 echo "== VERIFY throughput through pcscd"
 "$BIN/ssc-harness" bench --reader "$READER" --seconds 3
 
+stop_serve() {
+  kill -TERM "$SERVE_PID"
+  wait "$SERVE_PID" || { echo "ssc-card serve did not exit 0 on SIGTERM"; exit 1; }
+  SERVE_PID=
+  wait_for 20 bash -c "! '$BIN/ssc-harness' readers | grep -q '^$READER	card present'"
+}
+
 echo "== restart ssc-card serve: the card leaves and comes back"
-kill -TERM "$SERVE_PID"
-wait "$SERVE_PID" || { echo "ssc-card serve did not exit 0 on SIGTERM"; exit 1; }
-SERVE_PID=
-wait_for 20 bash -c "! '$BIN/ssc-harness' readers | grep -q '^$READER	card present'"
+stop_serve
 start_serve
 "$BIN/ssc-harness" run --reader "$READER" --filter select.ssse vectors | tail -n 1
+
+echo "== durable state through pcscd: a wrong PIN survives a restart of ssc-card serve --state"
+stop_serve
+start_serve --state "$LOGS/card.state"
+printf '%s\n00 20 00 00 03 11 11 11\n' "$SSSE" > "$LOGS/wrong.txt"
+scriptor -r "$READER" "$LOGS/wrong.txt" > "$LOGS/wrong.out" 2>&1
+grep -q '< 63 C2' "$LOGS/wrong.out" || { cat "$LOGS/wrong.out"; echo "wrong PIN not answered 63 C2"; exit 1; }
+stop_serve
+start_serve --state "$LOGS/card.state"
+printf '%s\n00 20 00 00\n' "$SSSE" > "$LOGS/query.txt"
+scriptor -r "$READER" "$LOGS/query.txt" > "$LOGS/query.out" 2>&1
+grep -q '< 63 C2' "$LOGS/query.out" || { cat "$LOGS/query.out"; echo "the try counter did not survive the restart"; exit 1; }
+echo "state file: the counter (2 tries left) survived the restart"
 
 echo "== removal and insertion by signal"
 kill -USR1 "$SERVE_PID"
