@@ -233,3 +233,39 @@ fn jobs_give_the_serial_result_and_reports_agree() {
     let tagged = json_cases(&tagged);
     assert!(!tagged.is_empty() && tagged.len() < cases.len());
 }
+
+#[test]
+fn auto_response_follows_61xx_and_the_trace_shows_it() {
+    let path = temp("auto.apdu");
+    std::fs::write(
+        &path,
+        "case fci-in-one\n> 00 A4 04 00 0F 7378312E73682EC9E7BBE1B1A3D5CF 00\n\
+         < 6F 1C * 9000\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let (code, _, _) = harness(&["run", p]);
+    assert_eq!(code, 1, "without --auto-response the card answers 61 1E");
+    let (code, out, _) = harness(&["run", "--auto-response", "--trace", p]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("< 61 1E"), "{out}");
+    assert!(out.contains("> 00 C0 00 00 1E"), "{out}");
+}
+
+#[test]
+fn v2_directives_are_checked_when_parsed() {
+    #[rustfmt::skip]
+    let table = [
+        ("case a\n> 00 82 00 0A 10 {r}\n< 9000\n", 2, 18, "not captured before"),
+        ("case a\n> 00 84 00 00 08\n< {r:8 9000\n", 3, 3, "{name:N}"),
+        ("case a\ninclude nowhere.steps\n", 2, 9, "cannot read"),
+        ("case a\nselect moon\n< 9000\n", 2, 8, "select: expected"),
+        ("case a\nverify 12x4\n< 9000\n", 2, 8, "not decimal digits"),
+        ("case a\nreset\nprofile gen2\n", 3, 9, "before the first case"),
+    ];
+    for (text, line, column, message) in table {
+        let e = harness::vectors::parse_str(text, Path::new("v.apdu")).unwrap_err();
+        assert_eq!((e.line, e.column), (line, column), "{text:?}: {e}");
+        assert!(e.message.contains(message), "{text:?}: {e}");
+    }
+}
