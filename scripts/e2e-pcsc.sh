@@ -90,7 +90,7 @@ start_serve
 echo "== the conformance suite through the reader (card restored between cases)"
 # The card is restored between cases, so the destructive (blocking) cases run too; the PSAM
 # uses the gen3 card's test keys.
-"$BIN/ssc-harness" run --reader "$READER" --restore-cmd "kill -HUP $SERVE_PID" \
+"$BIN/ssc-harness" run --reader "$READER" --restore-cmd "$BIN/ssc-card restore --pid $SERVE_PID" \
   --allow-destructive --keys vectors/keys/gen3.toml vectors > "$LOGS/run.txt" \
   || { cat "$LOGS/run.txt"; exit 1; }
 tail -n 16 "$LOGS/run.txt"

@@ -59,6 +59,20 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         state: Option<std::path::PathBuf>,
     },
+    /// Restore the card of a running `ssc-card serve` to its profile's initial state and wait
+    /// until it is done (SIGHUP, then the serve's acknowledgement): for `ssc-harness run
+    /// --restore-cmd 'ssc-card restore --pid PID'`.
+    Restore {
+        /// The process id of `ssc-card serve`.
+        #[arg(long)]
+        pid: u32,
+        /// The slot to wait for.
+        #[arg(long, default_value_t = 0)]
+        slot: usize,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
     /// Print a built-in profile as an editable TOML file, or list them.
     Profile {
         /// The built-in profile to print.
@@ -145,6 +159,7 @@ fn serve(
     };
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut threads = Vec::new();
+    let mut acks = Vec::new();
     for (i, addr) in addrs.into_iter().enumerate() {
         let endpoint = if listen.is_some() {
             Endpoint::Listen(addr)
@@ -153,6 +168,10 @@ fn serve(
         };
         let card = open_card(&profile, slot_state(state, i).as_deref())?;
         let mut slot = Slot::new(&format!("slot {i}"), card, Card::new(&profile), verbose);
+        let ack = applet_sim::vpcd::restore_ack_path(std::process::id(), i);
+        slot.acknowledge_restores(ack.clone())
+            .with_context(|| format!("writing {}", ack.display()))?;
+        acks.push(ack);
         let controls = Controls {
             stop: Arc::clone(&stop),
             ..Controls::default()
@@ -165,13 +184,47 @@ fn serve(
             served.and(flushed)
         }));
     }
+    let mut results = Vec::new();
     for t in threads {
-        match t.join() {
+        results.push(t.join());
+    }
+    for ack in acks {
+        let _ = std::fs::remove_file(ack);
+    }
+    for r in results {
+        match r {
             Ok(result) => result?,
             Err(_) => anyhow::bail!("a slot thread failed"),
         }
     }
     eprintln!("stopped");
+    Ok(())
+}
+
+/// `ssc-card restore`: SIGHUP to the serve, then wait until its acknowledgement file counts
+/// one more restore (the serve applies it between frames, within its 20 ms poll).
+fn restore(pid: u32, slot: usize, timeout: f64) -> anyhow::Result<()> {
+    let ack = applet_sim::vpcd::restore_ack_path(pid, slot);
+    let read = || -> anyhow::Result<u64> {
+        let text = std::fs::read_to_string(&ack)
+            .with_context(|| format!("{} (is ssc-card serve {pid} running?)", ack.display()))?;
+        Ok(text.trim().parse().unwrap_or(0))
+    };
+    let before = read()?;
+    // The shell's kill: no process-control code of our own (no `unsafe`).
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -HUP {pid}")])
+        .status()
+        .context("running kill")?;
+    anyhow::ensure!(status.success(), "kill -HUP {pid} failed: {status}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(timeout);
+    while read()? <= before {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "ssc-card serve {pid} did not acknowledge the restore within {timeout} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     Ok(())
 }
 
@@ -200,6 +253,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             verbose,
             state.as_deref(),
         ),
+        Cmd::Restore { pid, slot, timeout } => restore(pid, slot, timeout),
         Cmd::Profile { show: Some(name) } => {
             let text = profile::builtin_text(&name).with_context(|| {
                 format!(

@@ -34,7 +34,7 @@ const CTRL_RESET: u8 = 2;
 const CTRL_ATR: u8 = 4;
 
 /// How often a blocked read looks at the control flags.
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(20);
 
 /// Where the card meets vpcd.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +75,9 @@ pub struct Slot {
     initial: Card,
     present: bool,
     verbose: bool,
+    /// Restores applied, and the file that acknowledges them.
+    restores: u64,
+    ack: Option<std::path::PathBuf>,
 }
 
 /// Why a connection ended.
@@ -94,11 +97,24 @@ impl Slot {
     pub fn new(name: &str, card: Card, initial: Card, verbose: bool) -> Self {
         Self {
             name: name.to_owned(),
+            restores: 0,
+            ack: None,
             initial,
             card,
             present: true,
             verbose,
         }
+    }
+
+    /// Writes the number of restores applied so far to `path` after each one (see
+    /// [`restore_ack_path`]); the file is created now, with 0.
+    ///
+    /// # Errors
+    /// The I/O error writing it.
+    pub fn acknowledge_restores(&mut self, path: std::path::PathBuf) -> io::Result<()> {
+        std::fs::write(&path, "0")?;
+        self.ack = Some(path);
+        Ok(())
     }
 
     /// The card in the slot.
@@ -127,6 +143,11 @@ impl Slot {
                     self.name
                 ),
                 Err(e) => eprintln!("[{}] restore failed: {e}", self.name),
+            }
+            // Acknowledge, so `ssc-card restore` knows the next frame meets the restored card.
+            self.restores += 1;
+            if let Some(path) = &self.ack {
+                let _ = std::fs::write(path, self.restores.to_string());
             }
         }
         if controls.remove.swap(false, Ordering::SeqCst) {
@@ -185,6 +206,13 @@ impl Slot {
             }
         }
     }
+}
+
+/// Where `ssc-card serve` (process `pid`) acknowledges the restores of slot `slot`: a file
+/// holding how many restores it has applied.
+#[must_use]
+pub fn restore_ack_path(pid: u32, slot: usize) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ssc-card-{pid}-slot{slot}.restores"))
 }
 
 /// Serves one slot until a stop is requested: connects (or accepts), answers frames, and
