@@ -30,7 +30,12 @@ enum Command {
     /// Correct-PIN VERIFY in a loop: VERIFYs per second and latency percentiles.
     Bench(BenchArgs),
     /// List PC/SC readers and the ATR of the card in each.
-    Readers,
+    Readers {
+        /// Wait up to this many milliseconds for a change (pcscd then polls its readers
+        /// instead of answering from what it last saw).
+        #[arg(long, default_value_t = 0, value_name = "MS")]
+        wait: u64,
+    },
     /// Turn scripts (scriptor, apdutool, ETSI) into native vectors, with their own
     /// expectations (none: any answer).
     Convert(ConvertArgs),
@@ -335,7 +340,7 @@ impl Cli {
         match self.command {
             Command::Run(args) => args.run(),
             Command::Bench(args) => args.run(),
-            Command::Readers => readers(),
+            Command::Readers { wait } => readers(Duration::from_millis(wait)),
             Command::Card(args) => args.run(),
             Command::Tear(args) => args.run(),
             Command::Convert(args) => args.run(),
@@ -556,8 +561,8 @@ impl BenchArgs {
 }
 
 #[cfg(feature = "pcsc")]
-fn readers() -> anyhow::Result<Outcome> {
-    let list = crate::transport::list_readers()?;
+fn readers(wait: Duration) -> anyhow::Result<Outcome> {
+    let list = crate::transport::list_readers(wait)?;
     if list.is_empty() {
         println!("no PC/SC readers");
     }
@@ -571,7 +576,7 @@ fn readers() -> anyhow::Result<Outcome> {
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn readers() -> anyhow::Result<Outcome> {
+fn readers(_wait: Duration) -> anyhow::Result<Outcome> {
     anyhow::bail!(crate::transport::NO_PCSC)
 }
 

@@ -116,10 +116,12 @@ pub type ReaderInfo = (String, Option<Vec<u8>>);
 
 /// The readers PC/SC knows, each with the ATR of the card it holds (if any). Asks pcscd for
 /// the readers' state (SCardGetStatusChange) without connecting, so listing powers no card.
+/// With a nonzero `wait`, it then waits up to that long for a change: pcscd polls its readers
+/// while a client waits, so a card taken away since its last look shows as gone.
 ///
 /// # Errors
 /// [`TransportError`] when PC/SC cannot be reached.
-pub fn list_readers() -> Result<Vec<ReaderInfo>, TransportError> {
+pub fn list_readers(wait: Duration) -> Result<Vec<ReaderInfo>, TransportError> {
     let ctx = Context::establish(Scope::User)?;
     let names = match ctx.list_readers_owned() {
         Ok(n) => n,
@@ -131,6 +133,15 @@ pub fn list_readers() -> Result<Vec<ReaderInfo>, TransportError> {
         .map(|n| ReaderState::new(n, State::UNAWARE))
         .collect();
     ctx.get_status_change(Duration::ZERO, &mut states)?;
+    if !wait.is_zero() {
+        for s in &mut states {
+            s.sync_current_state();
+        }
+        match ctx.get_status_change(wait, &mut states) {
+            Ok(()) | Err(pcsc::Error::Timeout) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(states
         .iter()
         .map(|r| {
