@@ -187,3 +187,27 @@ fn the_decrement_is_durable_before_the_comparison() {
         }
     }
 }
+
+/// CARD BLOCK is for ever: after a restart the card still answers every command 6A81.
+#[test]
+fn a_blocked_card_answers_6a81_after_a_restart() {
+    use applet_sim::CipherSuite;
+    use applet_sim::crypto::{session_key, ssc_mac};
+    let dir = temp_dir("card-block");
+    let path = dir.join("card.state");
+    let p = gen3();
+    {
+        let (mut c, _) = Card::open(&p, &path).unwrap();
+        x(&mut c, SELECT_SSSE);
+        let r = c.transmit(&apdu::parse_hex("0084000008").unwrap());
+        let bk = apdu::parse_hex("505152535455565758595A5B5C5D5E5F").unwrap();
+        let ks = session_key(CipherSuite::Sm4, &bk, &r[..8]).unwrap();
+        let mac = ssc_mac(CipherSuite::Sm4, &ks, &[0x84, 0x16, 0, 0, 4]).unwrap();
+        assert_eq!(
+            x(&mut c, &format!("8416000004{}", apdu::hex_compact(&mac))),
+            "9000"
+        );
+    }
+    let (mut c, _) = Card::open(&p, &path).unwrap();
+    script(&mut c, &[(SELECT_SSSE, "6A81"), ("0084000008", "6A81")]);
+}
