@@ -290,6 +290,12 @@ impl Record {
 
     /// Decodes one record's payload (length and CRC already checked).
     fn decode(p: &[u8]) -> Option<Self> {
+        Self::decode_at(p, false)
+    }
+
+    /// Decodes a payload; inside a batch (`nested`) another batch is refused before it is
+    /// read, so a crafted file cannot make decoding recurse.
+    fn decode_at(p: &[u8], nested: bool) -> Option<Self> {
         let mut r = Reader(p);
         let record = match r.u8()? {
             1 => Self::Pin {
@@ -329,6 +335,7 @@ impl Record {
                     blocked_apps,
                 }
             }
+            5 if nested => return None,
             5 => {
                 let n = r.u32()?;
                 let mut records = Vec::new();
@@ -357,7 +364,7 @@ fn parse_one(bytes: &[u8]) -> Option<Record> {
     (len == !check
         && usize::try_from(len).ok() == Some(payload.len())
         && u32::from_le_bytes(*crc) == crc32(body))
-    .then(|| Record::decode(payload))
+    .then(|| Record::decode_at(payload, true))
     .flatten()
 }
 
@@ -461,6 +468,11 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
     while at < bytes.len() {
         let in_snapshot = at < snapshot_end;
         let rest = bytes.get(at..).unwrap_or_default();
+        // An append the file system extended but never filled (zeros after a crash, as some
+        // file systems leave them) is a torn tail too.
+        if !in_snapshot && rest.iter().all(|b| *b == 0) {
+            break;
+        }
         let word = |i: usize| {
             rest.get(i..i + 4)
                 .and_then(|w| w.try_into().ok())
@@ -484,15 +496,18 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
         };
         let (body, crc) = whole.split_at(whole.len() - 4);
         let ok = crc.try_into().map(u32::from_le_bytes).ok() == Some(crc32(body));
-        let record = ok
-            .then(|| Record::decode(body.get(8..).unwrap_or_default()))
-            .flatten();
-        match record {
-            Some(r) => records.push(r),
-            // A bad record at the very end is a torn append; before more data, or in the
+        match (ok, Record::decode(body.get(8..).unwrap_or_default())) {
+            (true, Some(r)) => records.push(r),
+            // Whole and checksummed but not a record this build knows: never torn.
+            (true, None) => {
+                return Err(format!(
+                    "a record this build cannot read at byte {at} (corrupt, or a newer format)"
+                ));
+            }
+            // A bad checksum at the very end is a torn append; before more data, or in the
             // snapshot, it is damage.
-            None if whole.len() == rest.len() && !in_snapshot => break,
-            None => return Err(format!("corrupt record at byte {at} (checksum mismatch)")),
+            (false, _) if whole.len() == rest.len() && !in_snapshot => break,
+            (false, _) => return Err(format!("corrupt record at byte {at} (checksum mismatch)")),
         }
         at += whole.len();
         if in_snapshot && at > snapshot_end {
@@ -915,7 +930,7 @@ impl Journal {
         fingerprint: u64,
         initial: &[Record],
         new: bool,
-    ) -> Result<(Self, Vec<Record>), OpenError> {
+    ) -> Result<(Self, Opened), OpenError> {
         let bytes = medium.read_all().map_err(OpenError::Io)?;
         let mut journal = Self {
             medium,
@@ -932,17 +947,33 @@ impl Journal {
                 ));
             }
             journal.compact(initial).map_err(OpenError::Io)?;
-            return Ok((journal, Vec::new()));
+            return Ok((
+                journal,
+                Opened {
+                    records: Vec::new(),
+                    torn_tail_at: None,
+                },
+            ));
         }
         let parsed = parse(&bytes, fingerprint).map_err(OpenError::Refused)?;
-        if parsed.valid_len < bytes.len() {
-            journal
-                .medium
-                .truncate(parsed.valid_len)
-                .map_err(OpenError::Io)?;
-        }
         journal.since_compaction = parsed.records.len();
-        Ok((journal, parsed.records))
+        let torn_tail_at = (parsed.valid_len < bytes.len()).then_some(parsed.valid_len);
+        Ok((
+            journal,
+            Opened {
+                records: parsed.records,
+                torn_tail_at,
+            },
+        ))
+    }
+
+    /// Cuts off a torn tail, once the records before it were all accepted (so a refused
+    /// file is never changed).
+    ///
+    /// # Errors
+    /// The I/O error.
+    pub fn drop_torn_tail(&mut self, at: usize) -> io::Result<()> {
+        self.medium.truncate(at)
     }
 
     /// A journal on a medium that already holds the state it continues (no read, no write).
@@ -1040,6 +1071,15 @@ impl Journal {
     pub fn flush(&mut self) -> io::Result<()> {
         self.medium.sync()
     }
+}
+
+/// What an opened journal holds.
+#[derive(Debug)]
+pub struct Opened {
+    /// The records to replay.
+    pub records: Vec<Record>,
+    /// Where a torn last append starts, to cut off after the records are accepted.
+    pub torn_tail_at: Option<usize>,
 }
 
 /// Why a journal could not be opened.
@@ -1153,5 +1193,54 @@ mod tests {
             assert!(m.sync().is_err() && m.append(b"e").is_err());
             assert_eq!(m.after_power_cut(), survives, "{mode:?}");
         }
+    }
+
+    fn file(records: &[Vec<u8>]) -> Vec<u8> {
+        let mut bytes = header(7, 0);
+        for r in records {
+            bytes.extend(r);
+        }
+        bytes
+    }
+
+    /// A record with a right CRC around any payload.
+    fn raw(payload: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(payload.len()).unwrap_or(0);
+        let mut out = len.to_le_bytes().to_vec();
+        out.extend((!len).to_le_bytes());
+        out.extend(payload);
+        let crc = crc32(&out);
+        out.extend(crc.to_le_bytes());
+        out
+    }
+
+    /// Found by review: nested batches recursed (a stack overflow on a crafted file); a
+    /// checksummed record this build cannot read was dropped as if torn; a zero-filled tail
+    /// was refused instead of dropped.
+    #[test]
+    fn crafted_and_crashed_tails() {
+        let key = Record::Key {
+            index: 1,
+            remaining: 2,
+        };
+        // A batch inside a batch is refused before its inside is read (no recursion).
+        let mut inner = Record::Batch(vec![key.clone()]).encode();
+        for _ in 0..3 {
+            let mut p = vec![5u8];
+            put_u32(&mut p, 1);
+            put_bytes(&mut p, &inner);
+            inner = raw(&p);
+        }
+        let e = parse(&file(&[key.encode(), inner]), 7).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+        // A whole record of an unknown kind at the end: refused, not dropped.
+        let e = parse(&file(&[key.encode(), raw(&[6, 1, 2])]), 7).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+        // Zeros where an append should have landed: a torn tail.
+        let mut bytes = file(&[key.encode()]);
+        let valid = bytes.len();
+        bytes.extend([0u8; 37]);
+        let p = parse(&bytes, 7).unwrap();
+        assert_eq!((p.records, p.valid_len), (vec![key], valid));
     }
 }

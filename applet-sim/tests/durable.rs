@@ -211,3 +211,50 @@ fn a_blocked_card_answers_6a81_after_a_restart() {
     let (mut c, _) = Card::open(&p, &path).unwrap();
     script(&mut c, &[(SELECT_SSSE, "6A81"), ("0084000008", "6A81")]);
 }
+
+/// Found by review: a file refused for a record that does not fit the profile had its torn
+/// tail cut off first; now it is left exactly as it was. A life-cycle record blocking one
+/// application twice is refused too.
+#[test]
+fn a_refused_file_keeps_its_torn_tail() {
+    use applet_sim::storage::Record;
+    let dir = temp_dir("refused-tail");
+    let path = dir.join("card.state");
+    let p = gen3();
+    drop(Card::open(&p, &path).unwrap());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let good = bytes.clone();
+    bytes.extend(
+        Record::Key {
+            index: 999,
+            remaining: 1,
+        }
+        .encode(),
+    );
+    let partial = Record::Key {
+        index: 0,
+        remaining: 1,
+    }
+    .encode();
+    bytes.extend(&partial[..partial.len() / 2]);
+    std::fs::write(&path, &bytes).unwrap();
+    let e = Card::open(&p, &path).err().unwrap().to_string();
+    assert!(e.contains("key #999"), "{e}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the refused file changed"
+    );
+    // Blocked twice.
+    let mut twice = good;
+    twice.extend(
+        Record::Lifecycle {
+            card_blocked: false,
+            blocked_apps: vec![(1, false), (1, true)],
+        }
+        .encode(),
+    );
+    std::fs::write(&path, &twice).unwrap();
+    let e = Card::open(&p, &path).err().unwrap().to_string();
+    assert!(e.contains("blocked twice"), "{e}");
+}

@@ -198,6 +198,10 @@ impl Persistent {
                 blocked_apps,
             } => {
                 self.lifecycle.card_blocked = card_blocked;
+                let mut seen = std::collections::BTreeSet::new();
+                if !blocked_apps.iter().all(|(n, _)| seen.insert(*n)) {
+                    return Err("an application blocked twice in one life-cycle record".into());
+                }
                 self.lifecycle.blocked_apps = blocked_apps
                     .into_iter()
                     .map(|(n, permanent)| {
@@ -261,9 +265,12 @@ impl Card {
     ) -> Result<Self, OpenError> {
         let mut card = Self::new(profile);
         let initial = card.persistent.records();
-        let (journal, records) = Journal::open(medium, fingerprint(profile), &initial, new)?;
-        for r in records {
+        let (mut journal, opened) = Journal::open(medium, fingerprint(profile), &initial, new)?;
+        for r in opened.records {
             card.persistent.apply(r).map_err(OpenError::Refused)?;
+        }
+        if let Some(at) = opened.torn_tail_at {
+            journal.drop_torn_tail(at).map_err(OpenError::Io)?;
         }
         card.store = Storage(Some(journal));
         Ok(card)
