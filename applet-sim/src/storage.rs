@@ -425,28 +425,22 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
     if head.get(..8) != Some(&MAGIC[..]) {
         return Err("not a card state file (no SSCSTATE magic)".into());
     }
-    let le32 = |at: usize| {
-        head.get(at..at + 4)
-            .and_then(|v| v.try_into().ok())
-            .map(u32::from_le_bytes)
-    };
+    // A header field: N bytes at `at`.
+    fn field<const N: usize>(head: &[u8], at: usize) -> Option<[u8; N]> {
+        head.get(at..at + N)?.try_into().ok()
+    }
+    let le32 = |at| field(head, at).map(u32::from_le_bytes);
     if le32(22) != Some(crc32(head.get(..22).unwrap_or_default())) {
         return Err("corrupt header (checksum mismatch)".into());
     }
-    let version = head
-        .get(8..10)
-        .and_then(|v| v.try_into().ok())
-        .map(u16::from_le_bytes);
+    let version = field(head, 8).map(u16::from_le_bytes);
     if version != Some(FORMAT_VERSION) {
         return Err(format!(
             "format version {} (this build reads version {FORMAT_VERSION})",
             version.unwrap_or_default()
         ));
     }
-    let stored = head
-        .get(10..18)
-        .and_then(|v| v.try_into().ok())
-        .map(u64::from_le_bytes);
+    let stored = field(head, 10).map(u64::from_le_bytes);
     if stored != Some(fingerprint) {
         return Err(format!(
             "written for another card profile (fingerprint {:016X}, this profile {fingerprint:016X})",

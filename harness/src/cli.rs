@@ -488,14 +488,11 @@ const SELECT_SSSE: [u8; 20] = [
 
 /// VERIFY of the SSSE PIN: packed BCD, F-padded (SSC-CARD.md §5.1).
 fn verify_apdu(pin: &str) -> anyhow::Result<Vec<u8>> {
-    if !(4..=16).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        anyhow::bail!("--pin: 4 to 16 decimal digits");
-    }
-    let mut digits = pin.to_owned();
-    if digits.len() % 2 == 1 {
-        digits.push('F');
-    }
-    let block = apdu::parse_hex(&digits)?;
+    let value = applet_sim::pin::PinValue::from_digits(pin)
+        .ok()
+        .filter(|v| v.len() >= 4)
+        .ok_or_else(|| anyhow::anyhow!("--pin: 4 to 16 decimal digits"))?;
+    let block = value.to_bcd();
     let mut apdu = vec![0x00, 0x20, 0x00, 0x00, u8::try_from(block.len())?];
     apdu.extend(block);
     Ok(apdu)

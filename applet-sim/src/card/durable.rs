@@ -39,14 +39,22 @@ impl fmt::Debug for Storage {
 
 impl Storage {
     /// Writes a record at a write point (nothing without a journal).
+    /// The record is only built when there is a journal: a volatile card (the APDU hot
+    /// path) pays nothing at its write points.
     pub(crate) fn write(
         &mut self,
         point: WritePoint,
-        record: &Record,
+        record: impl FnOnce() -> Option<Record>,
     ) -> Result<(), StorageFailure> {
-        match &mut self.0 {
-            None => Ok(()),
-            Some(j) => j.write(point, record),
+        match (&mut self.0, point) {
+            (None, _) => Ok(()),
+            (Some(j), point) => match record() {
+                Some(r) => j.write(point, &r),
+                None => Err(StorageFailure {
+                    point,
+                    message: "no such datum".into(),
+                }),
+            },
         }
     }
 
@@ -285,32 +293,31 @@ impl Card {
 
     /// Makes a datum durable at a write point: 6581 when the storage fails.
     pub(super) fn commit(&mut self, point: WritePoint, datum: Datum) -> ApduResult<()> {
-        if self.store.0.is_none() {
-            return Ok(());
-        }
-        let record = self
-            .persistent
-            .record(datum)
-            .ok_or(StatusWord::NoPreciseDiagnosis)?;
+        let persistent = &self.persistent;
         self.store
-            .write(point, &record)
+            .write(point, || persistent.record(datum))
             .map_err(|_| StatusWord::MemoryFailure)
     }
 
     /// Makes PIN objects durable together: one record, or one batch record for several (a
     /// power cut keeps all or none). Nothing for an empty list.
     pub(super) fn commit_pins(&mut self, point: WritePoint, indices: &[usize]) -> ApduResult<()> {
-        let mut records: Vec<Record> = indices
-            .iter()
-            .filter_map(|&i| self.persistent.pins.get(i).map(|p| pin_record(i, &p.pin)))
-            .collect();
-        let record = match records.len() {
-            0 => return Ok(()),
-            1 => records.swap_remove(0),
-            _ => Record::Batch(records),
+        if indices.is_empty() {
+            return Ok(());
+        }
+        let pins = &self.persistent.pins;
+        let record = || {
+            let mut records: Vec<Record> = indices
+                .iter()
+                .filter_map(|&i| pins.get(i).map(|p| pin_record(i, &p.pin)))
+                .collect();
+            match records.len() {
+                1 => records.pop(),
+                _ => Some(Record::Batch(records)),
+            }
         };
         self.store
-            .write(point, &record)
+            .write(point, record)
             .map_err(|_| StatusWord::MemoryFailure)
     }
 
@@ -326,8 +333,9 @@ impl Card {
             .pins
             .get_mut(index)
             .ok_or(StatusWord::ReferenceNotFound)?;
-        let mut commit =
-            |point: WritePoint, pin: &PinObject| store.write(point, &pin_record(index, pin));
+        let mut commit = |point: WritePoint, pin: &PinObject| {
+            store.write(point, || Some(pin_record(index, pin)))
+        };
         Ok(f(&mut owned.pin, &mut commit))
     }
 

@@ -69,10 +69,7 @@ impl Card {
         let found = found.ok_or(StatusWord::FileNotFound)?;
         // A blocked application (lifecycle.rs): permanently, 9303 and nothing selected;
         // temporarily (PBOC), its DFs are selected with 6283 and no FCI, its EFs refused.
-        let block = self
-            .persistent
-            .lifecycle
-            .block_of(fs.application_of(fs.df_of(found)));
+        let block = self.persistent.lifecycle.block_of(fs, found);
         match (block, fs.node(found)) {
             (None, _) => {}
             (Some(AppBlock::Permanent), _) => return Err(StatusWord::ApplicationBlocked),

@@ -17,7 +17,7 @@ use super::auth::{BK, STK};
 use super::durable::Datum;
 use super::pboc::DAMK;
 use crate::command::Command;
-use crate::fs::NodeId;
+use crate::fs::{FileSystem, NodeId};
 use crate::profile::AppKind;
 use crate::storage::WritePoint;
 
@@ -40,8 +40,13 @@ pub(crate) struct Lifecycle {
 }
 
 impl Lifecycle {
-    /// How `app` is blocked, if it is.
-    pub(crate) fn block_of(&self, app: NodeId) -> Option<AppBlock> {
+    /// How the application holding `node` is blocked, if it is. Free while nothing is
+    /// blocked (the APDU path asks on every command).
+    pub(crate) fn block_of(&self, fs: &FileSystem, node: NodeId) -> Option<AppBlock> {
+        if self.blocked_apps.is_empty() {
+            return None;
+        }
+        let app = fs.application_of(fs.df_of(node));
         self.blocked_apps
             .iter()
             .find(|(a, _)| *a == app)
@@ -52,8 +57,8 @@ impl Lifecycle {
 impl Card {
     /// The block of the application the current DF belongs to.
     fn current_block(&self) -> Option<AppBlock> {
-        let app = self.persistent.fs.application_of(self.volatile.current_df);
-        self.persistent.lifecycle.block_of(app)
+        let p = &self.persistent;
+        p.lifecycle.block_of(&p.fs, self.volatile.current_df)
     }
 
     /// The gate before any handler (after the card-block check of `process`): in a

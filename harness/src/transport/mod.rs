@@ -127,11 +127,7 @@ impl Transport for SimTransport {
     }
 
     fn psam_keys(&self) -> Option<crate::psam::Keys> {
-        let profile = match self.current.and_then(|i| self.others.get(i)) {
-            Some((_, p, _)) => p,
-            None => &self.profile,
-        };
-        Some(crate::psam::Keys::from_profile(profile))
+        Some(crate::psam::Keys::from_profile(self.current().0))
     }
 
     fn use_profile(&mut self, profile: Option<&str>) -> Result<bool, TransportError> {
@@ -185,9 +181,14 @@ impl SimTransport {
 
     /// The initial card of the current profile.
     fn current_template(&self) -> &Card {
+        self.current().1
+    }
+
+    /// The profile of the next fresh cards and its initial card.
+    fn current(&self) -> (&Profile, &Card) {
         match self.current.and_then(|i| self.others.get(i)) {
-            Some((_, _, card)) => card,
-            None => &self.template,
+            Some((_, p, card)) => (p, card),
+            None => (&self.profile, &self.template),
         }
     }
 
