@@ -17,6 +17,7 @@ pub mod access;
 mod card;
 pub mod command;
 pub mod crypto;
+mod device;
 pub mod fs;
 pub mod pin;
 pub mod profile;
@@ -25,4 +26,5 @@ pub mod storage;
 pub mod vpcd;
 
 pub use card::{Card, fingerprint};
+pub use device::SmartCard;
 pub use profile::{AppKind, CipherSuite, Profile, ProfileError, Protocol, Unblock};

@@ -10,13 +10,17 @@ use std::io::{self, BufRead, Write};
 
 use apdu::{StatusWord, hex_spaced, parse_hex};
 
-use crate::Card;
+use crate::SmartCard;
 
 /// Runs the shell until end of input.
 ///
 /// # Errors
 /// Only I/O errors on `input` or `output`.
-pub fn run(card: &mut Card, input: impl BufRead, mut output: impl Write) -> io::Result<()> {
+pub fn run(
+    card: &mut impl SmartCard,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> io::Result<()> {
     let mut response = Vec::new();
     for line in input.lines() {
         let line = line?;

@@ -21,7 +21,7 @@ use std::time::Duration;
 use apdu::hex_spaced;
 use socket2::SockRef;
 
-use crate::Card;
+use crate::SmartCard;
 use crate::shell::answer_line;
 
 /// vpcd's first port (`0x8C7B`): slot 0 is "Virtual PCD 00 00", 35964 is slot 1.
@@ -68,11 +68,11 @@ impl Controls {
 
 /// One reader slot: a card, its initial state, and whether it is in the reader.
 #[derive(Debug)]
-pub struct Slot {
+pub struct Slot<C: SmartCard = crate::Card> {
     /// A name for the log (`slot 0`).
     pub name: String,
-    card: Card,
-    initial: Card,
+    card: C,
+    initial: C,
     present: bool,
     verbose: bool,
     /// Restores applied, and the file that acknowledges them.
@@ -91,10 +91,10 @@ pub enum Ended {
     Removed,
 }
 
-impl Slot {
+impl<C: SmartCard> Slot<C> {
     /// A slot holding `card`, inserted.
     #[must_use]
-    pub fn new(name: &str, card: Card, initial: Card, verbose: bool) -> Self {
+    pub fn new(name: &str, card: C, initial: C, verbose: bool) -> Self {
         Self {
             name: name.to_owned(),
             restores: 0,
@@ -119,12 +119,12 @@ impl Slot {
 
     /// The card in the slot.
     #[must_use]
-    pub fn card(&self) -> &Card {
+    pub fn card(&self) -> &C {
         &self.card
     }
 
     /// The card in the slot, to flush its state file at exit.
-    pub fn card_mut(&mut self) -> &mut Card {
+    pub fn card_mut(&mut self) -> &mut C {
         &mut self.card
     }
 
@@ -166,7 +166,7 @@ impl Slot {
         out.clear();
         match frame {
             [CTRL_OFF] => {
-                self.card.reset();
+                self.card.power_off();
                 self.log("power off");
                 None
             }
@@ -220,7 +220,11 @@ pub fn restore_ack_path(pid: u32, slot: usize) -> std::path::PathBuf {
 ///
 /// # Errors
 /// Only a listening socket that cannot be bound (reversed mode).
-pub fn serve(slot: &mut Slot, endpoint: &Endpoint, controls: &Controls) -> io::Result<()> {
+pub fn serve<C: SmartCard>(
+    slot: &mut Slot<C>,
+    endpoint: &Endpoint,
+    controls: &Controls,
+) -> io::Result<()> {
     let listener = match endpoint {
         Endpoint::Listen(addr) => {
             let l = TcpListener::bind(addr)?;
@@ -382,7 +386,7 @@ fn put_frame(payload: &[u8], wire: &mut Vec<u8>) {
 /// What the slot writes back for a byte stream from vpcd, without a socket: each complete
 /// frame is answered as `serve` answers it; a trailing partial frame is left unanswered (the
 /// fuzz target and tests of the framing).
-pub fn answer_stream(slot: &mut Slot, mut input: &[u8]) -> Vec<u8> {
+pub fn answer_stream<C: SmartCard>(slot: &mut Slot<C>, mut input: &[u8]) -> Vec<u8> {
     let mut wire = Vec::new();
     let mut answer = Vec::new();
     while let Some((size, frame)) = split_frame(input) {
@@ -394,7 +398,11 @@ pub fn answer_stream(slot: &mut Slot, mut input: &[u8]) -> Vec<u8> {
     wire
 }
 
-fn serve_connection(slot: &mut Slot, stream: TcpStream, controls: &Controls) -> io::Result<Ended> {
+fn serve_connection<C: SmartCard>(
+    slot: &mut Slot<C>,
+    stream: TcpStream,
+    controls: &Controls,
+) -> io::Result<Ended> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(POLL))?;
     let _ = SockRef::from(&stream).set_tcp_quickack(true);

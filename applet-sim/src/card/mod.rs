@@ -491,6 +491,28 @@ impl Card {
     }
 }
 
+impl crate::SmartCard for Card {
+    fn atr(&self) -> &[u8] {
+        Card::atr(self)
+    }
+
+    fn reset(&mut self) -> &[u8] {
+        Card::reset(self)
+    }
+
+    fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
+        Card::transmit_into(self, apdu, out);
+    }
+
+    fn restore_from(&mut self, issued: &Self) -> std::io::Result<()> {
+        Card::restore_from(self, issued)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Card::flush(self)
+    }
+}
+
 /// The security-status bit of PIN number `index` (profiles hold at most 64 PINs).
 fn bit(index: usize) -> u64 {
     u32::try_from(index)
