@@ -4,16 +4,7 @@
 
 use crate::class::Class;
 use crate::error::{EncodeError, ParseError};
-
-/// How Lc and Le are encoded on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum LengthEncoding {
-    /// One-byte Lc (01..FF) and Le (00 = 256).
-    #[default]
-    Short,
-    /// Three-byte Lc/Le (`00 hi lo`), two-byte Le after data; `0000` = 65,536.
-    Extended,
-}
+pub use crate::length::LengthEncoding;
 
 /// The ISO 7816-3 case of a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +44,16 @@ impl<'a> CommandApdu<'a> {
     /// # Errors
     /// A [`ParseError`] saying what is malformed.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
-        crate::parse::command(bytes)
+        let ([cla, ins, p1, p2], data, ne, encoding) = crate::parse::command(bytes)?;
+        Ok(Self {
+            cla: cla.into(),
+            ins,
+            p1,
+            p2,
+            data,
+            ne,
+            encoding,
+        })
     }
 
     /// The ISO 7816-3 case.

@@ -10,6 +10,7 @@ mod class;
 mod command;
 mod error;
 mod hexfmt;
+mod length;
 mod parse;
 mod response;
 mod status;

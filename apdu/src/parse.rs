@@ -7,8 +7,8 @@ use nom::Parser;
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u8, be_u16};
 
-use crate::command::{CommandApdu, LengthEncoding};
 use crate::error::ParseError;
+use crate::length::LengthEncoding;
 
 type In<'a> = &'a [u8];
 
@@ -24,21 +24,16 @@ fn ne_extended(le: u16) -> u32 {
 /// The body after the four header bytes, decoded as (data, Ne, encoding).
 type Body<'a> = (&'a [u8], Option<u32>, LengthEncoding);
 
+/// A parsed command: header (CLA INS P1 P2), data, Ne and how the lengths were written.
+pub(crate) type Fields<'a> = ([u8; 4], &'a [u8], Option<u32>, LengthEncoding);
+
 /// Parses a whole command APDU; every byte must be accounted for.
-pub(crate) fn command(input: &[u8]) -> Result<CommandApdu<'_>, ParseError> {
+pub(crate) fn command(input: &[u8]) -> Result<Fields<'_>, ParseError> {
     let (body, (cla, ins, p1, p2)) = header(input).map_err(
         |_: nom::Err<nom::error::Error<In<'_>>>| ParseError::TooShort { len: input.len() },
     )?;
     let (data, ne, encoding) = lengths(body)?;
-    Ok(CommandApdu {
-        cla: cla.into(),
-        ins,
-        p1,
-        p2,
-        data,
-        ne,
-        encoding,
-    })
+    Ok(([cla, ins, p1, p2], data, ne, encoding))
 }
 
 fn header(i: In<'_>) -> IResult<In<'_>, (u8, u8, u8, u8)> {
