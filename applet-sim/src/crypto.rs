@@ -8,7 +8,7 @@ use des::cipher::{Array, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::{Des, TdesEde2};
 use sm4::Sm4;
 
-use crate::profile::CipherSuite;
+use crate::model::CipherSuite;
 
 /// A key that does not fit its cipher.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

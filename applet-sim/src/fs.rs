@@ -3,8 +3,7 @@
 
 use apdu::tlv::BerNode;
 
-use crate::access::Access;
-use crate::profile::{AppKind, Profile, Structure};
+use crate::model::{AppKind, EfControl};
 
 /// Index of a file in the arena; the MF is [`MF`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,20 +64,8 @@ pub enum EfContent {
 pub struct Ef {
     /// The DF holding it.
     pub parent: NodeId,
-    /// File identifier.
-    pub fid: u16,
-    /// Short file identifier.
-    pub sfi: Option<u8>,
-    /// Structure.
-    pub structure: Structure,
-    /// Transparent: size; records: the maximum number of records.
-    pub capacity: usize,
-    /// Records: the longest record (a cyclic EF's records all have this size).
-    pub record_size: usize,
-    /// Read access condition.
-    pub read: Access,
-    /// Update access condition.
-    pub update: Access,
+    /// Identifiers, structure, size and access conditions.
+    pub control: EfControl,
     /// Contents.
     pub content: EfContent,
 }
@@ -98,11 +85,17 @@ pub struct FileSystem {
     nodes: Vec<Node>,
 }
 
+impl Default for FileSystem {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FileSystem {
-    /// Builds the tree of a validated profile (parents are declared before children).
+    /// A tree holding only the MF.
     #[must_use]
-    pub fn from_profile(profile: &Profile) -> Self {
-        let mut fs = Self {
+    pub fn new() -> Self {
+        Self {
             nodes: vec![Node::Df(Df {
                 parent: None,
                 fid: Some(MF_FID),
@@ -111,51 +104,19 @@ impl FileSystem {
                 children: Vec::new(),
                 kind: None,
             })],
-        };
-        let mut labels: Vec<(&str, NodeId)> = vec![("MF", MF)];
-        let lookup = |labels: &[(&str, NodeId)], l: &str| {
-            labels
-                .iter()
-                .find(|(n, _)| *n == l)
-                .map_or(MF, |(_, id)| *id)
-        };
-        for df in &profile.dfs {
-            let parent = lookup(&labels, &df.parent);
-            let id = fs.push(
-                parent,
-                Node::Df(Df {
-                    parent: Some(parent),
-                    fid: df.fid,
-                    name: df.name.clone(),
-                    fci: df.fci.clone(),
-                    children: Vec::new(),
-                    kind: df.kind,
-                }),
-            );
-            labels.push((&df.id, id));
         }
-        for ef in &profile.efs {
-            let parent = lookup(&labels, &ef.parent);
-            let content = match ef.structure {
-                Structure::Transparent => EfContent::Transparent(ef.data.clone()),
-                Structure::Linear | Structure::Cyclic => EfContent::Records(ef.records.clone()),
-            };
-            fs.push(
-                parent,
-                Node::Ef(Ef {
-                    parent,
-                    fid: ef.fid,
-                    sfi: ef.sfi,
-                    structure: ef.structure,
-                    capacity: ef.capacity,
-                    record_size: ef.record_size,
-                    read: ef.read,
-                    update: ef.update,
-                    content,
-                }),
-            );
-        }
-        fs
+    }
+
+    /// Adds a DF under its parent (which must already be in the tree).
+    pub fn add_df(&mut self, df: Df) -> NodeId {
+        let parent = df.parent.unwrap_or(MF);
+        self.push(parent, Node::Df(df))
+    }
+
+    /// Adds an EF under its parent (which must already be in the tree).
+    pub fn add_ef(&mut self, ef: Ef) -> NodeId {
+        let parent = ef.parent;
+        self.push(parent, Node::Ef(ef))
     }
 
     /// The node of the profile's `index`-th DF: DFs are laid out right after the MF, in
@@ -210,7 +171,7 @@ impl FileSystem {
     fn fid_of(&self, id: NodeId) -> Option<u16> {
         match self.node(id)? {
             Node::Df(df) => df.fid,
-            Node::Ef(ef) => Some(ef.fid),
+            Node::Ef(ef) => Some(ef.control.fid),
         }
     }
 
@@ -248,7 +209,7 @@ impl FileSystem {
         self.children(df)
             .iter()
             .copied()
-            .find(|c| self.ef(*c).is_some_and(|e| e.sfi == Some(sfi)))
+            .find(|c| self.ef(*c).is_some_and(|e| e.control.sfi == Some(sfi)))
     }
 
     /// DFs whose name starts with `prefix`, in tree order (SELECT by DF name, partial names

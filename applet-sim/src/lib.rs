@@ -13,13 +13,12 @@
 //! assert_eq!(card.transmit(&select), [0x61, 0x1E]);
 //! ```
 
-pub mod access;
 mod card;
 pub mod command;
 pub mod crypto;
 mod device;
 pub mod fs;
-pub mod pin;
+pub mod model;
 pub mod profile;
 pub mod shell;
 pub mod storage;
@@ -27,4 +26,8 @@ pub mod vpcd;
 
 pub use card::{Card, fingerprint};
 pub use device::SmartCard;
-pub use profile::{AppKind, CipherSuite, Profile, ProfileError, Protocol, Unblock};
+pub use profile::{Profile, ProfileError};
+
+// Old paths, kept until the harness and storage move to `model` (removed in this restructuring).
+#[doc(hidden)]
+pub use model::{AppKind, CipherSuite, Protocol, Unblock, access, pin};

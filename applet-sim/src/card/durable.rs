@@ -7,10 +7,10 @@ use std::path::Path;
 
 use apdu::{ApduResult, StatusWord};
 
-use super::lifecycle::AppBlock;
-use super::{Card, Persistent};
+use super::Card;
+use super::state::{AppBlock, Persistent};
 use crate::fs::{EfContent, Node, NodeId};
-use crate::pin::PinObject;
+use crate::model::pin::PinObject;
 use crate::profile::Profile;
 use crate::storage::{
     EfData, FileMedium, Journal, Medium, OpenError, Record, StateError, StorageFailure, WritePoint,
@@ -20,7 +20,7 @@ use crate::storage::{
 /// The card's storage: none (volatile) or a journal. A clone of a card is volatile: two
 /// cards never share one state file.
 #[derive(Default)]
-pub(crate) struct Storage(Option<Journal>);
+pub(crate) struct Storage(pub(super) Option<Journal>);
 
 impl Clone for Storage {
     fn clone(&self) -> Self {
@@ -90,7 +90,7 @@ pub fn fingerprint(profile: &Profile) -> u64 {
     for e in &profile.efs {
         layout.push_str(&format!(
             "ef {} {:04X} {:?} {} {};",
-            e.parent, e.fid, e.structure, e.capacity, e.record_size
+            e.parent, e.control.fid, e.control.structure, e.control.capacity, e.control.record_size
         ));
     }
     for p in &profile.pins {
@@ -183,15 +183,15 @@ impl Persistent {
                         *old = new;
                     }
                     (EfContent::Records(old), EfData::Records(new))
-                        if new.len() <= ef.capacity
-                            && new.iter().all(|r| r.len() <= ef.record_size) =>
+                        if new.len() <= ef.control.capacity
+                            && new.iter().all(|r| r.len() <= ef.control.record_size) =>
                     {
                         *old = new;
                     }
                     _ => {
                         return Err(format!(
                             "a record for EF {:04X} that does not fit it",
-                            ef.fid
+                            ef.control.fid
                         ));
                     }
                 }
@@ -257,16 +257,7 @@ impl Card {
         Ok((card, created))
     }
 
-    /// A card on any medium (memory in the tearing tests): an empty medium gets the
-    /// profile's initial state; otherwise its records are replayed.
-    ///
-    /// # Errors
-    /// [`OpenError`].
-    pub fn open_on(profile: &Profile, medium: Box<dyn Medium>) -> Result<Self, OpenError> {
-        Self::open_medium(profile, medium, true)
-    }
-
-    fn open_medium(
+    pub(super) fn open_medium(
         profile: &Profile,
         medium: Box<dyn Medium>,
         new: bool,
@@ -282,13 +273,6 @@ impl Card {
         }
         card.store = Storage(Some(journal));
         Ok(card)
-    }
-
-    /// Puts this card (its persistent and volatile state as they are) on a medium that
-    /// already holds exactly its persistent state (a fork of its own medium), without
-    /// writing: the tearing tests run one command on such a copy.
-    pub fn resume_on(&mut self, profile: &Profile, medium: Box<dyn Medium>) {
-        self.store = Storage(Some(Journal::resume(medium, fingerprint(profile))));
     }
 
     /// Makes a datum durable at a write point: 6581 when the storage fails.
@@ -325,7 +309,7 @@ impl Card {
     pub(super) fn with_pin<R>(
         &mut self,
         index: usize,
-        f: impl FnOnce(&mut PinObject, &mut crate::pin::Commit<'_>) -> R,
+        f: impl FnOnce(&mut PinObject, &mut crate::model::pin::Commit<'_>) -> R,
     ) -> ApduResult<R> {
         let store = &mut self.store;
         let owned = self
@@ -357,7 +341,7 @@ impl Card {
     /// The I/O error of the rewrite (the card then refuses commands).
     pub fn restore_from(&mut self, initial: &Self) -> std::io::Result<()> {
         self.persistent = initial.persistent.clone();
-        self.volatile = super::Volatile::new();
+        self.volatile = super::state::Volatile::new();
         match &mut self.store.0 {
             Some(j) => j.compact(&self.persistent.records()),
             None => Ok(()),
@@ -373,74 +357,5 @@ impl Card {
             Some(j) => j.flush(),
             None => Ok(()),
         }
-    }
-
-    /// Compacts the state file after `n` journal records (see [`Journal::compact_every`]).
-    pub fn compact_every(&mut self, n: usize) {
-        if let Some(j) = &mut self.store.0 {
-            j.compact_every(n);
-        }
-    }
-
-    /// The write points passed since the last call (empty for a volatile card).
-    pub fn take_write_log(&mut self) -> Vec<&'static str> {
-        self.store
-            .0
-            .as_mut()
-            .map(Journal::take_log)
-            .unwrap_or_default()
-    }
-
-    /// Whether the card is on durable storage.
-    #[must_use]
-    pub fn is_durable(&self) -> bool {
-        self.store.0.is_some()
-    }
-
-    /// The tearing check (SECURITY.md "Persistence and power loss"): `self` is the card
-    /// reopened after a power cut during a command that took `before` to `after`. Returns
-    /// what is wrong: a counter higher than before without the command's success committed,
-    /// a datum that is neither its old nor its new value, a security status that survived.
-    #[must_use]
-    pub fn power_cut_violations(&self, before: &Self, after: &Self) -> Vec<String> {
-        let mut v = Vec::new();
-        let (now, old, new) = (&self.persistent, &before.persistent, &after.persistent);
-        let committed = now == new;
-        for (i, ((n, o), w)) in now.pins.iter().zip(&old.pins).zip(&new.pins).enumerate() {
-            if n.pin.remaining() > o.pin.remaining() && !committed {
-                v.push(format!(
-                    "PIN #{i}: counter {} after the cut, {} before, and the command's success was not committed",
-                    n.pin.remaining(),
-                    o.pin.remaining()
-                ));
-            }
-            if !n.pin.value().ct_eq(&o.pin.value()) && !n.pin.value().ct_eq(&w.pin.value()) {
-                v.push(format!("PIN #{i}: value neither old nor new"));
-            }
-        }
-        for (n, o) in now.keys.iter().zip(&old.keys) {
-            if n.remaining > o.remaining && !committed {
-                v.push(format!(
-                    "key {:02X}: counter {} after the cut, {} before",
-                    n.id, n.remaining, o.remaining
-                ));
-            }
-        }
-        for node in now.fs.ef_nodes() {
-            let (n, o, w) = (now.fs.ef(node), old.fs.ef(node), new.fs.ef(node));
-            if n.map(|e| &e.content) != o.map(|e| &e.content)
-                && n.map(|e| &e.content) != w.map(|e| &e.content)
-            {
-                let fid = n.map_or(0, |e| e.fid);
-                v.push(format!("EF {fid:04X}: content neither old nor new"));
-            }
-        }
-        if now.lifecycle != old.lifecycle && now.lifecycle != new.lifecycle {
-            v.push("life cycle neither old nor new".into());
-        }
-        if self.volatile != super::Volatile::new() {
-            v.push("volatile state survived the power cut".into());
-        }
-        v
     }
 }

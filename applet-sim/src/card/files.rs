@@ -10,11 +10,11 @@ use apdu::{ApduResult, Response, StatusWord};
 
 use super::Card;
 use super::durable::Datum;
-use super::lifecycle::AppBlock;
-use crate::access::Access;
+use super::state::AppBlock;
 use crate::command::{FileRef, Occurrence, RecordMode, SelectBy};
 use crate::fs::{Ef, EfContent, MF, Node, NodeId};
-use crate::profile::Structure;
+use crate::model::Structure;
+use crate::model::access::Access;
 use crate::storage::WritePoint;
 
 /// What a file command does with the file, for the access check.
@@ -117,15 +117,15 @@ impl Card {
         let granted = self.granted();
         let ef = self.persistent.fs.ef(id).ok_or(StatusWord::NoCurrentEf)?;
         let structure_ok = match needs {
-            Needs::Transparent => ef.structure == Structure::Transparent,
-            Needs::Records => ef.structure != Structure::Transparent,
+            Needs::Transparent => ef.control.structure == Structure::Transparent,
+            Needs::Records => ef.control.structure != Structure::Transparent,
         };
         if !structure_ok {
             return Err(StatusWord::IncompatibleFileStructure);
         }
         let condition: Access = match op {
-            Op::Read => ef.read,
-            Op::Update => ef.update,
+            Op::Read => ef.control.read,
+            Op::Update => ef.control.update,
         };
         if !condition.allows(granted) {
             return Err(StatusWord::SecurityStatusNotSatisfied);
@@ -248,7 +248,7 @@ impl Card {
         let pointer = self.volatile.record_pointer;
         let ef = self.ef_mut(id)?;
         check_record(ef, data)?;
-        let (capacity, structure) = (ef.capacity, ef.structure);
+        let (capacity, structure) = (ef.control.capacity, ef.control.structure);
         let EfContent::Records(records) = &mut ef.content else {
             return Err(StatusWord::IncompatibleFileStructure);
         };
@@ -287,7 +287,7 @@ impl Card {
         let id = self.open_ef(file, Needs::Records, Op::Update)?;
         let ef = self.ef_mut(id)?;
         check_record(ef, data)?;
-        let (capacity, structure) = (ef.capacity, ef.structure);
+        let (capacity, structure) = (ef.control.capacity, ef.control.structure);
         let EfContent::Records(records) = &mut ef.content else {
             return Err(StatusWord::IncompatibleFileStructure);
         };
@@ -331,10 +331,10 @@ fn find_occurrence(
 /// A record a write may store: cyclic records have exactly the record size; linear records
 /// fit the record size and are one simple-TLV object whose length agrees with Lc (6A85).
 fn check_record(ef: &Ef, data: &[u8]) -> ApduResult<()> {
-    match ef.structure {
-        Structure::Cyclic if data.len() != ef.record_size => Err(StatusWord::WrongLength),
+    match ef.control.structure {
+        Structure::Cyclic if data.len() != ef.control.record_size => Err(StatusWord::WrongLength),
         Structure::Cyclic | Structure::Transparent => Ok(()),
-        Structure::Linear if data.len() > ef.record_size => Err(StatusWord::WrongLength),
+        Structure::Linear if data.len() > ef.control.record_size => Err(StatusWord::WrongLength),
         Structure::Linear => SimpleTlv::parse_exact(data)
             .map(|_| ())
             .map_err(|_| StatusWord::LcInconsistentWithTlv),

@@ -13,54 +13,15 @@
 use apdu::{ApduResult, Response, StatusWord};
 
 use super::Card;
-use super::auth::{BK, STK};
 use super::durable::Datum;
-use super::pboc::DAMK;
+use super::state::AppBlock;
 use crate::command::Command;
-use crate::fs::{FileSystem, NodeId};
-use crate::profile::AppKind;
+use crate::model::AppKind;
+use crate::model::keys::pboc::DAMK;
+use crate::model::keys::ssse::{BK, STK};
 use crate::storage::WritePoint;
 
-/// An application's block (§4.1, §5.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum AppBlock {
-    /// `84 1E 00 00` (PBOC): SELECT answers 6283; `84 18` lifts it.
-    Temporary,
-    /// `84 1E 00 01`: for ever; every command in the application answers 9303.
-    Permanent,
-}
-
-/// The card's life-cycle state: what the blocking commands change.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Lifecycle {
-    /// CARD BLOCK done: every command answers 6A81.
-    pub(crate) card_blocked: bool,
-    /// Blocked applications (their DF) and how.
-    pub(crate) blocked_apps: Vec<(NodeId, AppBlock)>,
-}
-
-impl Lifecycle {
-    /// How the application holding `node` is blocked, if it is. Free while nothing is
-    /// blocked (the APDU path asks on every command).
-    pub(crate) fn block_of(&self, fs: &FileSystem, node: NodeId) -> Option<AppBlock> {
-        if self.blocked_apps.is_empty() {
-            return None;
-        }
-        let app = fs.application_of(fs.df_of(node));
-        self.blocked_apps
-            .iter()
-            .find(|(a, _)| *a == app)
-            .map(|(_, b)| *b)
-    }
-}
-
 impl Card {
-    /// The block of the application the current DF belongs to.
-    fn current_block(&self) -> Option<AppBlock> {
-        let p = &self.persistent;
-        p.lifecycle.block_of(&p.fs, self.volatile.current_df)
-    }
-
     /// The gate before any handler (after the card-block check of `process`): in a
     /// permanently blocked application everything but SELECT (which leaves it, or answers
     /// 9303 itself) answers 9303; in a temporarily blocked one only SELECT, GET CHALLENGE,
@@ -135,16 +96,5 @@ impl Card {
         self.persistent.lifecycle.card_blocked = true;
         self.commit(WritePoint::Lifecycle, Datum::Lifecycle)?;
         Ok(Response::status(StatusWord::Success))
-    }
-}
-
-impl AppBlock {
-    /// The stronger of two blocks.
-    fn max_block(self, other: Self) -> Self {
-        if self == Self::Permanent || other == Self::Permanent {
-            Self::Permanent
-        } else {
-            Self::Temporary
-        }
     }
 }

@@ -10,50 +10,11 @@ use apdu::{ApduResult, Response, StatusWord};
 use subtle::ConstantTimeEq;
 
 use super::Card;
-use super::auth::signed_data;
 use crate::crypto;
-use crate::profile::CipherSuite;
-
-/// Application maintenance key (block, unblock, card block).
-pub(crate) const DAMK: u8 = 0x01;
-/// PIN unblock key.
-pub(crate) const DPUK: u8 = 0x02;
-/// PIN reload key.
-pub(crate) const DPRK: u8 = 0x03;
+use crate::model::CipherSuite;
+use crate::model::keys::pboc::{DPRK, DPUK};
 
 impl Card {
-    /// The value of key `id` in scope (6A88 when there is none).
-    fn key_value(&self, id: u8) -> ApduResult<&[u8]> {
-        let index = self.key_index(id, None)?;
-        self.persistent
-            .keys
-            .get(index)
-            .map(|k| k.value.as_slice())
-            .ok_or(StatusWord::ReferenceNotFound)
-    }
-
-    /// Checks a PBOC MAC over `header ‖ Lc ‖ data` with key `key_id` and the current
-    /// challenge as IV (used up): 6A88, 6984, 6988 (nothing changed).
-    pub(super) fn check_pboc_mac(
-        &mut self,
-        key_id: u8,
-        header: [u8; 4],
-        data: &[u8],
-        mac: &[u8; 4],
-    ) -> ApduResult<()> {
-        self.key_value(key_id)?;
-        let challenge = self.take_challenge()?;
-        let key = self.key_value(key_id)?;
-        let signed = signed_data(header, data)?;
-        let expected = crypto::pboc_mac(key, &challenge, &signed)
-            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
-        if bool::from(expected.ct_eq(mac)) {
-            Ok(())
-        } else {
-            Err(StatusWord::SmDataObjectsIncorrect)
-        }
-    }
-
     /// The application's PIN (the first in scope).
     fn pboc_pin_index(&self) -> ApduResult<usize> {
         self.pins_in_scope()

@@ -1,13 +1,14 @@
 //! VERIFY, CHANGE PIN, CHANGE REFERENCE DATA and RESET RETRY COUNTER (SSC-CARD.md §5;
-//! SECURITY.md §1). The counter rules live in [`crate::pin::PinObject`]; this module finds
+//! SECURITY.md §1). The counter rules live in [`crate::model::pin::PinObject`]; this module finds
 //! the PIN in scope and keeps the security status.
 
 use apdu::{ApduResult, Response, StatusWord};
 
-use super::{Card, bit};
+use super::Card;
+use super::state::bit;
 use crate::command::{ResetMode, VerifyAction};
-use crate::pin::PinError;
-use crate::profile::Unblock;
+use crate::model::Unblock;
+use crate::model::pin::PinError;
 use crate::storage::WritePoint;
 
 impl Card {
@@ -20,7 +21,7 @@ impl Card {
             .ok_or(StatusWord::ReferenceNotFound)
     }
 
-    pub(super) fn pin_at(&mut self, index: usize) -> ApduResult<&mut crate::pin::PinObject> {
+    pub(super) fn pin_at(&mut self, index: usize) -> ApduResult<&mut crate::model::pin::PinObject> {
         self.persistent
             .pins
             .get_mut(index)
@@ -184,7 +185,7 @@ impl Card {
             }
         };
         let pin = self.pin_at(index)?;
-        let mut in_memory = |_: WritePoint, _: &crate::pin::PinObject| Ok(());
+        let mut in_memory = |_: WritePoint, _: &crate::model::pin::PinObject| Ok(());
         match value {
             Some(v) => pin.set_value(v, &mut in_memory)?,
             None => pin.unblock(&mut in_memory)?,

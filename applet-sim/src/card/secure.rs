@@ -1,0 +1,93 @@
+//! Secure messaging and command MACs (docs/CARD.md §6.3, §5.4): the SSC MAC of class-84/04
+//! commands under a card key's session key, and the PBOC MAC (IV = the card's challenge) of
+//! the financial application. Each uses up the current challenge; a wrong MAC answers 6988
+//! and changes nothing else (no key try is spent, §5.2 item 6).
+
+use apdu::{ApduResult, StatusWord};
+use subtle::ConstantTimeEq;
+
+use super::Card;
+use crate::command::SecureMessaging;
+use crate::crypto;
+use crate::model::keys::ssse::STK;
+
+impl Card {
+    /// Checks an SSC-style MAC (§6.3) on a class-84/04 command: the session key of card key
+    /// `key_id` from the current challenge (used up), over `header ‖ Lc ‖ data` where Lc
+    /// counts the MAC. Returns the session key for the data decryption that may follow.
+    /// 6A88 without the key, 6984 without a challenge, 6988 for a wrong MAC; nothing else
+    /// changes.
+    pub(super) fn check_ssc_mac(
+        &mut self,
+        key_id: u8,
+        header: [u8; 4],
+        data: &[u8],
+        mac: &[u8; 4],
+    ) -> ApduResult<Vec<u8>> {
+        let index = self.key_index(key_id, None)?;
+        let challenge = self.take_challenge()?;
+        let cipher = self.cipher;
+        let key = self
+            .persistent
+            .keys
+            .get(index)
+            .ok_or(StatusWord::ReferenceNotFound)?;
+        let ks = crypto::session_key(cipher, &key.value, &challenge)
+            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        let signed = signed_data(header, data)?;
+        let expected =
+            crypto::ssc_mac(cipher, &ks, &signed).map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        if bool::from(expected.ct_eq(mac)) {
+            Ok(ks)
+        } else {
+            Err(StatusWord::SmDataObjectsIncorrect)
+        }
+    }
+
+    /// Secure messaging of a CLA 04 write (§4.1, §6.3): the MAC under the STK (02) session
+    /// key from the current challenge, checked before the command itself.
+    pub(super) fn check_secure_messaging(
+        &mut self,
+        sm: Option<SecureMessaging>,
+        data: &[u8],
+    ) -> ApduResult<()> {
+        match sm {
+            None => Ok(()),
+            Some(sm) => self
+                .check_ssc_mac(STK, sm.header, data, &sm.mac)
+                .map(|_| ()),
+        }
+    }
+
+    /// Checks a PBOC MAC over `header ‖ Lc ‖ data` with key `key_id` and the current
+    /// challenge as IV (used up): 6A88, 6984, 6988 (nothing changed).
+    pub(super) fn check_pboc_mac(
+        &mut self,
+        key_id: u8,
+        header: [u8; 4],
+        data: &[u8],
+        mac: &[u8; 4],
+    ) -> ApduResult<()> {
+        self.key_value(key_id)?;
+        let challenge = self.take_challenge()?;
+        let key = self.key_value(key_id)?;
+        let signed = signed_data(header, data)?;
+        let expected = crypto::pboc_mac(key, &challenge, &signed)
+            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        if bool::from(expected.ct_eq(mac)) {
+            Ok(())
+        } else {
+            Err(StatusWord::SmDataObjectsIncorrect)
+        }
+    }
+}
+
+/// The MAC input of §6.3: header ‖ Lc (the data plus the 4 MAC bytes) ‖ data.
+fn signed_data(header: [u8; 4], data: &[u8]) -> ApduResult<Vec<u8>> {
+    let lc = u8::try_from(data.len() + 4).map_err(|_| StatusWord::WrongLength)?;
+    let mut signed = Vec::with_capacity(data.len() + 5);
+    signed.extend_from_slice(&header);
+    signed.push(lc);
+    signed.extend_from_slice(data);
+    Ok(signed)
+}

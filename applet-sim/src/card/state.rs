@@ -1,0 +1,240 @@
+//! The card's state (docs/CARD.md §9.2; docs/SECURITY.md rule 8): what survives a reset
+//! ([`Persistent`]: files, PIN objects, keys, life cycle) and what a reset clears
+//! ([`Volatile`]: selection, security status, challenge, pending response), and the questions
+//! every handler asks of it: the current application, the PINs and keys in scope, the
+//! security status, the current block, the challenge.
+
+use apdu::{ApduResult, StatusWord};
+
+use super::Card;
+use crate::fs::{FileSystem, MF, NodeId};
+use crate::model::{AppKind, Granted, KeySet, PinObject, Unblock};
+
+/// A PIN object and the DF it belongs to (it applies in that DF and below).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct OwnedPin {
+    pub(super) owner: NodeId,
+    pub(super) pin: PinObject,
+    pub(super) unblock: Unblock,
+}
+
+/// A card key (SSC-CARD.md §6.7), held for the issuer-security commands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct CardKey {
+    pub(super) owner: NodeId,
+    pub(super) id: u8,
+    pub(super) version: u8,
+    pub(super) value: Vec<u8>,
+    pub(super) max_tries: u8,
+    pub(super) remaining: u8,
+}
+
+/// What survives a reset or power cut.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Persistent {
+    pub(super) fs: FileSystem,
+    pub(super) pins: Vec<OwnedPin>,
+    pub(super) keys: Vec<CardKey>,
+    pub(super) lifecycle: Lifecycle,
+}
+
+/// What a reset clears (SSC-CARD.md §9.2; SECURITY.md §1 rule 8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Volatile {
+    pub(super) current_df: NodeId,
+    pub(super) current_ef: Option<NodeId>,
+    /// Index of the current record in the current EF (ISO 7816-4 record pointer).
+    pub(super) record_pointer: Option<usize>,
+    /// Bit n: `pins[n]` verified since the application was entered.
+    pub(super) verified: u64,
+    /// Key ids externally authenticated in the current application.
+    pub(super) keys: KeySet,
+    /// The last GET CHALLENGE answer, until used, reset or another application (§6.2).
+    pub(super) challenge: Option<([u8; 16], u8)>,
+    /// Response data waiting for GET RESPONSE (T=0).
+    pub(super) pending: Vec<u8>,
+}
+
+impl Volatile {
+    pub(super) fn new() -> Self {
+        Self {
+            current_df: MF,
+            current_ef: None,
+            record_pointer: None,
+            verified: 0,
+            keys: KeySet::EMPTY,
+            challenge: None,
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// An application's block (§4.1, §5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AppBlock {
+    /// `84 1E 00 00` (PBOC): SELECT answers 6283; `84 18` lifts it.
+    Temporary,
+    /// `84 1E 00 01`: for ever; every command in the application answers 9303.
+    Permanent,
+}
+
+/// The card's life-cycle state: what the blocking commands change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Lifecycle {
+    /// CARD BLOCK done: every command answers 6A81.
+    pub(super) card_blocked: bool,
+    /// Blocked applications (their DF) and how.
+    pub(super) blocked_apps: Vec<(NodeId, AppBlock)>,
+}
+
+impl Lifecycle {
+    /// How the application holding `node` is blocked, if it is. Free while nothing is
+    /// blocked (the APDU path asks on every command).
+    pub(super) fn block_of(&self, fs: &FileSystem, node: NodeId) -> Option<AppBlock> {
+        if self.blocked_apps.is_empty() {
+            return None;
+        }
+        let app = fs.application_of(fs.df_of(node));
+        self.blocked_apps
+            .iter()
+            .find(|(a, _)| *a == app)
+            .map(|(_, b)| *b)
+    }
+}
+
+impl AppBlock {
+    /// The stronger of two blocks.
+    pub(super) fn max_block(self, other: Self) -> Self {
+        if self == Self::Permanent || other == Self::Permanent {
+            Self::Permanent
+        } else {
+            Self::Temporary
+        }
+    }
+}
+/// The card's random source for GET CHALLENGE: SplitMix64, seeded from the profile option
+/// (reproducible vectors) or from the process's random hasher keys. Challenges need to be
+/// fresh, not secret, in a simulator.
+#[derive(Clone, Debug)]
+pub(super) struct Rng(u64);
+
+impl Rng {
+    pub(super) fn new(seed: Option<u64>) -> Self {
+        Self(seed.unwrap_or_else(|| {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(0x5353_4300);
+            h.finish()
+        }))
+    }
+
+    pub(super) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub(super) fn fill(&mut self, out: &mut [u8]) {
+        for chunk in out.chunks_mut(8) {
+            let bytes = self.next_u64().to_be_bytes();
+            chunk.copy_from_slice(bytes.get(..chunk.len()).unwrap_or_default());
+        }
+    }
+}
+
+impl Card {
+    /// The command set of the current application.
+    pub(super) fn app_kind(&self) -> Option<AppKind> {
+        self.persistent.fs.kind_of(self.volatile.current_df)
+    }
+
+    /// Makes `df` current; leaving an application clears its security status and challenge
+    /// (§5.1, §5.3, §9.2).
+    pub(super) fn enter_df(&mut self, df: NodeId) {
+        let fs = &self.persistent.fs;
+        if fs.application_of(df) != fs.application_of(self.volatile.current_df) {
+            self.volatile.verified = 0;
+            self.volatile.keys = KeySet::EMPTY;
+            self.volatile.challenge = None;
+        }
+        self.volatile.current_df = df;
+        self.volatile.current_ef = None;
+        self.volatile.record_pointer = None;
+    }
+
+    /// PIN objects that apply in the current DF (declared there or above), with their index.
+    pub(super) fn pins_in_scope(&self) -> impl Iterator<Item = (usize, &OwnedPin)> {
+        let current = self.volatile.current_df;
+        let fs = &self.persistent.fs;
+        self.persistent
+            .pins
+            .iter()
+            .enumerate()
+            .filter(move |(_, p)| fs.is_within(current, p.owner))
+    }
+
+    /// The security status in the current DF.
+    pub(super) fn granted(&self) -> Granted {
+        let pin = self
+            .pins_in_scope()
+            .any(|(i, _)| self.volatile.verified & bit(i) != 0);
+        Granted {
+            pin,
+            keys: self.volatile.keys,
+        }
+    }
+
+    /// The block of the application the current DF belongs to.
+    pub(super) fn current_block(&self) -> Option<AppBlock> {
+        let p = &self.persistent;
+        p.lifecycle.block_of(&p.fs, self.volatile.current_df)
+    }
+
+    /// The key with this id (and version, when given) that applies in the current DF.
+    pub(super) fn key_index(&self, id: u8, version: Option<u8>) -> ApduResult<usize> {
+        let current = self.volatile.current_df;
+        let fs = &self.persistent.fs;
+        self.persistent
+            .keys
+            .iter()
+            .position(|k| {
+                k.id == id
+                    && version.is_none_or(|v| v == k.version)
+                    && fs.is_within(current, k.owner)
+            })
+            .ok_or(StatusWord::ReferenceNotFound)
+    }
+
+    /// The value of key `id` in scope (6A88 when there is none).
+    pub(super) fn key_value(&self, id: u8) -> ApduResult<&[u8]> {
+        let index = self.key_index(id, None)?;
+        self.persistent
+            .keys
+            .get(index)
+            .map(|k| k.value.as_slice())
+            .ok_or(StatusWord::ReferenceNotFound)
+    }
+
+    /// The current challenge, used up (single use, §6.2); 6984 when there is none.
+    pub(super) fn take_challenge(&mut self) -> ApduResult<Vec<u8>> {
+        let (challenge, len) = self
+            .volatile
+            .challenge
+            .take()
+            .ok_or(StatusWord::ReferenceDataNotUsable)?;
+        Ok(challenge
+            .get(..usize::from(len))
+            .unwrap_or_default()
+            .to_vec())
+    }
+}
+
+/// The security-status bit of PIN number `index` (profiles hold at most 64 PINs).
+pub(super) fn bit(index: usize) -> u64 {
+    u32::try_from(index)
+        .ok()
+        .and_then(|i| 1u64.checked_shl(i))
+        .unwrap_or(0)
+}

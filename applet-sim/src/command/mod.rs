@@ -1,0 +1,188 @@
+//! Typed commands: the second decoding step, from an [`apdu::CommandApdu`] to what the card
+//! is asked to do (SSC-CARD.md §4.1). Every bad CLA, INS, P1, P2, Lc or Le is turned into its
+//! status word here, before any handler runs, so a rejected command touches no state.
+//!
+//! The command set is one table, [`TABLE`]: each (CLA, INS) row says which applications
+//! accept it and which decoder builds the typed [`Command`]. Adding an instruction is one
+//! row, one variant and one handler.
+
+use apdu::{CommandApdu, StatusWord};
+
+use crate::model::AppKind;
+
+/// Instruction bytes (ISO 7816-4 §5.1.2 Table 4, SSC Part 5).
+pub mod ins {
+    /// VERIFY.
+    pub const VERIFY: u8 = 0x20;
+    /// CHANGE REFERENCE DATA.
+    pub const CHANGE_REFERENCE_DATA: u8 = 0x24;
+    /// RESET RETRY COUNTER.
+    pub const RESET_RETRY_COUNTER: u8 = 0x2C;
+    /// CHANGE PIN (SSC, class 80).
+    pub const CHANGE_PIN: u8 = 0x5E;
+    /// PIN CHANGE/UNBLOCK by the issuer (SSC, class 84).
+    pub const PIN_UNBLOCK: u8 = 0x24;
+    /// CARD BLOCK (class 84).
+    pub const CARD_BLOCK: u8 = 0x16;
+    /// APPLICATION UNBLOCK (PBOC, class 84).
+    pub const APPLICATION_UNBLOCK: u8 = 0x18;
+    /// APPLICATION BLOCK (class 84).
+    pub const APPLICATION_BLOCK: u8 = 0x1E;
+    /// EXTERNAL AUTHENTICATE.
+    pub const EXTERNAL_AUTHENTICATE: u8 = 0x82;
+    /// GET CHALLENGE.
+    pub const GET_CHALLENGE: u8 = 0x84;
+    /// INTERNAL AUTHENTICATE.
+    pub const INTERNAL_AUTHENTICATE: u8 = 0x88;
+    /// SELECT.
+    pub const SELECT: u8 = 0xA4;
+    /// READ BINARY.
+    pub const READ_BINARY: u8 = 0xB0;
+    /// READ RECORD(S).
+    pub const READ_RECORD: u8 = 0xB2;
+    /// GET RESPONSE.
+    pub const GET_RESPONSE: u8 = 0xC0;
+    /// UPDATE BINARY.
+    pub const UPDATE_BINARY: u8 = 0xD6;
+    /// UPDATE RECORD.
+    pub const UPDATE_RECORD: u8 = 0xDC;
+    /// APPEND RECORD.
+    pub const APPEND_RECORD: u8 = 0xE2;
+}
+
+mod decode;
+mod types;
+
+pub use types::{
+    Command, FileRef, Occurrence, RecordMode, ResetMode, SecureMessaging, SelectBy, VerifyAction,
+};
+
+/// Class bytes the card knows: interindustry `00`, with SM `04`, proprietary `80`, with SM
+/// `84` (docs/CARD.md §4.1).
+const KNOWN_CLA: [u8; 4] = [0x00, 0x04, 0x80, 0x84];
+
+/// Where a command is accepted. The SSC spec's SSSE has CHANGE PIN but not `00 24` /
+/// `00 2C` / `84 18` (§4.1: those answer 6D00 there); the PKI application is ISO style and
+/// has no `80 5E` nor class-84 commands; the financial application follows PBOC (§5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Apps {
+    /// Every application and the MF.
+    All,
+    /// The SSSE (and its sub-DFs) and the financial application.
+    SsseOrPboc,
+    /// The PKI application.
+    Pki,
+    /// The financial application.
+    Pboc,
+}
+
+impl Apps {
+    /// Whether an application of this kind (`None`: at the MF) accepts the command.
+    #[must_use]
+    pub fn accepts(self, kind: Option<AppKind>) -> bool {
+        match self {
+            Self::All => true,
+            Self::SsseOrPboc => matches!(kind, Some(AppKind::Ssse | AppKind::Pboc)),
+            Self::Pki => kind == Some(AppKind::Pki),
+            Self::Pboc => kind == Some(AppKind::Pboc),
+        }
+    }
+}
+
+/// Builds the typed command from the APDU for an application of the given kind.
+pub type Decoder = for<'a> fn(&CommandApdu<'a>, Option<AppKind>) -> Result<Command<'a>, StatusWord>;
+
+/// One row of the command set.
+#[derive(Clone, Copy)]
+pub struct Row {
+    /// Class byte.
+    pub cla: u8,
+    /// Instruction byte.
+    pub ins: u8,
+    /// Where the command is accepted.
+    pub apps: Apps,
+    /// Its decoder.
+    pub decode: Decoder,
+}
+
+/// The card's command set (docs/CARD.md §4.1, §5.4, §3.7).
+#[rustfmt::skip]
+pub const TABLE: [Row; 20] = [
+    Row { cla: 0x00, ins: ins::SELECT,                apps: Apps::All,        decode: |a, _| decode::select(a) },
+    Row { cla: 0x00, ins: ins::READ_BINARY,           apps: Apps::All,        decode: |a, _| decode::read_binary(a) },
+    Row { cla: 0x00, ins: ins::UPDATE_BINARY,         apps: Apps::All,        decode: |a, _| decode::update_binary(a) },
+    Row { cla: 0x04, ins: ins::UPDATE_BINARY,         apps: Apps::All,        decode: |a, _| decode::update_binary(a) },
+    Row { cla: 0x00, ins: ins::READ_RECORD,           apps: Apps::All,        decode: |a, _| decode::read_record(a) },
+    Row { cla: 0x00, ins: ins::UPDATE_RECORD,         apps: Apps::All,        decode: |a, _| decode::update_record(a) },
+    Row { cla: 0x04, ins: ins::UPDATE_RECORD,         apps: Apps::All,        decode: |a, _| decode::update_record(a) },
+    Row { cla: 0x00, ins: ins::APPEND_RECORD,         apps: Apps::All,        decode: |a, _| decode::append_record(a) },
+    Row { cla: 0x00, ins: ins::GET_CHALLENGE,         apps: Apps::All,        decode: |a, _| decode::get_challenge(a) },
+    Row { cla: 0x00, ins: ins::EXTERNAL_AUTHENTICATE, apps: Apps::All,        decode: |a, _| decode::external_authenticate(a) },
+    Row { cla: 0x00, ins: ins::INTERNAL_AUTHENTICATE, apps: Apps::All,        decode: |a, _| decode::internal_authenticate(a) },
+    Row { cla: 0x00, ins: ins::GET_RESPONSE,          apps: Apps::All,        decode: |a, _| decode::get_response(a) },
+    Row { cla: 0x00, ins: ins::VERIFY,                apps: Apps::All,        decode: decode::verify },
+    Row { cla: 0x00, ins: ins::CHANGE_REFERENCE_DATA, apps: Apps::Pki,        decode: |a, _| decode::change_reference_data(a) },
+    Row { cla: 0x00, ins: ins::RESET_RETRY_COUNTER,   apps: Apps::Pki,        decode: |a, _| decode::reset_retry_counter(a) },
+    Row { cla: 0x80, ins: ins::CHANGE_PIN,            apps: Apps::SsseOrPboc, decode: decode::change_pin },
+    Row { cla: 0x84, ins: ins::PIN_UNBLOCK,           apps: Apps::SsseOrPboc, decode: decode::pin_unblock },
+    Row { cla: 0x84, ins: ins::APPLICATION_BLOCK,     apps: Apps::SsseOrPboc, decode: decode::application_block },
+    Row { cla: 0x84, ins: ins::APPLICATION_UNBLOCK,   apps: Apps::Pboc,       decode: |a, _| decode::mac_only(a).map(|mac| Command::ApplicationUnblock { mac }) },
+    Row { cla: 0x84, ins: ins::CARD_BLOCK,            apps: Apps::SsseOrPboc, decode: |a, _| decode::mac_only(a).map(|mac| Command::CardBlock { mac }) },
+];
+
+/// Every (CLA, INS) pair the card implements, in table order.
+pub fn implemented() -> impl Iterator<Item = (u8, u8)> {
+    TABLE.iter().map(|r| (r.cla, r.ins))
+}
+
+/// No row: the index of [`BY_HEADER`] for an unknown pair.
+const NO_ROW: u8 = u8::MAX;
+
+/// The row of each (known CLA, INS), computed from [`TABLE`] at compile time so the lookup
+/// on the APDU path is one index: `BY_HEADER[ins][position of CLA in KNOWN_CLA]`.
+// Indexing here is evaluated by the compiler: an out-of-range index fails the build.
+#[allow(clippy::indexing_slicing)]
+const BY_HEADER: [[u8; KNOWN_CLA.len()]; 256] = {
+    let mut by = [[NO_ROW; KNOWN_CLA.len()]; 256];
+    let mut row = 0;
+    while row < TABLE.len() {
+        let Row { cla, ins, .. } = TABLE[row];
+        let mut c = 0;
+        while c < KNOWN_CLA.len() {
+            if KNOWN_CLA[c] == cla {
+                // `row` < 20 fits a byte.
+                by[ins as usize][c] = row as u8;
+            }
+            c += 1;
+        }
+        row += 1;
+    }
+    by
+};
+
+impl<'a> Command<'a> {
+    /// Decodes a command for the current application: 6E00 for an unknown class or a class
+    /// the instruction does not take, 6D00 for an instruction the application does not
+    /// have, then the row's decoder.
+    ///
+    /// # Errors
+    /// The status word that rejects the command.
+    pub fn decode(apdu: &CommandApdu<'a>, kind: Option<AppKind>) -> Result<Self, StatusWord> {
+        let class = KNOWN_CLA
+            .iter()
+            .position(|c| *c == apdu.cla.0)
+            .ok_or(StatusWord::ClaNotSupported)?;
+        let by_class = BY_HEADER
+            .get(usize::from(apdu.ins))
+            .copied()
+            .unwrap_or_default();
+        let row = by_class.get(class).and_then(|r| TABLE.get(usize::from(*r)));
+        match row {
+            Some(row) if row.apps.accepts(kind) => (row.decode)(apdu, kind),
+            Some(_) => Err(StatusWord::InsNotSupported),
+            // The instruction exists with another class.
+            None if by_class.iter().any(|r| *r != NO_ROW) => Err(StatusWord::ClaNotSupported),
+            None => Err(StatusWord::InsNotSupported),
+        }
+    }
+}

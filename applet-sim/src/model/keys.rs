@@ -1,0 +1,37 @@
+//! Card key identifiers (docs/CARD.md §6.7): the id a command names in P2 of EXTERNAL
+//! AUTHENTICATE or that a secured command's MAC is computed with. Ids are scoped to the DF
+//! that holds the key; the same number means different keys in the SSSE and in the financial
+//! application.
+
+/// A card key id.
+pub type KeyId = u8;
+
+/// SSSE and MF keys (§6.7).
+pub mod ssse {
+    use super::KeyId;
+
+    /// IRK: internal authentication (the card's authenticity).
+    pub const IRK: KeyId = 0x00;
+    /// STK (STKSSSE): MAC and encryption for secure messaging, blocks and PIN unblock.
+    pub const STK: KeyId = 0x02;
+    /// UK (UKMF / UKSSSE): external authentication before writing EF05/EF06.
+    pub const UK: KeyId = 0x04;
+    /// BK: card block.
+    pub const BK: KeyId = 0x05;
+    /// PUK key: external authentication before `84 24` (PIN reset or unblock).
+    pub const PUK_KEY: KeyId = 0x06;
+    /// RKSSSE (3.0): external authentication before reading EF06/EF07/EF08.
+    pub const RK: KeyId = 0x0A;
+}
+
+/// Keys of the financial (PBOC) application (§5.4).
+pub mod pboc {
+    use super::KeyId;
+
+    /// DAMK: application maintenance (block, unblock, card block).
+    pub const DAMK: KeyId = 0x01;
+    /// DPUK: PIN unblock.
+    pub const DPUK: KeyId = 0x02;
+    /// DPRK: PIN reload.
+    pub const DPRK: KeyId = 0x03;
+}

@@ -1,0 +1,18 @@
+//! The card's domain vocabulary, depending on nothing else in this crate: protocol, cipher
+//! suite, application kind, EF structure and control parameters, unblock method
+//! ([`kinds`]), key ids ([`keys`]), application names ([`aid`]), access conditions
+//! ([`access`]), write points ([`write`]) and the PIN object ([`pin`]).
+//!
+//! Everything else — crypto, the file system, profiles, the card — is built on these.
+
+pub mod access;
+pub mod aid;
+pub mod file;
+pub mod keys;
+pub mod kinds;
+pub mod pin;
+
+pub use access::{Access, AccessParseError, Granted, KeySet};
+pub use file::EfControl;
+pub use kinds::{AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName};
+pub use pin::{PinEncoding, PinError, PinObject, PinValue};

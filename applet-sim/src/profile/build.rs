@@ -1,0 +1,489 @@
+//! From the TOML shape to a validated [`Profile`]: every field checked, every error placed at
+//! its entry's line and column.
+
+use std::ops::Range;
+
+use super::error::{ProfileError, line_col};
+use toml::Spanned;
+
+use super::schema::{CardToml, DfToml, EfToml, KeyToml, PinToml, ProfileToml};
+use super::{DfDef, EfDef, KeyDef, Options, PinDef, Profile};
+use crate::model::{
+    Access, AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure, Unblock,
+};
+
+/// Parses and validates profile text; `source_name` is used in errors.
+///
+/// # Errors
+/// [`ProfileError`] with line and column of the offending entry.
+pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileError> {
+    let at = Placer { text, source_name };
+    let raw: ProfileToml = toml::from_str(text)
+        .map_err(|e| at.error(e.span().unwrap_or(0..0), e.message().trim().to_owned()))?;
+    let (atr, protocol, cipher) = card_header(&raw.card, &at)?;
+    let dfs = entries(&raw.df, &at, df_def)?;
+    let efs = entries(&raw.ef, &at, |t, done| ef_def(t, &dfs, done))?;
+    if let Some(extra) = raw.pin.get(64) {
+        return Err(at.error(extra.span(), "at most 64 PIN objects".into()));
+    }
+    let pins = entries(&raw.pin, &at, |t, done| pin_def(t, &dfs, done))?;
+    check_puks(&raw.pin, &pins, &at)?;
+    let factors = crate::crypto::Factors {
+        region: raw.card.region.as_deref(),
+        atr: &atr,
+    };
+    let keys = entries(&raw.key, &at, |t, done| {
+        key_def(t, &dfs, done, cipher, &factors)
+    })?;
+    Ok(Profile {
+        source_name: source_name.to_owned(),
+        description: raw.card.description,
+        atr,
+        protocol,
+        cipher,
+        options: Options {
+            challenge_seed: raw.options.challenge_seed,
+        },
+        dfs,
+        efs,
+        pins,
+        keys,
+    })
+}
+
+/// Turns a span of the profile text into an error at its line and column.
+struct Placer<'a> {
+    text: &'a str,
+    source_name: &'a str,
+}
+
+impl Placer<'_> {
+    fn error(&self, span: Range<usize>, message: String) -> ProfileError {
+        let (line, column) = line_col(self.text, span.start);
+        ProfileError {
+            source_name: self.source_name.to_owned(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+/// Validates entries in order, each against those before it; an error is placed at its entry.
+fn entries<T, D>(
+    raw: &[Spanned<T>],
+    at: &Placer<'_>,
+    mut def: impl FnMut(&T, &[D]) -> Result<D, String>,
+) -> Result<Vec<D>, ProfileError> {
+    let mut done = Vec::with_capacity(raw.len());
+    for entry in raw {
+        let d = def(entry.get_ref(), &done).map_err(|m| at.error(entry.span(), m))?;
+        done.push(d);
+    }
+    Ok(done)
+}
+
+/// `[card]`: the ATR (2..=33 bytes, direct convention), protocol and cipher suite.
+fn card_header(
+    card: &CardToml,
+    at: &Placer<'_>,
+) -> Result<(Vec<u8>, Protocol, CipherSuite), ProfileError> {
+    let atr = hex_field(card.atr.get_ref(), "atr").map_err(|m| at.error(card.atr.span(), m))?;
+    if !(2..=33).contains(&atr.len()) || atr.first() != Some(&0x3B) {
+        return Err(at.error(
+            card.atr.span(),
+            "atr: an ATR is 2..=33 bytes starting with 3B (direct convention)".into(),
+        ));
+    }
+    let protocol = card
+        .protocol
+        .get_ref()
+        .parse::<Protocol>()
+        .map_err(|e| at.error(card.protocol.span(), format!("protocol: {e}")))?;
+    let cipher = card
+        .cipher
+        .get_ref()
+        .parse::<CipherSuite>()
+        .map_err(|e| at.error(card.cipher.span(), format!("cipher: {e}")))?;
+    Ok((atr, protocol, cipher))
+}
+
+/// Every `unblock = "puk:XX"` names a PIN of the same DF.
+fn check_puks(
+    raw: &[Spanned<PinToml>],
+    pins: &[PinDef],
+    at: &Placer<'_>,
+) -> Result<(), ProfileError> {
+    for (entry, pin) in raw.iter().zip(pins) {
+        if let Unblock::Puk(r) = pin.unblock
+            && !pins
+                .iter()
+                .any(|p| p.parent == pin.parent && p.reference == r)
+        {
+            return Err(at.error(
+                entry.span(),
+                format!(
+                    "unblock: no PIN with reference {r:02X} in {} to act as PUK",
+                    pin.parent
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Hex as in the profiles: spaces anywhere, and `BB*N` for N repetitions of byte BB.
+fn hex_field(value: &str, field: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    for token in value.split_whitespace() {
+        if let Some((byte, count)) = token.split_once('*') {
+            out.extend(apdu::parse_hex(&plain).map_err(|e| format!("{field}: {e}"))?);
+            plain.clear();
+            let byte = match apdu::parse_hex(byte).as_deref() {
+                Ok([b]) => *b,
+                _ => {
+                    return Err(format!(
+                        "{field}: {token:?}: expected BB*N, BB one hex byte"
+                    ));
+                }
+            };
+            let count: usize = count
+                .parse()
+                .ok()
+                .filter(|n| *n <= 0x10000)
+                .ok_or_else(|| {
+                    format!("{field}: {token:?}: expected BB*N, N a decimal count up to 65536")
+                })?;
+            out.extend(std::iter::repeat_n(byte, count));
+        } else {
+            plain.push_str(token);
+        }
+    }
+    out.extend(apdu::parse_hex(&plain).map_err(|e| format!("{field}: {e}"))?);
+    Ok(out)
+}
+
+fn fid_field(value: &str, field: &str) -> Result<u16, String> {
+    match hex_field(value, field)?.as_slice() {
+        [hi, lo] => Ok(u16::from_be_bytes([*hi, *lo])),
+        other => Err(format!(
+            "{field}: a file identifier is 2 bytes, found {}",
+            other.len()
+        )),
+    }
+}
+
+fn known_parent(parent: &str, dfs: &[DfDef]) -> Result<(), String> {
+    if parent == "MF" || dfs.iter().any(|d| d.id == parent) {
+        Ok(())
+    } else {
+        Err(format!(
+            "parent {parent:?} is not MF or a DF declared above"
+        ))
+    }
+}
+
+fn df_def(t: &DfToml, dfs: &[DfDef]) -> Result<DfDef, String> {
+    if t.id == "MF" || dfs.iter().any(|d| d.id == t.id) {
+        return Err(format!("df id {:?} is already used", t.id));
+    }
+    known_parent(&t.parent, dfs)?;
+    let fid = t.fid.as_deref().map(|f| fid_field(f, "fid")).transpose()?;
+    if matches!(fid, Some(0x3F00 | 0x3FFF | 0xFFFF)) {
+        return Err("fid: 3F00, 3FFF and FFFF are reserved (ISO 7816-4 §5.3.1.1)".into());
+    }
+    let name = t
+        .name
+        .as_deref()
+        .map(|n| hex_field(n, "name"))
+        .transpose()?;
+    if let Some(n) = &name
+        && !(1..=16).contains(&n.len())
+    {
+        return Err(format!(
+            "name: a DF name is 1..=16 bytes, found {}",
+            n.len()
+        ));
+    }
+    if fid.is_none() && name.is_none() {
+        return Err("a DF needs a fid, a name, or both".into());
+    }
+    let fci = match (&t.fci, &name) {
+        (Some(_), _) if t.dir_sfi.is_some() || t.algorithm.is_some() => {
+            return Err("give either fci or dir_sfi/algorithm, not both".into());
+        }
+        (Some(f), _) => Some(hex_field(f, "fci")?),
+        (None, Some(n)) => Some(crate::fs::build_fci(n, t.dir_sfi, t.algorithm)),
+        (None, None) => None,
+    };
+    let kind = match t.kind.as_deref() {
+        None => None,
+        Some("ssse") => Some(AppKind::Ssse),
+        Some("pboc") => Some(AppKind::Pboc),
+        Some("pki") => Some(AppKind::Pki),
+        Some(other) => {
+            return Err(format!(
+                "kind: expected \"ssse\", \"pboc\" or \"pki\", found {other:?}"
+            ));
+        }
+    };
+    if kind.is_some() && t.parent != "MF" {
+        return Err("kind: only an application directly under the MF has a kind".into());
+    }
+    Ok(DfDef {
+        id: t.id.clone(),
+        parent: t.parent.clone(),
+        fid,
+        name,
+        fci,
+        kind,
+    })
+}
+
+fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
+    known_parent(&t.parent, dfs)?;
+    let (fid, sfi) = ef_identifiers(t, dfs, efs)?;
+    let structure = match t.structure.as_str() {
+        "transparent" => Structure::Transparent,
+        "linear" => Structure::Linear,
+        "cyclic" => Structure::Cyclic,
+        other => {
+            return Err(format!(
+                "structure: expected \"transparent\", \"linear\" or \"cyclic\", found {other:?}"
+            ));
+        }
+    };
+    let read = t.read.parse::<Access>().map_err(|e| format!("read: {e}"))?;
+    let update = t
+        .update
+        .parse::<Access>()
+        .map_err(|e| format!("update: {e}"))?;
+    let (capacity, data, records) = match structure {
+        Structure::Transparent => transparent_contents(t)?,
+        Structure::Linear | Structure::Cyclic => record_contents(t)?,
+    };
+    Ok(EfDef {
+        parent: t.parent.clone(),
+        control: EfControl {
+            fid,
+            sfi,
+            structure,
+            capacity,
+            record_size: t.record_size.unwrap_or(255),
+            read,
+            update,
+        },
+        data,
+        records,
+    })
+}
+
+/// The FID (not reserved, unique among the DF's children) and SFI (1..=30, unique in the DF).
+fn ef_identifiers(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<(u16, Option<u8>), String> {
+    let fid = fid_field(&t.fid, "fid")?;
+    if matches!(fid, 0x3F00 | 0x3FFF | 0xFFFF) {
+        return Err("fid: 3F00, 3FFF and FFFF are reserved (ISO 7816-4 §5.3.1.1)".into());
+    }
+    let siblings = || efs.iter().filter(|e| e.parent == t.parent);
+    if siblings().any(|e| e.control.fid == fid)
+        || dfs
+            .iter()
+            .any(|d| d.parent == t.parent && d.fid == Some(fid))
+    {
+        return Err(format!("fid {fid:04X} is used twice in {}", t.parent));
+    }
+    if let Some(sfi) = t.sfi {
+        if !(1..=30).contains(&sfi) {
+            return Err(format!("sfi: must be 1..=30, found {sfi}"));
+        }
+        if siblings().any(|e| e.control.sfi == Some(sfi)) {
+            return Err(format!("sfi {sfi} is used twice in {}", t.parent));
+        }
+    }
+    Ok((fid, t.sfi))
+}
+
+/// Capacity, data and records of an EF's contents.
+type Contents = (usize, Vec<u8>, Vec<Vec<u8>>);
+
+/// A transparent EF: `size` (15-bit offsets) and `data`, zero-filled to the size.
+fn transparent_contents(t: &EfToml) -> Result<Contents, String> {
+    if !t.records.is_empty() || t.max_records.is_some() || t.record_size.is_some() {
+        return Err("a transparent EF has size and data, not records".into());
+    }
+    let size = t.size.ok_or("a transparent EF needs a size")?;
+    if size > 0x7FFF {
+        return Err(format!(
+            "size: at most 32767 bytes (15-bit offsets), found {size}"
+        ));
+    }
+    let mut data = t
+        .data
+        .as_deref()
+        .map(|d| hex_field(d, "data"))
+        .transpose()?
+        .unwrap_or_default();
+    if data.len() > size {
+        return Err(format!(
+            "data: {} bytes do not fit in size {size}",
+            data.len()
+        ));
+    }
+    data.resize(size, 0);
+    Ok((size, data, Vec::new()))
+}
+
+/// A record EF: `max_records` (1..=254) and its initial `records` (1..=255 bytes each).
+fn record_contents(t: &EfToml) -> Result<Contents, String> {
+    if t.data.is_some() || t.size.is_some() {
+        return Err("a record EF has max_records and records, not size or data".into());
+    }
+    let max = t.max_records.ok_or("a record EF needs max_records")?;
+    if !(1..=254).contains(&max) {
+        return Err(format!("max_records: must be 1..=254, found {max}"));
+    }
+    let records = t
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let bytes = hex_field(r, &format!("records[{i}]"))?;
+            if bytes.is_empty() || bytes.len() > 255 {
+                return Err(format!("records[{i}]: a record is 1..=255 bytes"));
+            }
+            Ok(bytes)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if records.len() > max {
+        return Err(format!(
+            "{} records exceed max_records {max}",
+            records.len()
+        ));
+    }
+    Ok((max, Vec::new(), records))
+}
+
+fn pin_def(t: &PinToml, dfs: &[DfDef], pins: &[PinDef]) -> Result<PinDef, String> {
+    known_parent(&t.parent, dfs)?;
+    if pins
+        .iter()
+        .any(|p| p.parent == t.parent && p.reference == t.reference)
+    {
+        return Err(format!(
+            "PIN reference {:02X} is used twice in {}",
+            t.reference, t.parent
+        ));
+    }
+    let encoding = t.encoding.parse::<PinEncoding>()?;
+    if t.min_digits == 0 || t.min_digits > t.max_digits || t.max_digits > encoding.max_digits() {
+        return Err(format!(
+            "digits: need 1 <= min_digits <= max_digits <= {} for {:?}",
+            encoding.max_digits(),
+            t.encoding
+        ));
+    }
+    let value = PinValue::from_digits(&t.value).map_err(|e| format!("value: {e}"))?;
+    if !(t.min_digits..=t.max_digits).contains(&value.len()) {
+        return Err(format!(
+            "value: {} digits, outside {}..={}",
+            value.len(),
+            t.min_digits,
+            t.max_digits
+        ));
+    }
+    if !(1..=15).contains(&t.max_tries) {
+        return Err(format!(
+            "max_tries: must be 1..=15 (63Cx), found {}",
+            t.max_tries
+        ));
+    }
+    let unblock = match t.unblock.as_str() {
+        "never" => Unblock::Never,
+        "issuer-key" => Unblock::IssuerKey,
+        u => match u.strip_prefix("puk:").map(|r| u8::from_str_radix(r, 16)) {
+            Some(Ok(r)) if r != t.reference => Unblock::Puk(r),
+            _ => {
+                return Err(format!(
+                    "unblock: expected \"never\", \"issuer-key\" or \"puk:XX\" (another PIN's reference, hex), found {u:?}"
+                ));
+            }
+        },
+    };
+    Ok(PinDef {
+        parent: t.parent.clone(),
+        reference: t.reference,
+        encoding,
+        min_digits: t.min_digits,
+        max_digits: t.max_digits,
+        value,
+        max_tries: t.max_tries,
+        unblock,
+    })
+}
+
+/// The application kind a DF belongs to (its own or its nearest ancestor's).
+pub(super) fn kind_in<'a>(dfs: &'a [DfDef], mut label: &'a str) -> Option<AppKind> {
+    for _ in 0..=dfs.len() {
+        let df = dfs.iter().find(|d| d.id == label)?;
+        if df.kind.is_some() {
+            return df.kind;
+        }
+        label = &df.parent;
+    }
+    None
+}
+
+fn key_def(
+    t: &KeyToml,
+    dfs: &[DfDef],
+    keys: &[KeyDef],
+    card_cipher: CipherSuite,
+    factors: &crate::crypto::Factors<'_>,
+) -> Result<KeyDef, String> {
+    // The financial application's keys are 3DES whatever the card's suite (§5.4).
+    let cipher = if kind_in(dfs, &t.parent) == Some(AppKind::Pboc) {
+        CipherSuite::Des3
+    } else {
+        card_cipher
+    };
+    known_parent(&t.parent, dfs)?;
+    if keys
+        .iter()
+        .any(|k| k.parent == t.parent && k.id == t.id && k.version == t.version)
+    {
+        return Err(format!(
+            "key {:02X} version {} is declared twice in {}",
+            t.id, t.version, t.parent
+        ));
+    }
+    let value = match (&t.value, &t.master) {
+        (Some(v), None) if t.diversify.is_empty() => hex_field(v, "value")?,
+        (Some(_), None) => return Err("diversify: goes with master, not value".into()),
+        (None, Some(m)) => factors.derive(cipher, &hex_field(m, "master")?, &t.diversify)?,
+        _ => return Err("give either value (the card key) or master (and diversify)".into()),
+    };
+    let ok = match cipher {
+        CipherSuite::Des3 => matches!(value.len(), 8 | 16),
+        CipherSuite::Sm4 | CipherSuite::Aes => value.len() == 16,
+    };
+    if !ok {
+        return Err(format!(
+            "value: {} bytes is not a key for {cipher:?} (DES: 8 or 16, SM4/AES: 16)",
+            value.len()
+        ));
+    }
+    if !(1..=15).contains(&t.max_tries) {
+        return Err(format!(
+            "max_tries: must be 1..=15 (63Cx), found {}",
+            t.max_tries
+        ));
+    }
+    Ok(KeyDef {
+        parent: t.parent.clone(),
+        id: t.id,
+        version: t.version,
+        value,
+        max_tries: t.max_tries,
+    })
+}

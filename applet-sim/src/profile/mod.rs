@@ -1,0 +1,231 @@
+//! Card profiles: a TOML file describing one card (ATR, protocol, applications, files, PIN
+//! objects), validated into a [`Profile`] that [`crate::Card::new`] builds a card from.
+//!
+//! Unknown keys are refused, and every error names the file, the line and the column.
+//! Built-in profiles are embedded in the binary ([`Profile::builtin`]).
+
+mod build;
+mod error;
+mod schema;
+
+use std::path::Path;
+
+pub use error::{ProfileError, line_col, location};
+
+use crate::fs::{Df, Ef, EfContent, FileSystem, MF, NodeId};
+use crate::model::{
+    AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure, Unblock,
+};
+
+/// The built-in profiles: (name, TOML text).
+pub const BUILTIN: [(&str, &str); 2] = [
+    ("gen3", include_str!("../../profiles/gen3.toml")),
+    ("gen2", include_str!("../../profiles/gen2.toml")),
+];
+
+/// The profile used when none is named.
+pub const DEFAULT_PROFILE: &str = "gen3";
+
+/// The text of a built-in profile.
+#[must_use]
+pub fn builtin_text(name: &str) -> Option<&'static str> {
+    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// A card key (SSC-CARD.md §6.7): id, value, try counter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyDef {
+    /// The DF (application) that holds the key.
+    pub parent: String,
+    /// Card key id (EXTERNAL AUTHENTICATE P2).
+    pub id: u8,
+    /// Key version (group).
+    pub version: u8,
+    /// The card key: 8 or 16 bytes (given, or derived from a master key, §6.6).
+    pub value: Vec<u8>,
+    /// Tries after a success (and initially).
+    pub max_tries: u8,
+}
+
+/// Options that change behaviour the spec leaves open.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Options {
+    /// Seed for GET CHALLENGE, for reproducible vectors; random when absent.
+    pub challenge_seed: Option<u64>,
+}
+
+/// A DF (an application or a sub-directory) as the profile declares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DfDef {
+    /// The label other entries name as `parent`.
+    pub id: String,
+    /// The parent's label (`MF` for a top-level application).
+    pub parent: String,
+    /// File identifier, if the DF can be selected by FID.
+    pub fid: Option<u16>,
+    /// DF name / AID, if the DF can be selected by name.
+    pub name: Option<Vec<u8>>,
+    /// The FCI answered on SELECT, built from `dir_sfi` and `algorithm` unless given whole.
+    pub fci: Option<Vec<u8>>,
+    /// The command set, for an application DF directly under the MF.
+    pub kind: Option<AppKind>,
+}
+
+/// An EF as the profile declares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EfDef {
+    /// The parent DF's label.
+    pub parent: String,
+    /// Identifiers, structure, size and access conditions.
+    pub control: EfControl,
+    /// Transparent contents (zero-filled to the size).
+    pub data: Vec<u8>,
+    /// Records, record 1 first.
+    pub records: Vec<Vec<u8>>,
+}
+
+/// A PIN object as the profile declares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinDef {
+    /// The DF (application) that owns the PIN.
+    pub parent: String,
+    /// The reference (VERIFY P2).
+    pub reference: u8,
+    /// How the PIN is encoded in commands.
+    pub encoding: PinEncoding,
+    /// Fewest digits accepted.
+    pub min_digits: u8,
+    /// Most digits accepted.
+    pub max_digits: u8,
+    /// The initial value.
+    pub value: PinValue,
+    /// Tries after a success (and initially).
+    pub max_tries: u8,
+    /// How it is unblocked when blocked.
+    pub unblock: Unblock,
+}
+
+/// A validated card profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// Where it came from: a path or `builtin:NAME`.
+    pub source_name: String,
+    /// One line saying what card this is.
+    pub description: String,
+    /// The answer to reset.
+    pub atr: Vec<u8>,
+    /// The protocol whose procedure statuses the card answers.
+    pub protocol: Protocol,
+    /// The cipher of the card's keys.
+    pub cipher: CipherSuite,
+    /// Behaviour options.
+    pub options: Options,
+    /// DFs in declaration order (parents before children).
+    pub dfs: Vec<DfDef>,
+    /// EFs in declaration order.
+    pub efs: Vec<EfDef>,
+    /// PIN objects.
+    pub pins: Vec<PinDef>,
+    /// Card keys.
+    pub keys: Vec<KeyDef>,
+}
+
+impl Profile {
+    /// A built-in profile by name.
+    ///
+    /// # Errors
+    /// [`ProfileError`] for an unknown name (or a broken built-in, which a test rules out).
+    pub fn builtin(name: &str) -> Result<Self, ProfileError> {
+        let text = builtin_text(name).ok_or_else(|| ProfileError {
+            source_name: name.to_owned(),
+            line: 0,
+            column: 0,
+            message: format!(
+                "no built-in profile {name:?} (built-in: {})",
+                BUILTIN.map(|(n, _)| n).join(", ")
+            ),
+        })?;
+        Self::parse(text, &format!("builtin:{name}"))
+    }
+
+    /// A profile from a built-in name or, if no built-in has that name, a file path.
+    ///
+    /// # Errors
+    /// [`ProfileError`] naming the file (unreadable, or what is wrong and where).
+    pub fn load(name_or_path: &str) -> Result<Self, ProfileError> {
+        if builtin_text(name_or_path).is_some() {
+            return Self::builtin(name_or_path);
+        }
+        let path = Path::new(name_or_path);
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+            source_name: name_or_path.to_owned(),
+            line: 0,
+            column: 0,
+            message: if e.kind() == std::io::ErrorKind::NotFound
+                && !name_or_path.contains(['/', '.'])
+            {
+                format!(
+                    "no built-in profile {name_or_path:?} and no such file (built-in: {})",
+                    BUILTIN.map(|(n, _)| n).join(", ")
+                )
+            } else {
+                format!("cannot read profile: {e}")
+            },
+        })?;
+        Self::parse(&text, name_or_path)
+    }
+
+    /// Parses and validates profile text; `source_name` is used in errors.
+    ///
+    /// # Errors
+    /// [`ProfileError`] with line and column of the offending entry.
+    pub fn parse(text: &str, source_name: &str) -> Result<Self, ProfileError> {
+        build::parse(text, source_name)
+    }
+}
+
+impl Profile {
+    /// The application kind of the DF labelled `label` (its own or its nearest ancestor's).
+    #[must_use]
+    pub fn kind_of_df(&self, label: &str) -> Option<AppKind> {
+        build::kind_in(&self.dfs, label)
+    }
+
+    /// The card's file tree: the MF, then the DFs and EFs in declaration order (parents are
+    /// declared before their children, which validation ensures).
+    #[must_use]
+    pub fn file_system(&self) -> FileSystem {
+        let mut fs = FileSystem::new();
+        let mut labels: Vec<(&str, NodeId)> = vec![("MF", MF)];
+        let lookup = |labels: &[(&str, NodeId)], l: &str| {
+            labels
+                .iter()
+                .find(|(n, _)| *n == l)
+                .map_or(MF, |(_, id)| *id)
+        };
+        for df in &self.dfs {
+            let parent = lookup(&labels, &df.parent);
+            let id = fs.add_df(Df {
+                parent: Some(parent),
+                fid: df.fid,
+                name: df.name.clone(),
+                fci: df.fci.clone(),
+                children: Vec::new(),
+                kind: df.kind,
+            });
+            labels.push((&df.id, id));
+        }
+        for ef in &self.efs {
+            let content = match ef.control.structure {
+                Structure::Transparent => EfContent::Transparent(ef.data.clone()),
+                Structure::Linear | Structure::Cyclic => EfContent::Records(ef.records.clone()),
+            };
+            fs.add_ef(Ef {
+                parent: lookup(&labels, &ef.parent),
+                control: ef.control,
+                content,
+            });
+        }
+        fs
+    }
+}

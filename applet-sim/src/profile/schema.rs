@@ -1,0 +1,99 @@
+//! The TOML shape of a profile (serde): unknown keys are refused; spans are kept so every
+//! error can name its line and column. Validation is in `build.rs`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProfileToml {
+    pub(super) card: CardToml,
+    #[serde(default)]
+    pub(super) df: Vec<Spanned<DfToml>>,
+    #[serde(default)]
+    pub(super) ef: Vec<Spanned<EfToml>>,
+    #[serde(default)]
+    pub(super) pin: Vec<Spanned<PinToml>>,
+    #[serde(default)]
+    pub(super) key: Vec<Spanned<KeyToml>>,
+    #[serde(default)]
+    pub(super) options: OptionsToml,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OptionsToml {
+    pub(super) challenge_seed: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CardToml {
+    pub(super) description: String,
+    pub(super) region: Option<String>,
+    pub(super) atr: Spanned<String>,
+    pub(super) protocol: Spanned<String>,
+    pub(super) cipher: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DfToml {
+    pub(super) id: String,
+    pub(super) parent: String,
+    pub(super) fid: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) dir_sfi: Option<u8>,
+    pub(super) algorithm: Option<u8>,
+    pub(super) fci: Option<String>,
+    pub(super) kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EfToml {
+    pub(super) parent: String,
+    pub(super) fid: String,
+    pub(super) sfi: Option<u8>,
+    pub(super) structure: String,
+    pub(super) size: Option<usize>,
+    pub(super) max_records: Option<usize>,
+    pub(super) record_size: Option<usize>,
+    pub(super) read: String,
+    pub(super) update: String,
+    pub(super) data: Option<String>,
+    #[serde(default)]
+    pub(super) records: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PinToml {
+    pub(super) parent: String,
+    pub(super) reference: u8,
+    pub(super) encoding: String,
+    pub(super) min_digits: u8,
+    pub(super) max_digits: u8,
+    pub(super) value: String,
+    pub(super) max_tries: u8,
+    pub(super) unblock: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KeyToml {
+    pub(super) parent: String,
+    pub(super) id: u8,
+    #[serde(default)]
+    pub(super) version: u8,
+    pub(super) value: Option<String>,
+    pub(super) master: Option<String>,
+    #[serde(default)]
+    pub(super) diversify: Vec<String>,
+    #[serde(default = "default_key_tries")]
+    pub(super) max_tries: u8,
+}
+
+pub(super) fn default_key_tries() -> u8 {
+    3
+}
