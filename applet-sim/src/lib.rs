@@ -1,33 +1,57 @@
 //! A model of the Chinese social security card (社会保障卡, SSC) that answers ISO 7816-4
-//! APDUs as a real card does: its file system, PIN objects and security state, built from a
-//! card profile. The reference is shared/spec/SSC-CARD.md; the counter rules are
-//! shared/spec/SECURITY.md.
+//! APDUs as a real card does: its file system, PIN objects, keys and security state, built
+//! from a card profile. What the card does is documented in the repository's `docs/CARD.md`;
+//! the counter and persistence rules in `docs/SECURITY.md`.
+//!
+//! The embedder's API is small: build a [`Card`] from a built-in profile or a profile file
+//! ([`Profile`]), then [`Card::transmit`], [`Card::reset`], [`Card::atr`]; [`Card::open`]
+//! keeps the card's persistent state in a state file. Every card of this crate is a
+//! [`SmartCard`], which is what the shell ([`shell`]), the virtual reader ([`vpcd`]) and the
+//! harness take.
 //!
 //! ```
 //! use applet_sim::Card;
 //! let mut card = Card::default_card().unwrap();
-//! // SELECT the SSSE by name: under T=0 the FCI waits behind 61 1E (SSC-CARD.md §4.3).
-//! let name = b"\x73\x78\x31\x2E\x73\x68\x2E\xC9\xE7\xBB\xE1\xB1\xA3\xD5\xCF";
+//! // SELECT the SSSE by name: under T=0 the FCI waits behind 61 1E (docs/CARD.md §4.3).
 //! let mut select = vec![0x00, 0xA4, 0x04, 0x00, 0x0F];
-//! select.extend_from_slice(name);
+//! select.extend_from_slice(applet_sim::model::aid::SSSE);
 //! assert_eq!(card.transmit(&select), [0x61, 0x1E]);
 //! ```
+//!
+//! Layers, each depending only on those above it: [`model`] (the vocabulary: kinds, key
+//! ids, AIDs, access conditions, the PIN object) → [`crypto`] and the file system →
+//! [`profile`] (schema, validation, built-ins) and [`command`] (the command table) → the card
+//! (state, persistence, secure messaging, handlers) → [`shell`] and [`vpcd`].
 
 mod card;
 pub mod command;
 pub mod crypto;
 mod device;
-pub mod fs;
+mod fs;
 pub mod model;
 pub mod profile;
 pub mod shell;
-pub mod storage;
+mod storage;
 pub mod vpcd;
 
-pub use card::{Card, fingerprint};
+pub use card::Card;
 pub use device::SmartCard;
 pub use profile::{Profile, ProfileError};
+pub use storage::StateError;
+
+/// Test support (feature `testing`): the in-memory medium with power cuts for tearing
+/// tests, and what it stores. The inspection methods of [`Card`] (counters, state
+/// comparisons, the tearing oracle) come with the same feature.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
+    pub use crate::storage::{CutMode, Medium, MemMedium, OpenError, Record};
+}
 
 // Old paths, kept until the harness and storage move to `model` (removed in this restructuring).
 #[doc(hidden)]
 pub use model::{AppKind, CipherSuite, Protocol, Unblock, access, pin};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -4,7 +4,7 @@ use std::io;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use applet_sim::{Card, Profile, profile};
+use applet_sim::{Card, Profile, SmartCard, profile};
 use clap::{Parser, Subcommand};
 
 /// The virtual Chinese social security card (社会保障卡).
@@ -110,7 +110,8 @@ fn open_card(profile: &Profile, state: Option<&std::path::Path>) -> anyhow::Resu
     match state {
         None => Ok(Card::new(profile)),
         Some(path) => {
-            let (card, created) = Card::open(profile, path)?;
+            let created = !path.exists();
+            let card = Card::open(profile, path)?;
             if created {
                 eprintln!("{}: new state file from the profile", path.display());
             }

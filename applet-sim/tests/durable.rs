@@ -13,7 +13,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use applet_sim::storage::{CutMode, MemMedium};
+use applet_sim::testing::{CutMode, MemMedium};
 use applet_sim::{Card, Profile};
 use common::{SELECT_SSSE, script, x};
 
@@ -34,7 +34,8 @@ fn state_survives_restarts() {
     let path = dir.join("card.state");
     let p = gen3();
     {
-        let (mut c, created) = Card::open(&p, &path).unwrap();
+        let created = !path.exists();
+        let mut c = Card::open(&p, &path).unwrap();
         assert!(created && c.is_durable());
         script(
             &mut c,
@@ -51,7 +52,8 @@ fn state_survives_restarts() {
             ],
         );
     }
-    let (mut c, created) = Card::open(&p, &path).unwrap();
+    let created = !path.exists();
+    let mut c = Card::open(&p, &path).unwrap();
     assert!(!created);
     // The counter and the file kept; the security status did not.
     script(
@@ -68,13 +70,13 @@ fn state_survives_restarts() {
     drop(c);
     // Many restarts and more writes than one journal holds before compaction.
     for round in 0..3 {
-        let (mut c, _) = Card::open(&p, &path).unwrap();
+        let mut c = Card::open(&p, &path).unwrap();
         x(&mut c, SELECT_SSSE);
         for _ in 0..2100 {
             assert_eq!(x(&mut c, "0020000003123456"), "9000", "round {round}");
         }
     }
-    let (mut c, _) = Card::open(&p, &path).unwrap();
+    let mut c = Card::open(&p, &path).unwrap();
     script(&mut c, &[(SELECT_SSSE, "9000"), ("00200000", "63C3")]);
     let size = std::fs::metadata(&path).unwrap().len();
     assert!(
@@ -89,14 +91,14 @@ fn a_blocked_card_stays_blocked_across_restarts() {
     let path = dir.join("card.state");
     let p = gen3();
     {
-        let (mut c, _) = Card::open(&p, &path).unwrap();
+        let mut c = Card::open(&p, &path).unwrap();
         x(&mut c, SELECT_SSSE);
         for _ in 0..3 {
             x(&mut c, "0020000003111111");
         }
         assert_eq!(x(&mut c, "0020000003123456"), "6983");
     }
-    let (mut c, _) = Card::open(&p, &path).unwrap();
+    let mut c = Card::open(&p, &path).unwrap();
     script(
         &mut c,
         &[(SELECT_SSSE, "9000"), ("0020000003123456", "6983")],
@@ -107,7 +109,7 @@ fn a_blocked_card_stays_blocked_across_restarts() {
 fn a_second_process_is_refused_by_the_lock() {
     let dir = temp_dir("lock");
     let path = dir.join("card.state");
-    let (_first, _) = Card::open(&gen3(), &path).unwrap();
+    let _first = Card::open(&gen3(), &path).unwrap();
     let e = Card::open(&gen3(), &path).unwrap_err().to_string();
     assert!(e.contains("locked"), "{e}");
     assert!(e.contains("card.state"), "{e}");
@@ -197,7 +199,7 @@ fn a_blocked_card_answers_6a81_after_a_restart() {
     let path = dir.join("card.state");
     let p = gen3();
     {
-        let (mut c, _) = Card::open(&p, &path).unwrap();
+        let mut c = Card::open(&p, &path).unwrap();
         x(&mut c, SELECT_SSSE);
         let r = c.transmit(&apdu::parse_hex("0084000008").unwrap());
         let bk = apdu::parse_hex("505152535455565758595A5B5C5D5E5F").unwrap();
@@ -208,7 +210,7 @@ fn a_blocked_card_answers_6a81_after_a_restart() {
             "9000"
         );
     }
-    let (mut c, _) = Card::open(&p, &path).unwrap();
+    let mut c = Card::open(&p, &path).unwrap();
     script(&mut c, &[(SELECT_SSSE, "6A81"), ("0084000008", "6A81")]);
 }
 
@@ -217,7 +219,7 @@ fn a_blocked_card_answers_6a81_after_a_restart() {
 /// application twice is refused too.
 #[test]
 fn a_refused_file_keeps_its_torn_tail() {
-    use applet_sim::storage::Record;
+    use applet_sim::testing::Record;
     let dir = temp_dir("refused-tail");
     let path = dir.join("card.state");
     let p = gen3();

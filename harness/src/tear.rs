@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use applet_sim::storage::{CutMode, MemMedium};
+use applet_sim::testing::{CutMode, MemMedium};
 use applet_sim::{Card, Profile};
 use serde::Serialize;
 

@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use applet_sim::storage::MemMedium;
+use applet_sim::testing::MemMedium;
 use applet_sim::{Card, Profile};
 use harness::import::parse_file;
 use harness::runner::run;

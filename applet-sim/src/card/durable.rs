@@ -82,7 +82,7 @@ pub(crate) fn pin_record(index: usize, pin: &PinObject) -> Record {
 
 /// The fingerprint of a profile's layout: a state file belongs to one (files, PINs, keys).
 #[must_use]
-pub fn fingerprint(profile: &Profile) -> u64 {
+pub(crate) fn fingerprint(profile: &Profile) -> u64 {
     let mut layout = String::new();
     for d in &profile.dfs {
         layout.push_str(&format!("df {} {} {:?};", d.id, d.parent, d.fid));
@@ -236,12 +236,12 @@ impl Persistent {
 impl Card {
     /// A card whose persistent state lives in the state file `path` (`--state`): created
     /// from the profile when missing, else read back. The file is locked while the card is
-    /// open. Returns the card and whether the file was created.
+    /// open.
     ///
     /// # Errors
     /// [`StateError`]: a refused file (corrupt, truncated, another profile's, a newer
     /// format: left exactly as it was), a lock held by another process, I/O.
-    pub fn open(profile: &Profile, path: &Path) -> Result<(Self, bool), StateError> {
+    pub fn open(profile: &Profile, path: &Path) -> Result<Self, StateError> {
         let (medium, created) = FileMedium::open(path)?;
         let card = Self::open_medium(profile, Box::new(medium), created).map_err(|e| match e {
             OpenError::Refused(reason) => StateError::Refused {
@@ -254,7 +254,7 @@ impl Card {
                 source,
             },
         })?;
-        Ok((card, created))
+        Ok(card)
     }
 
     pub(super) fn open_medium(
@@ -273,6 +273,31 @@ impl Card {
         }
         card.store = Storage(Some(journal));
         Ok(card)
+    }
+
+    /// Puts the card back in `initial`'s persistent state with fresh volatile state (the
+    /// `serve` restore, SIGHUP); on durable storage the whole state is rewritten atomically.
+    ///
+    /// # Errors
+    /// The I/O error of the rewrite (the card then refuses commands).
+    pub(super) fn restore_state(&mut self, initial: &Self) -> std::io::Result<()> {
+        self.persistent = initial.persistent.clone();
+        self.volatile = super::state::Volatile::new();
+        match &mut self.store.0 {
+            Some(j) => j.compact(&self.persistent.records()),
+            None => Ok(()),
+        }
+    }
+
+    /// Syncs pending records (the unsynced counter restores) — before a clean exit.
+    ///
+    /// # Errors
+    /// The I/O error.
+    pub(super) fn sync_state(&mut self) -> std::io::Result<()> {
+        match &mut self.store.0 {
+            Some(j) => j.flush(),
+            None => Ok(()),
+        }
     }
 
     /// Makes a datum durable at a write point: 6581 when the storage fails.
@@ -331,31 +356,6 @@ impl Card {
         {
             let records = self.persistent.records();
             let _ = j.compact(&records);
-        }
-    }
-
-    /// Puts the card back in `initial`'s persistent state with fresh volatile state (the
-    /// `serve` restore, SIGHUP); on durable storage the whole state is rewritten atomically.
-    ///
-    /// # Errors
-    /// The I/O error of the rewrite (the card then refuses commands).
-    pub fn restore_from(&mut self, initial: &Self) -> std::io::Result<()> {
-        self.persistent = initial.persistent.clone();
-        self.volatile = super::state::Volatile::new();
-        match &mut self.store.0 {
-            Some(j) => j.compact(&self.persistent.records()),
-            None => Ok(()),
-        }
-    }
-
-    /// Syncs pending records (the unsynced counter restores) — before a clean exit.
-    ///
-    /// # Errors
-    /// The I/O error.
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        match &mut self.store.0 {
-            Some(j) => j.flush(),
-            None => Ok(()),
         }
     }
 }

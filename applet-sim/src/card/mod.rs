@@ -21,8 +21,6 @@ mod pins;
 #[cfg(any(test, feature = "testing"))]
 mod inspect;
 
-pub use durable::fingerprint;
-
 use apdu::{ApduResult, CommandApdu, Response, StatusWord};
 
 use self::state::{CardKey, Lifecycle, OwnedPin, Persistent, Rng, Volatile};
@@ -106,6 +104,15 @@ impl Card {
         Ok(Self::new(&Profile::builtin(
             crate::profile::DEFAULT_PROFILE,
         )?))
+    }
+
+    /// A fresh card from a built-in profile name or, if no built-in has that name, a
+    /// profile file.
+    ///
+    /// # Errors
+    /// [`crate::ProfileError`] naming the file, line and what is wrong.
+    pub fn load(name_or_path: &str) -> Result<Self, crate::ProfileError> {
+        Ok(Self::new(&Profile::load(name_or_path)?))
     }
 
     /// The answer to reset.
@@ -245,10 +252,10 @@ impl crate::SmartCard for Card {
     }
 
     fn restore_from(&mut self, issued: &Self) -> std::io::Result<()> {
-        Card::restore_from(self, issued)
+        self.restore_state(issued)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        Card::flush(self)
+        self.sync_state()
     }
 }

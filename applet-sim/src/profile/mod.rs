@@ -194,7 +194,7 @@ impl Profile {
     /// The card's file tree: the MF, then the DFs and EFs in declaration order (parents are
     /// declared before their children, which validation ensures).
     #[must_use]
-    pub fn file_system(&self) -> FileSystem {
+    pub(crate) fn file_system(&self) -> FileSystem {
         let mut fs = FileSystem::new();
         let mut labels: Vec<(&str, NodeId)> = vec![("MF", MF)];
         let lookup = |labels: &[(&str, NodeId)], l: &str| {

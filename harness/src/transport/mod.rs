@@ -1,7 +1,7 @@
 //! Transports: where APDUs go. One trait, after vpicc-rs's `VSmartCard`; the in-process
 //! simulator is [`SimTransport`].
 
-use applet_sim::{Card, Profile};
+use applet_sim::{Card, Profile, SmartCard};
 
 /// A transport failure (the card could not be reached, not a card's answer).
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +95,7 @@ impl SimTransport {
     /// # Errors
     /// The state file's error (refused, locked, I/O).
     pub fn durable(profile: &Profile, path: &std::path::Path) -> Result<Self, TransportError> {
-        let (card, _) = Card::open(profile, path).map_err(|e| TransportError::Io(e.to_string()))?;
+        let card = Card::open(profile, path).map_err(|e| TransportError::Io(e.to_string()))?;
         Ok(Self {
             profile_name: format!("{}, state {}", profile.source_name, path.display()),
             profile: profile.clone(),
