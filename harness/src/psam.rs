@@ -220,7 +220,7 @@ enum Step<T> {
 fn pin_bcd(pin: &str) -> Result<Vec<u8>, PsamError> {
     PinValue::from_digits(pin)
         .map(|v| v.to_bcd())
-        .map_err(PsamError::Bad)
+        .map_err(|e| PsamError::Bad(e.to_string()))
 }
 
 impl Psam {

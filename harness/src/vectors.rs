@@ -296,7 +296,9 @@ fn high_level(keyword: &str, args: &str) -> Result<Vec<u8>, String> {
         u8::from_str_radix(w, 16).map_err(|_| format!("expected a hex byte, found {w:?}"))
     };
     let bcd = |pin: &str| -> Result<Vec<u8>, String> {
-        applet_sim::pin::PinValue::from_digits(pin).map(|v| v.to_bcd())
+        applet_sim::pin::PinValue::from_digits(pin)
+            .map(|v| v.to_bcd())
+            .map_err(|e| e.to_string())
     };
     let with_data = |header: [u8; 4], data: &[u8]| -> Result<Vec<u8>, String> {
         let mut v = header.to_vec();

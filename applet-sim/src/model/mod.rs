@@ -15,6 +15,6 @@ pub mod pin;
 pub use access::{Access, AccessParseError, Granted, KeySet};
 pub use file::EfControl;
 pub use kinds::{AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName};
-pub use pin::{PinEncoding, PinError, PinObject, PinValue};
+pub use pin::{PinEncoding, PinError, PinObject, PinTextError, PinValue};
 // Moved here from `storage` when it is split (this restructuring).
 pub use crate::storage::{StorageFailure, WritePoint};

@@ -102,18 +102,33 @@ fn ascii_digit(b: u8) -> Result<u8, PinError> {
 }
 
 impl FromStr for PinEncoding {
-    type Err = String;
+    type Err = super::UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "bcd" => Ok(Self::Bcd),
             "ascii" => Ok(Self::Ascii),
             "ascii-ff" => Ok(Self::AsciiFfPadded),
-            other => Err(format!(
-                "encoding: expected \"bcd\", \"ascii\" or \"ascii-ff\", found {other:?}"
-            )),
+            other => Err(super::UnknownName {
+                expected: "\"bcd\", \"ascii\" or \"ascii-ff\"",
+                found: other.to_owned(),
+            }),
         }
     }
+}
+
+/// A PIN written as text that is not one: not decimal digits, none, or too many.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PinTextError {
+    /// A character other than 0..=9.
+    #[error("{0:?} is not decimal digits")]
+    NotDigits(String),
+    /// More than [`MAX_DIGITS`] digits.
+    #[error("{0:?} has more than {MAX_DIGITS} digits")]
+    TooLong(String),
+    /// No digit at all.
+    #[error("a PIN has at least one digit")]
+    Empty,
 }
 
 /// A PIN as digits in a fixed-length form: digits 0..=9 then `FF` to 16 bytes, so two values
@@ -133,16 +148,15 @@ impl PinValue {
     /// From a string of decimal digits (`"123456"`).
     ///
     /// # Errors
-    /// A message for a non-digit, no digits, or more than 16.
-    pub fn from_digits(s: &str) -> Result<Self, String> {
+    /// [`PinTextError`] for a non-digit, no digits, or more than 16.
+    pub fn from_digits(s: &str) -> Result<Self, PinTextError> {
         let mut v = Self::EMPTY;
         for c in s.bytes() {
-            let d = ascii_digit(c).map_err(|_| format!("{s:?} is not decimal digits"))?;
-            v.push(d)
-                .map_err(|_| format!("{s:?} has more than {MAX_DIGITS} digits"))?;
+            let d = ascii_digit(c).map_err(|_| PinTextError::NotDigits(s.to_owned()))?;
+            v.push(d).map_err(|_| PinTextError::TooLong(s.to_owned()))?;
         }
         if v.len == 0 {
-            return Err("a PIN has at least one digit".into());
+            return Err(PinTextError::Empty);
         }
         Ok(v)
     }

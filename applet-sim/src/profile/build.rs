@@ -375,7 +375,10 @@ fn pin_def(t: &PinToml, dfs: &[DfDef], pins: &[PinDef]) -> Result<PinDef, String
             t.reference, t.parent
         ));
     }
-    let encoding = t.encoding.parse::<PinEncoding>()?;
+    let encoding = t
+        .encoding
+        .parse::<PinEncoding>()
+        .map_err(|e| format!("encoding: {e}"))?;
     if t.min_digits == 0 || t.min_digits > t.max_digits || t.max_digits > encoding.max_digits() {
         return Err(format!(
             "digits: need 1 <= min_digits <= max_digits <= {} for {:?}",
