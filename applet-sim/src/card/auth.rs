@@ -11,9 +11,13 @@ use subtle::ConstantTimeEq;
 
 use super::Card;
 use super::durable::Datum;
+use super::state::key_slot;
 use crate::crypto;
 use crate::model::Unblock;
-use crate::model::keys::ssse::{IRK, PUK_KEY, STK};
+use crate::model::keys::{
+    self,
+    ssse::{IRK, PUK_KEY, STK},
+};
 use crate::storage::WritePoint;
 
 impl Card {
@@ -40,6 +44,11 @@ impl Card {
         original: &[u8; 8],
         version: Option<u8>,
     ) -> ApduResult<Response> {
+        // The IRK proves the card, never the terminal (no reflection of INTERNAL
+        // AUTHENTICATE's answer): there is no external-authentication key with its id.
+        if keys::usage(self.app_kind(), key_id) != keys::Usage::External {
+            return Err(StatusWord::ReferenceNotFound);
+        }
         let index = self.key_index(key_id, version)?;
         let cipher = self.cipher;
         if self
@@ -70,7 +79,7 @@ impl Card {
         if bool::from(expected.ct_eq(auth)) {
             key.remaining = key.max_tries;
             self.commit(WritePoint::KeyRestore, Datum::Key(index))?;
-            self.volatile.keys.insert(key_id);
+            self.volatile.authenticated.insert(key_slot(index));
             Ok(Response::status(StatusWord::Success))
         } else {
             Err(StatusWord::RemainingRetries(key.remaining))
@@ -108,7 +117,7 @@ impl Card {
         enciphered: &[u8],
         mac: &[u8; 4],
     ) -> ApduResult<Response> {
-        if !self.volatile.keys.contains(PUK_KEY) {
+        if !self.key_authenticated(PUK_KEY) {
             return Err(StatusWord::SecurityStatusNotSatisfied);
         }
         let pin_index = self

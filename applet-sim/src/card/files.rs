@@ -114,8 +114,9 @@ impl Card {
                 .ok_or(StatusWord::FileNotFound)?,
         };
         self.set_current_ef(id);
-        let granted = self.granted();
         let ef = self.persistent.fs.ef(id).ok_or(StatusWord::NoCurrentEf)?;
+        // The security status of the EF's own DF, however it was selected.
+        let granted = self.granted_at(ef.parent);
         let structure_ok = match needs {
             Needs::Transparent => ef.control.structure == Structure::Transparent,
             Needs::Records => ef.control.structure != Structure::Transparent,

@@ -47,8 +47,9 @@ pub(super) struct Volatile {
     pub(super) record_pointer: Option<usize>,
     /// Bit n: `pins[n]` verified since the application was entered.
     pub(super) verified: u64,
-    /// Key ids externally authenticated in the current application.
-    pub(super) keys: KeySet,
+    /// Keys externally authenticated in the current application, by their number in
+    /// [`Persistent::keys`] (not by id: ids are scoped to the DF that owns the key).
+    pub(super) authenticated: KeySet,
     /// The last GET CHALLENGE answer, until used, reset or another application (§6.2).
     pub(super) challenge: Option<([u8; 16], u8)>,
     /// Response data waiting for GET RESPONSE (T=0).
@@ -62,7 +63,7 @@ impl Volatile {
             current_ef: None,
             record_pointer: None,
             verified: 0,
-            keys: KeySet::EMPTY,
+            authenticated: KeySet::EMPTY,
             challenge: None,
             pending: Vec::new(),
         }
@@ -156,7 +157,7 @@ impl Card {
         let fs = &self.persistent.fs;
         if fs.application_of(df) != fs.application_of(self.volatile.current_df) {
             self.volatile.verified = 0;
-            self.volatile.keys = KeySet::EMPTY;
+            self.volatile.authenticated = KeySet::EMPTY;
             self.volatile.challenge = None;
         }
         self.volatile.current_df = df;
@@ -175,15 +176,36 @@ impl Card {
             .filter(move |(_, p)| fs.is_within(current, p.owner))
     }
 
-    /// The security status in the current DF.
-    pub(super) fn granted(&self) -> Granted {
+    /// The security status that applies to the files of `df`, whatever the selection path
+    /// (docs/SECURITY.md rule 8): the PINs declared in `df` or above that are verified, and
+    /// the ids of the keys that `df` sees (its own or its nearest ancestor's key of that id)
+    /// that were authenticated. A sub-DF's local PIN or key never opens a file of its parent
+    /// or of a sibling.
+    pub(super) fn granted_at(&self, df: NodeId) -> Granted {
+        let fs = &self.persistent.fs;
         let pin = self
-            .pins_in_scope()
-            .any(|(i, _)| self.volatile.verified & bit(i) != 0);
-        Granted {
-            pin,
-            keys: self.volatile.keys,
+            .persistent
+            .pins
+            .iter()
+            .enumerate()
+            .any(|(i, p)| self.volatile.verified & bit(i) != 0 && fs.is_within(df, p.owner));
+        let mut keys = KeySet::EMPTY;
+        if self.volatile.authenticated != KeySet::EMPTY {
+            for (i, k) in self.persistent.keys.iter().enumerate() {
+                if self.volatile.authenticated.contains(key_slot(i))
+                    && self.key_at(df, k.id, None) == Some(i)
+                {
+                    keys.insert(k.id);
+                }
+            }
         }
+        Granted { pin, keys }
+    }
+
+    /// Whether the key `id` that the current DF sees was authenticated.
+    pub(super) fn key_authenticated(&self, id: u8) -> bool {
+        self.key_at(self.volatile.current_df, id, None)
+            .is_some_and(|i| self.volatile.authenticated.contains(key_slot(i)))
     }
 
     /// The block of the application the current DF belongs to.
@@ -194,17 +216,26 @@ impl Card {
 
     /// The key with this id (and version, when given) that applies in the current DF.
     pub(super) fn key_index(&self, id: u8, version: Option<u8>) -> ApduResult<usize> {
-        let current = self.volatile.current_df;
-        let fs = &self.persistent.fs;
-        self.persistent
-            .keys
-            .iter()
-            .position(|k| {
-                k.id == id
-                    && version.is_none_or(|v| v == k.version)
-                    && fs.is_within(current, k.owner)
-            })
+        self.key_at(self.volatile.current_df, id, version)
             .ok_or(StatusWord::ReferenceNotFound)
+    }
+
+    /// The key with this id (and version) that `df` sees: of the keys declared in `df` or
+    /// above, the one declared nearest to `df` (key ids are scoped to the DF that owns them).
+    pub(super) fn key_at(&self, df: NodeId, id: u8, version: Option<u8>) -> Option<usize> {
+        let fs = &self.persistent.fs;
+        let mut best: Option<(usize, NodeId)> = None;
+        for (i, k) in self.persistent.keys.iter().enumerate() {
+            let matches =
+                k.id == id && version.is_none_or(|v| v == k.version) && fs.is_within(df, k.owner);
+            // A later match replaces the best only when it is declared deeper.
+            if matches
+                && best.is_none_or(|(_, owner)| owner != k.owner && fs.is_within(k.owner, owner))
+            {
+                best = Some((i, k.owner));
+            }
+        }
+        best.map(|(i, _)| i)
     }
 
     /// The value of key `id` in scope (6A88 when there is none).
@@ -229,6 +260,12 @@ impl Card {
             .unwrap_or_default()
             .to_vec())
     }
+}
+
+/// The slot of key number `index` in the set of authenticated keys (profiles hold at most 256
+/// keys).
+pub(super) fn key_slot(index: usize) -> u8 {
+    u8::try_from(index).unwrap_or(u8::MAX)
 }
 
 /// The security-status bit of PIN number `index` (profiles hold at most 64 PINs).

@@ -3,8 +3,31 @@
 //! that holds the key; the same number means different keys in the SSSE and in the financial
 //! application.
 
+use super::kinds::AppKind;
+
 /// A card key id.
 pub type KeyId = u8;
+
+/// Which way a key authenticates (docs/CARD.md §6.5, §6.7). A key serves one direction only,
+/// so the card's own answer can never be reflected back as the terminal's proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Usage {
+    /// Proves the card to the terminal: INTERNAL AUTHENTICATE (the IRK).
+    Internal,
+    /// Proves the terminal to the card: EXTERNAL AUTHENTICATE, command MACs.
+    External,
+}
+
+/// The usage of key `id` in an application of this kind: the SSSE's (and the MF's) key 00 is
+/// the IRK; every other key authenticates the terminal.
+#[must_use]
+pub fn usage(kind: Option<AppKind>, id: KeyId) -> Usage {
+    match (kind, id) {
+        (Some(AppKind::Pboc), _) => Usage::External,
+        (_, ssse::IRK) => Usage::Internal,
+        _ => Usage::External,
+    }
+}
 
 /// SSSE and MF keys (§6.7).
 pub mod ssse {

@@ -32,6 +32,9 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         region: raw.card.region.as_deref(),
         atr: &atr,
     };
+    if let Some(extra) = raw.key.get(256) {
+        return Err(at.error(extra.span(), "at most 256 keys".into()));
+    }
     let keys = entries(&raw.key, &at, |t, done| {
         key_def(t, &dfs, done, cipher, &factors)
     })?;
