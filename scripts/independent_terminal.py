@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent terminal for the issuer-security flows (SSC-CARD.md §5.2, §5.4, §6, §3.7).
+"""An independent terminal for the issuer-security flows (docs/CARD.md §5.2, §5.4, §6, §3.7).
 
 Drives `ssc-card shell` through a pipe and computes every cryptogram and MAC with Python's
 `cryptography` and `hashlib` only — no code shared with the Rust card or PSAM — so a

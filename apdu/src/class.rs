@@ -63,7 +63,7 @@ impl Class {
     /// The secure-messaging indication.
     ///
     /// For proprietary classes the SSC and PBOC specs follow the first-interindustry coding
-    /// (`84` = `80` with a MAC, SSC-CARD.md §6.3), so b4–b3 are read the same way there.
+    /// (`84` = `80` with a MAC, docs/CARD.md §6.3), so b4–b3 are read the same way there.
     #[must_use]
     pub fn secure_messaging(self) -> SecureMessaging {
         match self.kind() {

@@ -3,7 +3,7 @@
 //! Bytes only, no card logic and no I/O: command APDUs of the four ISO 7816-3 §12.1 cases
 //! in short and extended form ([`CommandApdu`] to parse, [`Command`] to build), the class byte
 //! (ISO 7816-4 §5.4.1, [`Class`]), responses and status words named after the SSC spec
-//! (shared/spec/SSC-CARD.md §4.2, [`StatusWord`]), simple-TLV and BER-TLV ([`tlv`]), and hex
+//! (docs/CARD.md §4.2, [`StatusWord`]), simple-TLV and BER-TLV ([`tlv`]), and hex
 //! as it is written in card logs.
 
 mod class;

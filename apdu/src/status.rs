@@ -1,4 +1,4 @@
-//! Status words (SW1 SW2), named after the SSC spec (shared/spec/SSC-CARD.md §4.2, spec
+//! Status words (SW1 SW2), named after the SSC spec (docs/CARD.md §4.2, spec
 //! Part 5 Table 5) and ISO 7816-4 §5.6.
 //!
 //! Every 16-bit value maps to exactly one [`StatusWord`] and back: the named variants take
@@ -144,7 +144,7 @@ impl StatusWord {
         matches!(self, Self::Success | Self::MoreAvailable(_))
     }
 
-    /// What the status word means, in words (SSC-CARD.md §4.2; ISO 7816-4 for the rest).
+    /// What the status word means, in words (docs/CARD.md §4.2; ISO 7816-4 for the rest).
     #[must_use]
     pub fn meaning(self) -> Cow<'static, str> {
         let fixed = match self {
@@ -301,7 +301,7 @@ mod tests {
 
     #[test]
     fn every_ssc_status_word_has_a_specific_meaning() {
-        // SSC-CARD.md §4.2, in the order listed there.
+        // docs/CARD.md §4.2, in the order listed there.
         let listed: [u16; 32] = [
             0x6112, 0x63C1, 0x6581, 0x6700, 0x6901, 0x6981, 0x6982, 0x6983, 0x6984, 0x6985, 0x6986,
             0x6988, 0x6A80, 0x6A81, 0x6A82, 0x6A83, 0x6A84, 0x6A85, 0x6A86, 0x6A88, 0x6B00, 0x6C12,

@@ -9,7 +9,7 @@ use crate::error::TlvError;
 
 /// One simple-TLV data object: a one-byte tag and its value.
 ///
-/// SSC records are exactly one such object (SSC-CARD.md §3.4: `tag(1) len(1) value`). The
+/// SSC records are exactly one such object (docs/CARD.md §3.4: `tag(1) len(1) value`). The
 /// length is one byte `00..FE`, or `FF` followed by two bytes (ISO 7816-4 §5.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SimpleTlv<'a> {
@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn builds_the_ssse_fci_of_the_real_card() {
-        // SSC-CARD.md §3.2: 6F1C 840F<name> A509 88011E 9F0C03 860103
+        // docs/CARD.md §3.2: 6F1C 840F<name> A509 88011E 9F0C03 860103
         let fci = BerNode::constructed(
             0x6F,
             vec![
@@ -454,7 +454,7 @@ mod tests {
 
     #[test]
     fn simple_tlv_records() {
-        // EF05 records 1 and 3 of the real 3.0 card (SSC-CARD.md §7.1).
+        // EF05 records 1 and 3 of the real 3.0 card (docs/CARD.md §7.1).
         let input =
             crate::parse_hex("0110 519900D15600000510000B26FFFFFFFF 0304 332E3030").unwrap();
         let objects: Vec<_> = SimpleTlvIter::new(&input)

@@ -1,4 +1,4 @@
-//! The SSC's symmetric cryptography (SSC-CARD.md §6) with RustCrypto's `des`, `sm4` and
+//! The SSC's symmetric cryptography (docs/CARD.md §6) with RustCrypto's `des`, `sm4` and
 //! `aes`: block ciphers by suite, session keys from the card's challenge (§6.2), the
 //! authentication cryptogram of EXTERNAL/INTERNAL AUTHENTICATE (§6.5) and key
 //! diversification (§6.6). Used by the card and, on the terminal side, by tools and tests.
@@ -445,7 +445,7 @@ mod tests {
         apdu::parse_hex(s).unwrap()
     }
 
-    /// SSC-CARD.md §8, computed independently with Python `cryptography`.
+    /// docs/CARD.md §8, computed independently with Python `cryptography`.
     #[test]
     fn worked_vectors_of_section_8() {
         let k = h("00112233445566778899AABBCCDDEEFF");
@@ -562,7 +562,7 @@ mod tests {
         assert_eq!(card_factor(&atr).unwrap().to_vec(), h("86605199000001AC"));
     }
 
-    /// SSC-CARD.md §3.7/§8: the PKI PIN key and VERIFY cryptogram (real values from S15).
+    /// docs/CARD.md §3.7/§8: the PKI PIN key and VERIFY cryptogram (real values from S15).
     #[test]
     fn pki_verify_vectors() {
         assert_eq!(

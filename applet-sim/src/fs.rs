@@ -1,4 +1,4 @@
-//! The card's file system (ISO 7816-4 §5.3, SSC-CARD.md §3): an arena of DFs and EFs under
+//! The card's file system (ISO 7816-4 §5.3, docs/CARD.md §3): an arena of DFs and EFs under
 //! the MF, built from a profile.
 
 use apdu::tlv::BerNode;
@@ -227,7 +227,7 @@ impl FileSystem {
     }
 
     /// The application a DF belongs to: the DF directly under the MF that contains it (the MF
-    /// for the MF). Security status is kept within one application (SSC-CARD.md §5.1, §9.2).
+    /// for the MF). Security status is kept within one application (docs/CARD.md §5.1, §9.2).
     #[must_use]
     pub fn application_of(&self, mut id: NodeId) -> NodeId {
         while let Some(parent) = self.df(id).and_then(|d| d.parent) {
@@ -308,7 +308,7 @@ impl FileSystem {
     }
 }
 
-/// The FCI of an application DF (SSC-CARD.md §3.2, spec Table 36):
+/// The FCI of an application DF (docs/CARD.md §3.2, spec Table 36):
 /// `6F{84 DF name, A5{88 DIR SFI, 9F0C{86 algorithm flag}}}`, optional parts left out.
 #[must_use]
 pub fn build_fci(name: &[u8], dir_sfi: Option<u8>, algorithm: Option<u8>) -> Vec<u8> {

@@ -1,5 +1,5 @@
 //! `ssc-card shell`: APDUs as hex lines on stdin, answers on stdout (the command-line
-//! contract of design/ARCHITECTURE.md).
+//! contract of docs/ARCHITECTURE.md).
 //!
 //! Input lines: a hex APDU (spaces optional), `reset`, `# comment`, or blank. Output: one
 //! line per command, `< ` + uppercase hex bytes separated by single spaces, then ` : ` and the

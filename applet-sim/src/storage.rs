@@ -1,4 +1,4 @@
-//! Durable card state (SECURITY.md "Persistence and power loss"; issue "reliability"): one
+//! Durable card state (docs/SECURITY.md "Persistence and power loss"; issue "reliability"): one
 //! storage interface with named write points, a versioned and checksummed state file, and
 //! the media it lives on (a real file, or memory with power cuts for the tearing tests).
 //!
@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::pin::PinValue;
 
-/// Where a persistent change is made durable (SECURITY.md: "named write points").
+/// Where a persistent change is made durable (docs/SECURITY.md: "named write points").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WritePoint {
     /// A PIN's counter decremented, before the comparison.

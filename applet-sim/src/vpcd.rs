@@ -1,5 +1,5 @@
 //! The card behind vsmartcard's virtual reader (vpcd) in pcscd: the vicc side of the vpcd
-//! protocol (shared/spec/VPCD.md §2.1).
+//! protocol (docs/PROTOCOLS.md §2.1).
 //!
 //! Frames in both directions are a big-endian `u16` length and that many bytes. A 1-byte
 //! frame is a control message (00 power off, 01 power on, 02 reset, 04 get ATR); anything
@@ -8,7 +8,7 @@
 //! connects again when inserted. Frames are read exactly: a partial read is never taken
 //! for a frame, and a dropped connection drops the partial frame, not the card's state.
 //!
-//! Speed (VPCD.md, "the 40 ms trap"): TCP_NODELAY, one write per response (length and bytes
+//! Speed (docs/PROTOCOLS.md, "the 40 ms trap"): TCP_NODELAY, one write per response (length and bytes
 //! together), and TCP_QUICKACK re-armed after every read.
 
 use std::io::{self, Read, Write};
@@ -321,7 +321,7 @@ impl FrameReader {
 
     /// Waits until a whole frame is buffered. Quick ACK is re-armed after every read: it is
     /// not sticky on Linux, and vpcd writes the length and the APDU separately, so a delayed
-    /// ACK of the length would stall the APDU behind Nagle's algorithm for 40 ms (VPCD.md).
+    /// ACK of the length would stall the APDU behind Nagle's algorithm for 40 ms (docs/PROTOCOLS.md).
     fn next(&mut self, mut stream: &TcpStream, controls: &Controls) -> io::Result<ReadOutcome> {
         self.buf.copy_within(self.consumed..self.len, 0);
         self.len -= self.consumed;

@@ -1,5 +1,5 @@
 //! EXTERNAL and INTERNAL AUTHENTICATE end to end in process, with the terminal's side
-//! computed by `applet_sim::crypto` (itself checked against SSC-CARD.md §8's independently
+//! computed by `applet_sim::crypto` (itself checked against docs/CARD.md §8's independently
 //! computed vectors): reading EF06 of a 3.0 card after authentication with RKSSSE (key 0A),
 //! and every failure path.
 

@@ -43,7 +43,7 @@ fn update_record_by_number_and_identifier() {
             // By identifier: first occurrence of 02.
             ("00DC020805020311 2233", "9000"),
             ("00B2020C00", "0203112233 9000"),
-            // By identifier, missing: appended (SSC-CARD.md §4.1).
+            // By identifier, missing: appended (docs/CARD.md §4.1).
             ("00DC03080303 01 CC", "9000"),
             ("00B2030C00", "0301CC 9000"),
             // Full now: another append by identifier has no room.

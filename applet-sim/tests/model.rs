@@ -21,7 +21,7 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state
 const SSSE: &str = "7378312E73682EC9E7BBE1B1A3D5CF";
 const CERT: &str = "53532E434552542E41444631";
 const BANK: &str = "A000000333010101";
-/// Card keys of the gen3 profile by id (SSC-CARD.md §6.7 test values).
+/// Card keys of the gen3 profile by id (docs/CARD.md §6.7 test values).
 const KEYS: [(u8, &str); 5] = [
     (0x02, "0123456789ABCDEFFEDCBA9876543210"),
     (0x04, "404142434445464748494A4B4C4D4E4F"),
@@ -59,7 +59,7 @@ impl Pin {
         }
     }
 
-    /// A counted comparison (SECURITY.md §1): the status word, the counter and status set.
+    /// A counted comparison (docs/SECURITY.md §1): the status word, the counter and status set.
     fn check(&mut self, candidate: &str) -> u16 {
         if self.remaining == 0 {
             self.verified = false;

@@ -1,4 +1,4 @@
-//! Card profiles: the built-ins are what the issue and SSC-CARD.md say, and a broken profile
+//! Card profiles: the built-ins are what the issue and docs/CARD.md say, and a broken profile
 //! is refused with file, line, column and reason.
 
 // Test helpers (outside #[test] functions) fail loudly on broken setup.

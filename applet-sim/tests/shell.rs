@@ -1,5 +1,5 @@
 //! `ssc-card shell` through the real binary: the command-line contract of
-//! design/ARCHITECTURE.md.
+//! docs/ARCHITECTURE.md.
 
 // Test helpers (outside #[test] functions) fail loudly on broken setup.
 #![allow(
@@ -36,7 +36,7 @@ fn shell(input: &str, args: &[&str]) -> (i32, String) {
 #[test]
 fn answers_select_of_the_ssse_by_name() {
     let (code, out) = shell(
-        "# SSC-CARD.md §3.2\n\n00 A4 04 00 0F 7378312E73682EC9E7BBE1B1A3D5CF\n00C000001E\n",
+        "# docs/CARD.md §3.2\n\n00 A4 04 00 0F 7378312E73682EC9E7BBE1B1A3D5CF\n00C000001E\n",
         &[],
     );
     assert_eq!(code, 0);
@@ -112,7 +112,7 @@ fn profiles_are_chosen_with_profile() {
     );
     assert_eq!(code, 0);
     let lines: Vec<&str> = out.lines().collect();
-    // gen2: spec version "2.00", EF06 free to read (SSC-CARD.md §3.3, §7.3).
+    // gen2: spec version "2.00", EF06 free to read (docs/CARD.md §3.3, §7.3).
     assert_eq!(lines[1], "< 03 04 32 2E 30 30 90 00 : success");
     assert!(lines[2].starts_with("< 08 12 ") && lines[2].ends_with("90 00 : success"));
     let path = format!(

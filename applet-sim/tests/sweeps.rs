@@ -1,4 +1,4 @@
-//! Sweeps (SECURITY.md "Bad input"): all 65,536 CLA×INS pairs in four card states (fresh,
+//! Sweeps (docs/SECURITY.md "Bad input"): all 65,536 CLA×INS pairs in four card states (fresh,
 //! PIN verified, PIN blocked, card blocked); every P1/P2 of each implemented instruction; Lc
 //! and Le from 0 to 261 and the extended-length edges. Every answer must be a status word
 //! the spec names (no `Other`), nothing may panic, and a rejected command must leave the

@@ -1,5 +1,5 @@
 //! `ssc-card serve` against a stand-in for vpcd (a TCP listener speaking the vpcd protocol
-//! of shared/spec/VPCD.md): framing, partial writes, control messages, reconnection without
+//! of docs/PROTOCOLS.md): framing, partial writes, control messages, reconnection without
 //! losing card state, removal/insertion and stop by signal. The real pcscd + vpcd stack is
 //! exercised by scripts/e2e-pcsc.sh.
 

@@ -1,5 +1,5 @@
 //! Shared fixtures for the criterion benchmarks in `benches/`: the APDUs a terminal sends to
-//! a social security card (SSC-CARD.md §7).
+//! a social security card (docs/CARD.md §7).
 
 /// SELECT the SSSE by name, no FCI (P2 = 0C).
 pub const SELECT_SSSE_NO_FCI: [u8; 20] = [

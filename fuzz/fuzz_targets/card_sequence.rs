@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
             StatusWord::Success | StatusWord::MoreAvailable(_) | StatusWord::RemainingRetries(_)
         );
         // A PIN change whose old value was right and new value malformed answers 6A80 and
-        // keeps the old PIN, with its counter restored: the old value was proven (SECURITY.md
+        // keeps the old PIN, with its counter restored: the old value was proven (docs/SECURITY.md
         // §1 rule 6; README "Choices").
         let change = matches!(apdu.get(..2), Some([0x80, 0x5E] | [0x00, 0x24]));
         if !accepted && !(change && sw == StatusWord::WrongData) {

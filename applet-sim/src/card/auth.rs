@@ -1,7 +1,7 @@
 //! EXTERNAL AUTHENTICATE, INTERNAL AUTHENTICATE, the SSC MAC of class-84/04 commands and
-//! the issuer's PIN reset `84 24` (SSC-CARD.md §4.1, §5.2, §5.3, §6.2–§6.5).
+//! the issuer's PIN reset `84 24` (docs/CARD.md §4.1, §5.2, §5.3, §6.2–§6.5).
 //!
-//! Each card key has its own try counter with the PIN rules of SECURITY.md §1: a malformed
+//! Each card key has its own try counter with the PIN rules of docs/SECURITY.md §1: a malformed
 //! command or a missing challenge changes nothing (6700/6984); a blocked key answers 6983
 //! without a comparison; the counter is decremented before the comparison and restored on a
 //! match; the challenge is single use either way.
@@ -66,7 +66,7 @@ impl Card {
             .get_mut(index)
             .ok_or(StatusWord::ReferenceNotFound)?;
         key.remaining -= 1;
-        // Durable before the comparison (SECURITY.md §1 rule 3).
+        // Durable before the comparison (docs/SECURITY.md §1 rule 3).
         self.commit(WritePoint::KeyDecrement, Datum::Key(index))?;
         let key = self
             .persistent

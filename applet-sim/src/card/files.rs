@@ -1,5 +1,5 @@
 //! SELECT and the file commands: READ/UPDATE BINARY, READ/UPDATE/APPEND RECORD
-//! (SSC-CARD.md §3, §4.1; ISO 7816-4 §7, §11.2, §11.3).
+//! (docs/CARD.md §3, §4.1; ISO 7816-4 §7, §11.2, §11.3).
 //!
 //! Checks run in one order for every file command: the file (6986 no current EF, 6A82 no
 //! such SFI), its structure (6981), the access condition (6982), then the addressed data
@@ -32,7 +32,7 @@ enum Needs {
 }
 
 impl Card {
-    /// SELECT (SSC-CARD.md §3.2, §4.1): a DF answers its FCI, an EF answers 9000 alone.
+    /// SELECT (docs/CARD.md §3.2, §4.1): a DF answers its FCI, an EF answers 9000 alone.
     /// On failure the selection is unchanged.
     pub(super) fn select(
         &mut self,
@@ -187,7 +187,7 @@ impl Card {
         Ok(Response::status(StatusWord::Success))
     }
 
-    /// READ RECORD (SSC-CARD.md §3.4, §4.1): by number, P1 to last, last to P1, or by
+    /// READ RECORD (docs/CARD.md §3.4, §4.1): by number, P1 to last, last to P1, or by
     /// identifier (first/last/next/previous occurrence), current EF or by SFI. Reading by
     /// identifier moves the record pointer; reading by number leaves it.
     pub(super) fn read_record(
@@ -236,7 +236,7 @@ impl Card {
         Ok(Response::new(data, StatusWord::Success))
     }
 
-    /// UPDATE RECORD (SSC-CARD.md §4.1, §7.4): the whole record, by number or by identifier;
+    /// UPDATE RECORD (docs/CARD.md §4.1, §7.4): the whole record, by number or by identifier;
     /// by identifier on a missing record, the record is appended.
     pub(super) fn update_record(
         &mut self,

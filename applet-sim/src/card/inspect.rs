@@ -111,7 +111,7 @@ impl Card {
         self.store.0.is_some()
     }
 
-    /// The tearing check (SECURITY.md "Persistence and power loss"): `self` is the card
+    /// The tearing check (docs/SECURITY.md "Persistence and power loss"): `self` is the card
     /// reopened after a power cut during a command that took `before` to `after`. Returns
     /// what is wrong: a counter higher than before without the command's success committed,
     /// a datum that is neither its old nor its new value, a security status that survived.

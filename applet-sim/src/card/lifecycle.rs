@@ -1,4 +1,4 @@
-//! Loss report and blocking (SSC-CARD.md §4.1, §5.4; issue "issuer security" items 5-6):
+//! Loss report and blocking (docs/CARD.md §4.1, §5.4; issue "issuer security" items 5-6):
 //! APPLICATION BLOCK `84 1E`, APPLICATION UNBLOCK `84 18` (PBOC only) and CARD BLOCK
 //! `84 16`, each authenticated by a MAC over the command under the current challenge.
 //!

@@ -1,7 +1,7 @@
 //! The card: persistent state (files, PIN objects, keys), volatile state (selection, security
 //! status, challenge, pending response), one exhaustive dispatch, and T=0 response shaping.
 //!
-//! Data path (design/ARCHITECTURE.md): bytes -> [`CommandApdu`] -> [`Command`] -> handler ->
+//! Data path (docs/ARCHITECTURE.md): bytes -> [`CommandApdu`] -> [`Command`] -> handler ->
 //! `Result<Response, StatusWord>` -> T=0/T=1 shaping -> bytes. Handlers live by subject in
 //! `files.rs` (SELECT, binary and record commands) and `pins.rs` (VERIFY and PIN changes).
 
@@ -138,7 +138,7 @@ impl Card {
     pub fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
         out.clear();
         let Ok(command) = CommandApdu::parse(apdu) else {
-            // A malformed APDU: wrong length, nothing else looked at (SECURITY.md, bad input).
+            // A malformed APDU: wrong length, nothing else looked at (docs/SECURITY.md, bad input).
             self.volatile.pending.clear();
             out.extend_from_slice(&StatusWord::WrongLength.to_bytes());
             return;
@@ -151,7 +151,7 @@ impl Card {
     }
 
     fn process(&mut self, apdu: &CommandApdu<'_>) -> ApduResult<Response> {
-        // A storage failure fails closed: nothing more is compared or written (SECURITY.md
+        // A storage failure fails closed: nothing more is compared or written (docs/SECURITY.md
         // §1 rule 9) until the card is reopened from its state file.
         if self.store.failed() {
             return Err(StatusWord::MemoryFailure);

@@ -1,4 +1,4 @@
-//! The financial application's PBOC commands (SSC-CARD.md §5.4; JR/T 0025): PIN RELOAD
+//! The financial application's PBOC commands (docs/CARD.md §5.4; JR/T 0025): PIN RELOAD
 //! `80 5E 00 00`, PIN UNBLOCK `84 24 00 00`, and the PBOC MAC (IV = the card's challenge)
 //! that also authenticates its blocking commands (`lifecycle.rs`).
 //!

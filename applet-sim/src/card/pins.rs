@@ -1,5 +1,5 @@
-//! VERIFY, CHANGE PIN, CHANGE REFERENCE DATA and RESET RETRY COUNTER (SSC-CARD.md §5;
-//! SECURITY.md §1). The counter rules live in [`crate::model::pin::PinObject`]; this module finds
+//! VERIFY, CHANGE PIN, CHANGE REFERENCE DATA and RESET RETRY COUNTER (docs/CARD.md §5;
+//! docs/SECURITY.md §1). The counter rules live in [`crate::model::pin::PinObject`]; this module finds
 //! the PIN in scope and keeps the security status.
 
 use apdu::{ApduResult, Response, StatusWord};
@@ -46,7 +46,7 @@ impl Card {
         }
     }
 
-    /// VERIFY (SSC-CARD.md §5.1): check, query (9000 when verified, 63Cx, 6983 blocked; never
+    /// VERIFY (docs/CARD.md §5.1): check, query (9000 when verified, 63Cx, 6983 blocked; never
     /// a try), or logout (P1 = FF).
     pub(super) fn verify(
         &mut self,
@@ -92,7 +92,7 @@ impl Card {
         }
     }
 
-    /// CHANGE PIN `80 5E 01 00` (SSC-CARD.md §4.1, §5.1): old PIN first (counted), then the
+    /// CHANGE PIN `80 5E 01 00` (docs/CARD.md §4.1, §5.1): old PIN first (counted), then the
     /// new PIN's format; success resets the counter and leaves the PIN verified.
     pub(super) fn change_pin(
         &mut self,
@@ -125,7 +125,7 @@ impl Card {
         self.note(index, result)
     }
 
-    /// RESET RETRY COUNTER `00 2C P1 P2` (SECURITY.md §1 rule 7): the PUK is checked against
+    /// RESET RETRY COUNTER `00 2C P1 P2` (docs/SECURITY.md §1 rule 7): the PUK is checked against
     /// its own counter; P1 00 = PUK ‖ new PIN, 01 = PUK, 02 = new PIN and 03 = no data after
     /// the PUK was verified. The reset PIN is not left verified.
     pub(super) fn reset_retry_counter(

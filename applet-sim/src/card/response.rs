@@ -8,7 +8,7 @@ use super::Card;
 use crate::model::Protocol;
 
 impl Card {
-    /// T=0 procedure statuses (SSC-CARD.md §4.3, ISO 7816-3 §12.2): data for a case 2
+    /// T=0 procedure statuses (docs/CARD.md §4.3, ISO 7816-3 §12.2): data for a case 2
     /// command is returned when Le matches it exactly, else `6Cxx`; data for any other case
     /// waits for GET RESPONSE behind `61xx`. Under T=1 data is returned up to Ne.
     pub(super) fn shape(&mut self, apdu: &CommandApdu<'_>, response: Response, out: &mut Vec<u8>) {
@@ -35,7 +35,7 @@ impl Card {
         out.extend_from_slice(&sw.to_bytes());
     }
 
-    /// GET RESPONSE (SSC-CARD.md §4.1): Le beyond what is pending answers `6Cxx`, less
+    /// GET RESPONSE (docs/CARD.md §4.1): Le beyond what is pending answers `6Cxx`, less
     /// answers Le bytes and `61xx` for the rest; nothing pending answers 6F00.
     pub(super) fn get_response(&mut self, ne: u32) -> ApduResult<Response> {
         let pending = &mut self.volatile.pending;

@@ -18,7 +18,7 @@ pub(super) struct OwnedPin {
     pub(super) unblock: Unblock,
 }
 
-/// A card key (SSC-CARD.md §6.7), held for the issuer-security commands.
+/// A card key (docs/CARD.md §6.7), held for the issuer-security commands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct CardKey {
     pub(super) owner: NodeId,
@@ -38,7 +38,7 @@ pub(super) struct Persistent {
     pub(super) lifecycle: Lifecycle,
 }
 
-/// What a reset clears (SSC-CARD.md §9.2; SECURITY.md §1 rule 8).
+/// What a reset clears (docs/CARD.md §9.2; docs/SECURITY.md §1 rule 8).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Volatile {
     pub(super) current_df: NodeId,

@@ -1,5 +1,5 @@
 //! Typed commands: the second decoding step, from an [`apdu::CommandApdu`] to what the card
-//! is asked to do (SSC-CARD.md §4.1). Every bad CLA, INS, P1, P2, Lc or Le is turned into its
+//! is asked to do (docs/CARD.md §4.1). Every bad CLA, INS, P1, P2, Lc or Le is turned into its
 //! status word here, before any handler runs, so a rejected command touches no state.
 //!
 //! The command set is one table, [`TABLE`]: each (CLA, INS) row says which applications

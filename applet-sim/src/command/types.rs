@@ -110,7 +110,7 @@ pub enum Command<'a> {
         /// Old value ‖ new value.
         data: &'a [u8],
     },
-    /// RESET RETRY COUNTER `00 2C P1 P2` (ISO 7816-4 §11.5.10; SECURITY.md §1 rule 7).
+    /// RESET RETRY COUNTER `00 2C P1 P2` (ISO 7816-4 §11.5.10; docs/SECURITY.md §1 rule 7).
     ResetRetryCounter {
         /// The PIN reference (P2).
         reference: u8,
@@ -200,7 +200,7 @@ pub enum FileRef {
     Sfi(u8),
 }
 
-/// A record command's P2 b3-b1 (ISO 7816-4 Table 49; SSC-CARD.md §4.1).
+/// A record command's P2 b3-b1 (ISO 7816-4 Table 49; docs/CARD.md §4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordMode {
     /// 100: record number P1 (00 = current record).
@@ -240,7 +240,7 @@ pub enum VerifyAction<'a> {
     Cryptogram(&'a [u8; 16]),
 }
 
-/// RESET RETRY COUNTER's P1 (SECURITY.md §1 rule 7).
+/// RESET RETRY COUNTER's P1 (docs/SECURITY.md §1 rule 7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResetMode {
     /// 00: PUK ‖ new PIN.

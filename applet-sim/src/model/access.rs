@@ -1,4 +1,4 @@
-//! Access conditions of EFs (SSC-CARD.md §3.3, V2.0 Tables 3-8), written in profiles as
+//! Access conditions of EFs (docs/CARD.md §3.3, V2.0 Tables 3-8), written in profiles as
 //! `free`, `never`, `pin`, `key:0A`, `pin|key:83` or `pin&key:83`.
 
 use std::fmt;

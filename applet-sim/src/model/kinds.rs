@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// The transmission protocol whose procedure bytes the card emulates (SSC-CARD.md §2, §4.3).
+/// The transmission protocol whose procedure bytes the card emulates (docs/CARD.md §2, §4.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     /// T=0: the card answers `61xx` for data it holds and `6Cxx` for a wrong Le.
@@ -13,7 +13,7 @@ pub enum Protocol {
     T1,
 }
 
-/// The block cipher of the card's keys (SSC-CARD.md §6.1): the FCI algorithm flag says which.
+/// The block cipher of the card's keys (docs/CARD.md §6.1): the FCI algorithm flag says which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CipherSuite {
     /// DES / 3DES with double-length keys, 8-byte blocks (second generation, flag 01).
@@ -24,7 +24,7 @@ pub enum CipherSuite {
     Aes,
 }
 
-/// Which command set an application answers (SSC-CARD.md §4.1, §3.6, §3.7).
+/// Which command set an application answers (docs/CARD.md §4.1, §3.6, §3.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppKind {
     /// The SSSE and its sub-DFs: SSC Part 5 commands (CHANGE PIN `80 5E`, no `00 24`/`00 2C`).
@@ -35,7 +35,7 @@ pub enum AppKind {
     Pki,
 }
 
-/// How a blocked PIN is unblocked (SSC-CARD.md §5.2, §5.3).
+/// How a blocked PIN is unblocked (docs/CARD.md §5.2, §5.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unblock {
     /// Not at all.

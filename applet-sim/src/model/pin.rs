@@ -1,5 +1,5 @@
 //! PIN objects: encoding, length bounds, value, retry counter, and the rules of
-//! shared/spec/SECURITY.md §1 in one place.
+//! docs/SECURITY.md §1 in one place.
 //!
 //! The order of every check is fixed here: malformed input is rejected before anything
 //! changes; a blocked PIN answers 6983 without a comparison; the counter is decremented
@@ -324,7 +324,7 @@ impl PinObject {
         self.remaining == 0
     }
 
-    /// VERIFY with data (SECURITY.md §1 rules 1-4).
+    /// VERIFY with data (docs/SECURITY.md §1 rules 1-4).
     ///
     /// # Errors
     /// [`PinError`]: malformed input and a blocked PIN change nothing; a mismatch has
@@ -358,7 +358,7 @@ impl PinObject {
 
     /// The counted comparison without committing its restore: blocked check, decrement
     /// (committed: durable before the comparison, so a power cut can only lose a try,
-    /// SECURITY.md §1 rule 3), compare. On a match the counter is back at its maximum in
+    /// docs/SECURITY.md §1 rule 3), compare. On a match the counter is back at its maximum in
     /// memory only: the caller commits it, alone or together with the change it allows, so
     /// that no power cut leaves the counter restored without the command's effect.
     ///
@@ -408,7 +408,7 @@ impl PinObject {
         }
     }
 
-    /// CHANGE PIN / CHANGE REFERENCE DATA (SECURITY.md §1 rule 6): the old value is decoded
+    /// CHANGE PIN / CHANGE REFERENCE DATA (docs/SECURITY.md §1 rule 6): the old value is decoded
     /// and checked first (a counted comparison), then the new value's format; only then is the
     /// value replaced. A correct old value with a malformed new one restores the counter and
     /// changes nothing else.
@@ -649,7 +649,7 @@ mod tests {
         assert_eq!(format!("{a:?}"), "PinValue(4 digits)");
     }
 
-    /// SECURITY.md §1 rule 3: the decrement is committed before `matches` runs, the restore
+    /// docs/SECURITY.md §1 rule 3: the decrement is committed before `matches` runs, the restore
     /// after; a failing commit stops before the comparison.
     #[test]
     fn commits_come_in_order_and_a_failed_one_stops_the_comparison() {

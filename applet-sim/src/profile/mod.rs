@@ -32,7 +32,7 @@ pub fn builtin_text(name: &str) -> Option<&'static str> {
     BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
-/// A card key (SSC-CARD.md §6.7): id, value, try counter.
+/// A card key (docs/CARD.md §6.7): id, value, try counter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyDef {
     /// The DF (application) that holds the key.
