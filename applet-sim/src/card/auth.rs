@@ -23,15 +23,19 @@ use crate::storage::WritePoint;
 impl Card {
     /// GET CHALLENGE (§4.1, §6.2): 4, 8 or 16 fresh bytes, which become the current
     /// challenge (replacing any earlier one) until used, reset, or another application.
-    pub(super) fn get_challenge(&mut self, len: u8) -> Response {
+    /// A failing random source answers 6F00 and leaves no challenge.
+    pub(super) fn get_challenge(&mut self, len: u8) -> ApduResult<Response> {
         let mut challenge = [0u8; 16];
         let n = usize::from(len).min(16);
-        self.rng.fill(challenge.get_mut(..n).unwrap_or_default());
+        self.volatile.challenge = None;
+        self.rng
+            .fill(challenge.get_mut(..n).unwrap_or_default())
+            .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
         self.volatile.challenge = Some((challenge, len));
-        Response::new(
+        Ok(Response::new(
             challenge.get(..n).unwrap_or_default().to_vec(),
             StatusWord::Success,
-        )
+        ))
     }
 
     /// EXTERNAL AUTHENTICATE: the terminal proves it holds key P2 by encrypting the

@@ -195,7 +195,7 @@ impl Card {
                 self.update_record(file, p1, mode, data)
             }
             Command::AppendRecord { file, data } => self.append_record(file, data),
-            Command::GetChallenge { len } => Ok(self.get_challenge(len)),
+            Command::GetChallenge { len } => self.get_challenge(len),
             Command::ExternalAuthenticate {
                 key_id,
                 auth,

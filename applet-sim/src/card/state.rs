@@ -113,36 +113,49 @@ impl AppBlock {
         }
     }
 }
-/// The card's random source for GET CHALLENGE: SplitMix64, seeded from the profile option
-/// (reproducible vectors) or from the process's random hasher keys. Challenges need to be
-/// fresh, not secret, in a simulator.
+/// The card's random source for GET CHALLENGE (docs/SECURITY.md §1): the operating
+/// system's, so no answer predicts the next (a terminal that lends its PSAM briefly cannot be
+/// pre-played); or, when the profile sets `challenge_seed`, SplitMix64 from that seed, for
+/// reproducible vectors.
 #[derive(Clone, Debug)]
-pub(super) struct Rng(u64);
+pub(super) enum Rng {
+    /// `getrandom`: the kernel's CSPRNG.
+    Os,
+    /// SplitMix64 state (reproducible, predictable by design).
+    Seeded(u64),
+}
+
+/// The random source failed (no challenge is issued).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RngFailure;
 
 impl Rng {
     pub(super) fn new(seed: Option<u64>) -> Self {
-        Self(seed.unwrap_or_else(|| {
-            use std::hash::{BuildHasher, Hasher};
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u64(0x5353_4300);
-            h.finish()
-        }))
+        seed.map_or(Self::Os, Self::Seeded)
     }
 
-    pub(super) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub(super) fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let bytes = self.next_u64().to_be_bytes();
-            chunk.copy_from_slice(bytes.get(..chunk.len()).unwrap_or_default());
+    /// Fills `out` with fresh bytes.
+    pub(super) fn fill(&mut self, out: &mut [u8]) -> Result<(), RngFailure> {
+        match self {
+            Self::Os => getrandom::fill(out).map_err(|_| RngFailure),
+            Self::Seeded(state) => {
+                for chunk in out.chunks_mut(8) {
+                    let bytes = split_mix_64(state).to_be_bytes();
+                    chunk.copy_from_slice(bytes.get(..chunk.len()).unwrap_or_default());
+                }
+                Ok(())
+            }
         }
     }
+}
+
+/// One step of SplitMix64.
+fn split_mix_64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Card {
