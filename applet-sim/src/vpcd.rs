@@ -454,6 +454,7 @@ pub fn install_signal_handlers(controls: &Controls) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Card;
 
     #[test]
     fn control_frames_and_apdus() {
