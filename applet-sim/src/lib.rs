@@ -47,10 +47,6 @@ pub mod testing {
     pub use crate::storage::{CutMode, Medium, MemMedium, OpenError, Record};
 }
 
-// Old paths, kept until the harness and storage move to `model` (removed in this restructuring).
-#[doc(hidden)]
-pub use model::{AppKind, CipherSuite, Protocol, Unblock, access, pin};
-
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

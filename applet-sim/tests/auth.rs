@@ -13,8 +13,8 @@
 
 mod common;
 
-use applet_sim::CipherSuite;
 use applet_sim::crypto::{auth_cryptogram, session_key};
+use applet_sim::model::CipherSuite;
 use common::{SELECT_SSSE, builtin, script, x};
 
 const RK: &str = "00112233445566778899AABBCCDDEEFF";

@@ -193,8 +193,8 @@ fn the_decrement_is_durable_before_the_comparison() {
 /// CARD BLOCK is for ever: after a restart the card still answers every command 6A81.
 #[test]
 fn a_blocked_card_answers_6a81_after_a_restart() {
-    use applet_sim::CipherSuite;
     use applet_sim::crypto::{session_key, ssc_mac};
+    use applet_sim::model::CipherSuite;
     let dir = temp_dir("card-block");
     let path = dir.join("card.state");
     let p = gen3();

@@ -101,7 +101,7 @@ fn profile_show_prints_an_editable_builtin() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     let reparsed = applet_sim::Profile::parse(&text, "shown").unwrap();
-    assert_eq!(reparsed.protocol, applet_sim::Protocol::T0);
+    assert_eq!(reparsed.protocol, applet_sim::model::Protocol::T0);
 }
 
 #[test]

@@ -14,11 +14,11 @@ use super::durable::Datum;
 use super::state::key_slot;
 use crate::crypto;
 use crate::model::Unblock;
+use crate::model::WritePoint;
 use crate::model::keys::{
     self,
     ssse::{IRK, PUK_KEY, STK},
 };
-use crate::storage::WritePoint;
 
 impl Card {
     /// GET CHALLENGE (§4.1, §6.2): 4, 8 or 16 fresh bytes, which become the current

@@ -14,8 +14,8 @@ use super::state::AppBlock;
 use crate::command::{FileRef, Occurrence, RecordMode, SelectBy};
 use crate::fs::{Ef, EfContent, MF, Node, NodeId};
 use crate::model::Structure;
+use crate::model::WritePoint;
 use crate::model::access::Access;
-use crate::storage::WritePoint;
 
 /// What a file command does with the file, for the access check.
 #[derive(Clone, Copy, PartialEq, Eq)]

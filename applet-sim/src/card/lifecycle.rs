@@ -17,9 +17,9 @@ use super::durable::Datum;
 use super::state::AppBlock;
 use crate::command::Command;
 use crate::model::AppKind;
+use crate::model::WritePoint;
 use crate::model::keys::pboc::DAMK;
 use crate::model::keys::ssse::{BK, STK};
-use crate::storage::WritePoint;
 
 impl Card {
     /// The gate before any handler (after the card-block check of `process`): in a

@@ -8,8 +8,8 @@ use super::Card;
 use super::state::bit;
 use crate::command::{ResetMode, VerifyAction};
 use crate::model::Unblock;
+use crate::model::WritePoint;
 use crate::model::pin::PinError;
-use crate::storage::WritePoint;
 
 impl Card {
     /// The index of the PIN with this reference that applies in the current DF (6A88 when

@@ -11,10 +11,10 @@ pub mod file;
 pub mod keys;
 pub mod kinds;
 pub mod pin;
+pub mod write;
 
 pub use access::{Access, AccessParseError, Granted, KeySet};
 pub use file::EfControl;
 pub use kinds::{AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName};
 pub use pin::{PinEncoding, PinError, PinObject, PinTextError, PinValue};
-// Moved here from `storage` when it is split (this restructuring).
-pub use crate::storage::{StorageFailure, WritePoint};
+pub use write::{StorageFailure, WritePoint};

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use apdu::StatusWord;
 
-use crate::storage::{StorageFailure, WritePoint};
+use super::write::{StorageFailure, WritePoint};
 use subtle::ConstantTimeEq;
 
 /// Longest PIN any encoding carries, in digits.

@@ -14,8 +14,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use applet_sim::model::{PinEncoding, PinObject, PinValue};
 use applet_sim::model::{StorageFailure, WritePoint};
-use applet_sim::pin::{PinEncoding, PinObject, PinValue};
 
 /// Verifies per timed sample (to rise well above the clock's resolution).
 const BATCH: usize = 16;

@@ -1,0 +1,208 @@
+//! The journal: the card's storage on a medium. Opening parses the state file (a new one is
+//! written whole; a torn tail is cut off only once every record was accepted), each write
+//! point appends one record (synced unless the point says otherwise; after a failure every
+//! write fails), and compaction rewrites the whole state atomically.
+
+use std::fmt;
+use std::io;
+
+use super::record::{Record, header, parse};
+use super::{Medium, StorageFailure, WritePoint};
+
+/// Compact after this many journal records.
+const COMPACT_AFTER: usize = 4096;
+
+/// The card's storage: a medium holding a state file, appended at each write point.
+pub struct Journal {
+    medium: Box<dyn Medium>,
+    fingerprint: u64,
+    since_compaction: usize,
+    compact_after: usize,
+    failed: Option<StorageFailure>,
+    /// The write points passed (compaction as "compaction"), for the tearing report.
+    log: Vec<&'static str>,
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Journal")
+            .field("fingerprint", &self.fingerprint)
+            .field("since_compaction", &self.since_compaction)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    /// Opens the journal on `medium`: the records to replay, or the reason the content is
+    /// refused (nothing written then). When `new` (no file existed), `initial` (the profile's
+    /// state) is written; an existing empty file is refused as truncated. A torn tail is cut
+    /// off.
+    ///
+    /// # Errors
+    /// A message for a refused file, or the I/O error.
+    pub fn open(
+        mut medium: Box<dyn Medium>,
+        fingerprint: u64,
+        initial: &[Record],
+        new: bool,
+    ) -> Result<(Self, Opened), OpenError> {
+        let bytes = medium.read_all().map_err(OpenError::Io)?;
+        let mut journal = Self {
+            medium,
+            fingerprint,
+            since_compaction: 0,
+            compact_after: COMPACT_AFTER,
+            failed: None,
+            log: Vec::new(),
+        };
+        if bytes.is_empty() {
+            if !new {
+                return Err(OpenError::Refused(
+                    "empty: truncated (a new state file is made only where none exists)".into(),
+                ));
+            }
+            journal.compact(initial).map_err(OpenError::Io)?;
+            return Ok((
+                journal,
+                Opened {
+                    records: Vec::new(),
+                    torn_tail_at: None,
+                },
+            ));
+        }
+        let parsed = parse(&bytes, fingerprint).map_err(OpenError::Refused)?;
+        journal.since_compaction = parsed.records.len();
+        let torn_tail_at = (parsed.valid_len < bytes.len()).then_some(parsed.valid_len);
+        Ok((
+            journal,
+            Opened {
+                records: parsed.records,
+                torn_tail_at,
+            },
+        ))
+    }
+
+    /// Cuts off a torn tail, once the records before it were all accepted (so a refused
+    /// file is never changed).
+    ///
+    /// # Errors
+    /// The I/O error.
+    pub fn drop_torn_tail(&mut self, at: usize) -> io::Result<()> {
+        self.medium.truncate(at)
+    }
+
+    /// A journal on a medium that already holds the state it continues (no read, no write).
+    #[must_use]
+    pub fn resume(medium: Box<dyn Medium>, fingerprint: u64) -> Self {
+        Self {
+            medium,
+            fingerprint,
+            since_compaction: 0,
+            compact_after: COMPACT_AFTER,
+            failed: None,
+            log: Vec::new(),
+        }
+    }
+
+    /// Appends a record at a write point, synced unless the point says otherwise. After a
+    /// failure every write fails.
+    ///
+    /// # Errors
+    /// [`StorageFailure`].
+    pub fn write(&mut self, point: WritePoint, record: &Record) -> Result<(), StorageFailure> {
+        if let Some(f) = &self.failed {
+            return Err(f.clone());
+        }
+        self.log.push(point.name());
+        let result = self.medium.append(&record.encode()).and_then(|()| {
+            if point.synced() {
+                self.medium.sync()
+            } else {
+                Ok(())
+            }
+        });
+        self.since_compaction += 1;
+        result.map_err(|e| {
+            let failure = StorageFailure {
+                point,
+                message: e.to_string(),
+            };
+            self.failed = Some(failure.clone());
+            failure
+        })
+    }
+
+    /// Whether a write failed (the card then refuses commands).
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
+    /// Whether the journal is long enough to compact.
+    #[must_use]
+    pub fn wants_compaction(&self) -> bool {
+        self.since_compaction >= self.compact_after
+    }
+
+    /// Compacts after `n` journal records instead of the default (the tearing run uses a
+    /// small `n` so that compactions are torn too).
+    pub fn compact_every(&mut self, n: usize) {
+        self.compact_after = n.max(1);
+    }
+
+    /// The write points passed since the last call, oldest first.
+    pub fn take_log(&mut self) -> Vec<&'static str> {
+        std::mem::take(&mut self.log)
+    }
+
+    /// Writes the whole state as a new file, atomically.
+    ///
+    /// # Errors
+    /// The I/O error (the old file is intact: the rename is the commit).
+    pub fn compact(&mut self, state: &[Record]) -> io::Result<()> {
+        let mut snapshot = Vec::new();
+        for r in state {
+            snapshot.extend_from_slice(&r.encode());
+        }
+        let mut bytes = header(self.fingerprint, snapshot.len());
+        bytes.extend_from_slice(&snapshot);
+        self.log.push("compaction");
+        let result = self.medium.replace(&bytes);
+        if let Err(e) = &result {
+            self.failed = Some(StorageFailure {
+                point: WritePoint::Lifecycle,
+                message: format!("compaction: {e}"),
+            });
+        } else {
+            self.since_compaction = 0;
+        }
+        result
+    }
+
+    /// Syncs what is pending (the unsynced restore records), e.g. before exiting.
+    ///
+    /// # Errors
+    /// I/O.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.medium.sync()
+    }
+}
+
+/// What an opened journal holds.
+#[derive(Debug)]
+pub struct Opened {
+    /// The records to replay.
+    pub records: Vec<Record>,
+    /// Where a torn last append starts, to cut off after the records are accepted.
+    pub torn_tail_at: Option<usize>,
+}
+
+/// Why a journal could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The content is not a state file of this card.
+    Refused(String),
+    /// I/O.
+    Io(io::Error),
+}

@@ -1,0 +1,554 @@
+//! The state file's format: a header (magic, version, profile fingerprint, snapshot length,
+//! CRC-32), then records, each `len ‖ !len ‖ payload ‖ CRC-32`; the encoding and decoding of
+//! a record, and the parser that reads a whole file, tells a torn last append (dropped) from
+//! damage (refused).
+
+use crate::model::PinValue;
+
+/// One datum of the persistent state, whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// PIN object `index` (profile order): its value and counter.
+    Pin {
+        /// Index among the profile's PINs.
+        index: u16,
+        /// The value.
+        value: PinValue,
+        /// Tries left.
+        remaining: u8,
+    },
+    /// Key `index` (profile order): its counter.
+    Key {
+        /// Index among the profile's keys.
+        index: u16,
+        /// Tries left.
+        remaining: u8,
+    },
+    /// An EF's whole content.
+    Ef {
+        /// The file's node number.
+        node: u16,
+        /// Transparent bytes, or records.
+        content: EfData,
+    },
+    /// Several records written as one (all or none survive a power cut).
+    Batch(Vec<Record>),
+    /// The life-cycle state.
+    Lifecycle {
+        /// CARD BLOCK done.
+        card_blocked: bool,
+        /// Blocked applications: (node, permanent).
+        blocked_apps: Vec<(u16, bool)>,
+    },
+}
+
+/// An EF's content in a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EfData {
+    /// Transparent bytes.
+    Transparent(Vec<u8>),
+    /// Records in order.
+    Records(Vec<Vec<u8>>),
+}
+
+/// `SSCSTATE`: the first bytes of a state file.
+pub const MAGIC: [u8; 8] = *b"SSCSTATE";
+/// The format version written and read.
+pub const FORMAT_VERSION: u16 = 1;
+/// magic(8) ‖ version(2) ‖ profile fingerprint(8) ‖ snapshot length(4) ‖ CRC-32 of the
+/// previous 22 bytes(4).
+const HEADER_LEN: usize = 26;
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib), bitwise: records are small.
+#[must_use]
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// FNV-1a, 64-bit: the profile fingerprint that makes a state file belong to one card layout.
+#[must_use]
+pub fn fnv1a(data: &[u8]) -> u64 {
+    data.iter().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01B3)
+    })
+}
+
+/// The header of a file whose snapshot (the records written whole at creation or
+/// compaction, which must all be there) takes `snapshot_len` bytes.
+pub(super) fn header(fingerprint: u64, snapshot_len: usize) -> Vec<u8> {
+    let mut h = Vec::with_capacity(HEADER_LEN);
+    h.extend_from_slice(&MAGIC);
+    h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h.extend_from_slice(&fingerprint.to_le_bytes());
+    put_u32(&mut h, snapshot_len);
+    let crc = crc32(&h);
+    h.extend_from_slice(&crc.to_le_bytes());
+    h
+}
+
+impl Record {
+    /// `len(u32 LE) ‖ !len ‖ payload ‖ CRC-32(len ‖ !len ‖ payload)`. The inverted copy of
+    /// the length tells a damaged length (refused) from a torn append (dropped).
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut p = Vec::new();
+        match self {
+            Self::Pin {
+                index,
+                value,
+                remaining,
+            } => {
+                p.push(1);
+                p.extend_from_slice(&index.to_le_bytes());
+                p.push(*remaining);
+                p.extend_from_slice(&value.to_bytes());
+            }
+            Self::Key { index, remaining } => {
+                p.push(2);
+                p.extend_from_slice(&index.to_le_bytes());
+                p.push(*remaining);
+            }
+            Self::Ef { node, content } => {
+                p.push(3);
+                p.extend_from_slice(&node.to_le_bytes());
+                match content {
+                    EfData::Transparent(bytes) => {
+                        p.push(0);
+                        put_bytes(&mut p, bytes);
+                    }
+                    EfData::Records(records) => {
+                        p.push(1);
+                        put_u32(&mut p, records.len());
+                        for r in records {
+                            put_bytes(&mut p, r);
+                        }
+                    }
+                }
+            }
+            Self::Batch(records) => {
+                p.push(5);
+                put_u32(&mut p, records.len());
+                for r in records {
+                    put_bytes(&mut p, &r.encode());
+                }
+            }
+            Self::Lifecycle {
+                card_blocked,
+                blocked_apps,
+            } => {
+                p.push(4);
+                p.push(u8::from(*card_blocked));
+                put_u32(&mut p, blocked_apps.len());
+                for (node, permanent) in blocked_apps {
+                    p.extend_from_slice(&node.to_le_bytes());
+                    p.push(u8::from(*permanent));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(p.len() + 12);
+        let len = u32::try_from(p.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(&p);
+        let crc = crc32(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Decodes one record's payload (length and CRC already checked).
+    fn decode(p: &[u8]) -> Option<Self> {
+        Self::decode_at(p, false)
+    }
+
+    /// Decodes a payload; inside a batch (`nested`) another batch is refused before it is
+    /// read, so a crafted file cannot make decoding recurse.
+    fn decode_at(p: &[u8], nested: bool) -> Option<Self> {
+        let mut r = Reader(p);
+        let record = match r.u8()? {
+            1 => Self::Pin {
+                index: r.u16()?,
+                remaining: r.u8()?,
+                value: PinValue::from_bytes(r.take(17)?)?,
+            },
+            2 => Self::Key {
+                index: r.u16()?,
+                remaining: r.u8()?,
+            },
+            3 => {
+                let node = r.u16()?;
+                let content = match r.u8()? {
+                    0 => EfData::Transparent(r.bytes()?.to_vec()),
+                    1 => {
+                        let n = r.u32()?;
+                        let mut records = Vec::new();
+                        for _ in 0..n {
+                            records.push(r.bytes()?.to_vec());
+                        }
+                        EfData::Records(records)
+                    }
+                    _ => return None,
+                };
+                Self::Ef { node, content }
+            }
+            4 => {
+                let card_blocked = r.u8()? != 0;
+                let n = r.u32()?;
+                let mut blocked_apps = Vec::new();
+                for _ in 0..n {
+                    blocked_apps.push((r.u16()?, r.u8()? != 0));
+                }
+                Self::Lifecycle {
+                    card_blocked,
+                    blocked_apps,
+                }
+            }
+            5 if nested => return None,
+            5 => {
+                let n = r.u32()?;
+                let mut records = Vec::new();
+                for _ in 0..n {
+                    let inner = parse_one(r.bytes()?)?;
+                    // No batch inside a batch.
+                    if matches!(inner, Self::Batch(_)) {
+                        return None;
+                    }
+                    records.push(inner);
+                }
+                Self::Batch(records)
+            }
+            _ => return None,
+        };
+        r.0.is_empty().then_some(record)
+    }
+}
+
+/// One whole encoded record (length, inverted length, payload, CRC), or `None`.
+fn parse_one(bytes: &[u8]) -> Option<Record> {
+    let (body, crc) = bytes.split_last_chunk::<4>()?;
+    let len = u32::from_le_bytes(body.get(..4)?.try_into().ok()?);
+    let check = u32::from_le_bytes(body.get(4..8)?.try_into().ok()?);
+    let payload = body.get(8..)?;
+    (len == !check
+        && usize::try_from(len).ok() == Some(payload.len())
+        && u32::from_le_bytes(*crc) == crc32(body))
+    .then(|| Record::decode_at(payload, true))
+    .flatten()
+}
+
+fn put_u32(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u32(out, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+/// A cursor over a payload; every read is checked.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<usize> {
+        usize::try_from(u32::from_le_bytes(self.take(4)?.try_into().ok()?)).ok()
+    }
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()?;
+        self.take(n)
+    }
+}
+
+/// A parsed state file: its records, and where the valid part ends (a torn tail after it
+/// is dropped on opening).
+#[derive(Debug)]
+pub struct Parsed {
+    /// The records in order.
+    pub records: Vec<Record>,
+    /// Bytes of header and whole records.
+    pub valid_len: usize,
+}
+
+/// Parses a state file's bytes for a profile with this fingerprint.
+///
+/// # Errors
+/// The reason the file is refused.
+pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
+    let snapshot_end = check_header(bytes, fingerprint)?;
+    let mut records = Vec::new();
+    let mut at = HEADER_LEN;
+    while at < bytes.len() {
+        let in_snapshot = at < snapshot_end;
+        let rest = bytes.get(at..).unwrap_or_default();
+        let Some((record, len)) = next_record(rest, at, in_snapshot)? else {
+            // A torn tail: the valid part ends here.
+            break;
+        };
+        records.push(record);
+        at += len;
+        if in_snapshot && at > snapshot_end {
+            return Err(format!(
+                "corrupt snapshot: a record crosses its end at byte {snapshot_end}"
+            ));
+        }
+    }
+    Ok(Parsed {
+        records,
+        valid_len: at,
+    })
+}
+
+/// A header field: `N` bytes at `at`.
+fn field<const N: usize>(head: &[u8], at: usize) -> Option<[u8; N]> {
+    head.get(at..at + N)?.try_into().ok()
+}
+
+/// Checks the header (magic, checksum, version, fingerprint) and that the file holds its
+/// whole snapshot; the snapshot's end (the journal's start).
+fn check_header(bytes: &[u8], fingerprint: u64) -> Result<usize, String> {
+    let head = bytes.get(..HEADER_LEN).ok_or_else(|| {
+        format!(
+            "truncated: {} bytes, a header has {HEADER_LEN}",
+            bytes.len()
+        )
+    })?;
+    if head.get(..8) != Some(&MAGIC[..]) {
+        return Err("not a card state file (no SSCSTATE magic)".into());
+    }
+    let le32 = |at| field(head, at).map(u32::from_le_bytes);
+    if le32(22) != Some(crc32(head.get(..22).unwrap_or_default())) {
+        return Err("corrupt header (checksum mismatch)".into());
+    }
+    let version = field(head, 8).map(u16::from_le_bytes);
+    if version != Some(FORMAT_VERSION) {
+        return Err(format!(
+            "format version {} (this build reads version {FORMAT_VERSION})",
+            version.unwrap_or_default()
+        ));
+    }
+    let stored = field(head, 10).map(u64::from_le_bytes);
+    if stored != Some(fingerprint) {
+        return Err(format!(
+            "written for another card profile (fingerprint {:016X}, this profile {fingerprint:016X})",
+            stored.unwrap_or_default()
+        ));
+    }
+    let snapshot_end = le32(18)
+        .and_then(|n| usize::try_from(n).ok())
+        .and_then(|n| n.checked_add(HEADER_LEN))
+        .unwrap_or(usize::MAX);
+    if bytes.len() < snapshot_end {
+        return Err(format!(
+            "truncated: {} bytes, the snapshot alone needs {snapshot_end}",
+            bytes.len()
+        ));
+    }
+    Ok(snapshot_end)
+}
+
+/// The record at the start of `rest` (byte `at` of the file) and the bytes it takes, or
+/// `None` for a torn tail (possible only after the snapshot).
+///
+/// # Errors
+/// The reason the file is refused: a damaged length, a truncated snapshot record, a bad
+/// checksum before more data or in the snapshot, a checksummed record this build cannot read.
+fn next_record(
+    rest: &[u8],
+    at: usize,
+    in_snapshot: bool,
+) -> Result<Option<(Record, usize)>, String> {
+    // An append the file system extended but never filled (zeros after a crash, as some
+    // file systems leave them) is a torn tail too.
+    if !in_snapshot && rest.iter().all(|b| *b == 0) {
+        return Ok(None);
+    }
+    let word = |i: usize| {
+        rest.get(i..i + 4)
+            .and_then(|w| w.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    if let (Some(len), Some(check)) = (word(0), word(4))
+        && len != !check
+    {
+        return Err(format!("corrupt record length at byte {at}"));
+    }
+    let whole = word(0)
+        .and_then(|l| usize::try_from(l).ok())
+        .and_then(|l| l.checked_add(12))
+        .and_then(|n| rest.get(..n));
+    let Some(whole) = whole else {
+        if in_snapshot {
+            return Err(format!("truncated snapshot record at byte {at}"));
+        }
+        // Shorter than its length says: the torn tail of an append.
+        return Ok(None);
+    };
+    let (body, crc) = whole.split_at(whole.len() - 4);
+    let ok = crc.try_into().map(u32::from_le_bytes).ok() == Some(crc32(body));
+    match (ok, Record::decode(body.get(8..).unwrap_or_default())) {
+        (true, Some(r)) => Ok(Some((r, whole.len()))),
+        // Whole and checksummed but not a record this build knows: never torn.
+        (true, None) => Err(format!(
+            "a record this build cannot read at byte {at} (corrupt, or a newer format)"
+        )),
+        // A bad checksum at the very end is a torn append; before more data, or in the
+        // snapshot, it is damage.
+        (false, _) if whole.len() == rest.len() && !in_snapshot => Ok(None),
+        (false, _) => Err(format!("corrupt record at byte {at} (checksum mismatch)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn crc32_check_value() {
+        // The standard check value of CRC-32/ISO-HDLC.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(fnv1a(b""), 0xCBF2_9CE4_8422_2325);
+    }
+
+    fn record() -> impl Strategy<Value = Record> {
+        let bytes = prop::collection::vec(any::<u8>(), 0..40);
+        prop_oneof![
+            (any::<u16>(), "[0-9]{1,16}", any::<u8>()).prop_map(|(index, digits, remaining)| {
+                Record::Pin {
+                    index,
+                    value: PinValue::from_digits(&digits).unwrap_or_else(|_| unreachable!()),
+                    remaining,
+                }
+            }),
+            (any::<u16>(), any::<u8>())
+                .prop_map(|(index, remaining)| Record::Key { index, remaining }),
+            (any::<u16>(), bytes.clone()).prop_map(|(node, b)| Record::Ef {
+                node,
+                content: EfData::Transparent(b)
+            }),
+            (any::<u16>(), prop::collection::vec(bytes, 0..5)).prop_map(|(node, r)| Record::Ef {
+                node,
+                content: EfData::Records(r)
+            }),
+            (
+                any::<bool>(),
+                prop::collection::vec((any::<u16>(), any::<bool>()), 0..4)
+            )
+                .prop_map(|(card_blocked, blocked_apps)| Record::Lifecycle {
+                    card_blocked,
+                    blocked_apps
+                }),
+        ]
+    }
+
+    proptest! {
+        /// Records round-trip through a file; a file cut anywhere in its journal reopens
+        /// with a prefix of its records; any byte flipped is refused or drops the tail.
+        #[test]
+        fn files_round_trip_and_tolerate_only_a_torn_tail(
+            snapshot in prop::collection::vec(record(), 0..4),
+            journal in prop::collection::vec(record(), 0..6),
+            cut in any::<prop::sample::Index>(),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let mut snap = Vec::new();
+            for r in &snapshot { snap.extend(r.encode()); }
+            let mut bytes = header(7, snap.len());
+            bytes.extend(&snap);
+            let journal_start = bytes.len();
+            let mut last_start = bytes.len();
+            for r in &journal {
+                last_start = bytes.len();
+                bytes.extend(r.encode());
+            }
+            let all: Vec<Record> = snapshot.iter().chain(&journal).cloned().collect();
+            let parsed = parse(&bytes, 7).unwrap();
+            prop_assert_eq!(&parsed.records, &all);
+            prop_assert_eq!(parsed.valid_len, bytes.len());
+            prop_assert!(parse(&bytes, 8).is_err());
+            // A torn journal: a prefix of the records survives.
+            let at = journal_start + cut.index(bytes.len() - journal_start + 1);
+            let torn = parse(&bytes[..at], 7).unwrap();
+            prop_assert!(all.starts_with(&torn.records));
+            prop_assert!(torn.records.len() >= snapshot.len());
+            // A flipped byte: refused, or (in the last record) a shorter prefix.
+            let i = flip.index(bytes.len());
+            let mut damaged = bytes.clone();
+            damaged[i] ^= 0x01;
+            if let Ok(p) = parse(&damaged, 7) {
+                // Only the last journal record's payload or CRC: a torn-looking tail.
+                prop_assert!(i >= journal_start && i >= last_start + 8, "flip at {} accepted", i);
+                prop_assert!(all.starts_with(&p.records));
+                prop_assert!(p.records.len() < all.len());
+            }
+        }
+    }
+    fn file(records: &[Vec<u8>]) -> Vec<u8> {
+        let mut bytes = header(7, 0);
+        for r in records {
+            bytes.extend(r);
+        }
+        bytes
+    }
+
+    /// A record with a right CRC around any payload.
+    fn raw(payload: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(payload.len()).unwrap_or(0);
+        let mut out = len.to_le_bytes().to_vec();
+        out.extend((!len).to_le_bytes());
+        out.extend(payload);
+        let crc = crc32(&out);
+        out.extend(crc.to_le_bytes());
+        out
+    }
+
+    /// Found by review: nested batches recursed (a stack overflow on a crafted file); a
+    /// checksummed record this build cannot read was dropped as if torn; a zero-filled tail
+    /// was refused instead of dropped.
+    #[test]
+    fn crafted_and_crashed_tails() {
+        let key = Record::Key {
+            index: 1,
+            remaining: 2,
+        };
+        // A batch inside a batch is refused before its inside is read (no recursion).
+        let mut inner = Record::Batch(vec![key.clone()]).encode();
+        for _ in 0..3 {
+            let mut p = vec![5u8];
+            put_u32(&mut p, 1);
+            put_bytes(&mut p, &inner);
+            inner = raw(&p);
+        }
+        let e = parse(&file(&[key.encode(), inner]), 7).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+        // A whole record of an unknown kind at the end: refused, not dropped.
+        let e = parse(&file(&[key.encode(), raw(&[6, 1, 2])]), 7).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+        // Zeros where an append should have landed: a torn tail.
+        let mut bytes = file(&[key.encode()]);
+        let valid = bytes.len();
+        bytes.extend([0u8; 37]);
+        let p = parse(&bytes, 7).unwrap();
+        assert_eq!((p.records, p.valid_len), (vec![key], valid));
+    }
+}
