@@ -19,12 +19,22 @@ pub(super) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Case>> {
     Ok(cases)
 }
 
-/// Why a case does not run on a reader (the in-process card runs everything).
-pub(super) fn reader_skip(
-    case: &Case,
+/// The skip policy of a run: on a reader, [`reader_skip`]; the in-process card runs
+/// everything.
+pub(super) fn skip_policy(
+    on_reader: bool,
     can_restore: bool,
     allow_destructive: bool,
-) -> Option<String> {
+) -> impl Fn(&Case) -> Option<String> + Sync {
+    move |c: &Case| {
+        on_reader
+            .then(|| reader_skip(c, can_restore, allow_destructive))
+            .flatten()
+    }
+}
+
+/// Why a case does not run on a reader (the in-process card runs everything).
+fn reader_skip(case: &Case, can_restore: bool, allow_destructive: bool) -> Option<String> {
     let tagged = |t: &str| case.tags.iter().any(|x| x == t);
     if tagged("sim-only") {
         return Some("sends bytes PC/SC refuses to carry (tagged sim-only)".into());

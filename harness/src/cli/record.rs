@@ -35,13 +35,7 @@ impl RecordArgs {
             auto_response: false,
             keep_going: true,
         };
-        let on_reader = self.target.on_reader();
-        let allow = self.allow_destructive;
-        let skip = |c: &Case| {
-            on_reader
-                .then(|| cases::reader_skip(c, true, allow))
-                .flatten()
-        };
+        let skip = cases::skip_policy(self.target.on_reader(), true, self.allow_destructive);
         let report = runner::run(transport.as_mut(), cases, &skip, options)?;
         let (recorded, traces): (Vec<Case>, Vec<_>) = report
             .results

@@ -94,13 +94,11 @@ impl RunArgs {
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
         let cases = self.selected()?;
         let on_reader = self.target.on_reader();
-        let can_restore = self.restore_cmd.is_some();
-        let allow_destructive = self.allow_destructive;
-        let skip = |c: &Case| {
-            on_reader
-                .then(|| cases::reader_skip(c, can_restore, allow_destructive))
-                .flatten()
-        };
+        let skip = cases::skip_policy(
+            on_reader,
+            self.restore_cmd.is_some(),
+            self.allow_destructive,
+        );
         let keys = self.target.psam_keys()?;
         let options = runner::Options {
             keys: keys.as_ref(),

@@ -257,14 +257,8 @@ impl Psam {
         let r = step!(challenge(t, &mut log, 8)?);
         let ks = crypto::session_key(self.cipher, &key, &r)?;
         let data = data(&ks)?;
-        let cmd = mac_command(
-            header,
-            &data,
-            |s| Ok(crypto::ssc_mac(self.cipher, &ks, s)?),
-            tamper,
-        )?;
-        send(t, &mut log, cmd)?;
-        Ok(log)
+        let mac = |s: &[u8]| Ok(crypto::ssc_mac(self.cipher, &ks, s)?);
+        send_maced(t, log, header, &data, mac, tamper)
     }
 
     /// A PBOC-MAC'd command (§5.4): a 4-byte challenge as IV, `key_id` of the financial
@@ -283,14 +277,8 @@ impl Psam {
         let key = self.key(App::Pboc, key_id)?.to_vec();
         let mut log = Transcript::default();
         let iv = step!(challenge(t, &mut log, 4)?);
-        let cmd = mac_command(
-            header,
-            data,
-            |s| Ok(crypto::pboc_mac(&key, &iv, s)?),
-            tamper,
-        )?;
-        send(t, &mut log, cmd)?;
-        Ok(log)
+        let mac = |s: &[u8]| Ok(crypto::pboc_mac(&key, &iv, s)?);
+        send_maced(t, log, header, data, mac, tamper)
     }
 
     /// PBOC PIN UNBLOCK `84 24 00 00` (§5.4): the current PIN enciphered with DPUK (02),
@@ -379,6 +367,20 @@ fn mac_command(
     }
     cmd.extend_from_slice(&m);
     Ok(cmd)
+}
+
+/// Sends `header ‖ Lc ‖ data ‖ MAC` ([`mac_command`]) and adds it to the transcript.
+fn send_maced(
+    t: &mut dyn Transport,
+    mut log: Transcript,
+    header: [u8; 4],
+    data: &[u8],
+    mac: impl FnOnce(&[u8]) -> Result<[u8; 4], PsamError>,
+    tamper: bool,
+) -> Result<Transcript, PsamError> {
+    let cmd = mac_command(header, data, mac, tamper)?;
+    send(t, &mut log, cmd)?;
+    Ok(log)
 }
 
 /// GET CHALLENGE of `n` bytes: the challenge, or a stop when the card refuses.

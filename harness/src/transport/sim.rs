@@ -153,3 +153,22 @@ impl<C: SmartCard + Clone> Transport for SimTransport<C> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_smart_card_serves_and_starts_each_case_fresh() {
+        let profile = Profile::builtin("gen3").unwrap();
+        let mut t = SimTransport::with_card("plain", Card::new(&profile));
+        assert_eq!(t.describe(), "sim (plain)");
+        assert!(t.profile().is_none());
+        assert!(!t.use_profile(Some("gen2")).unwrap());
+        assert!(t.use_profile(None).unwrap());
+        let select = crate::card::select_ssse(false);
+        assert_eq!(t.transmit(&select).unwrap(), [0x90, 0x00]);
+        t.fresh_card().unwrap();
+        assert_eq!(t.atr().unwrap(), Card::new(&profile).atr());
+    }
+}
