@@ -16,7 +16,7 @@
 //! - [`runner`]: replay of cases against a transport; [`jobs`]: the same over several
 //!   transports; [`report`]: text, JSON and JUnit reports.
 //! - [`service`]: service-centre flows (read the holder's data, PIN reset, blocking);
-//!   [`bench`]: VERIFY throughput; [`tear`]: power cuts at every write.
+//!   [`bench`](mod@bench): VERIFY throughput; [`tear`]: power cuts at every write.
 //!
 //! The same vectors run against the in-process card and any PC/SC reader; see
 //! design/ARCHITECTURE.md for the command-line contract of `ssc-harness`.

@@ -3,7 +3,7 @@
 //! expected; unknown directives are errors.
 //!
 //! [`model`]: cases, steps and [`VectorError`]; `parse`: the line grammar and the file
-//! parser; [`high_level`]: the card-aware steps (`select ssse`, `verify PIN`) as APDUs.
+//! parser; `high_level`: the card-aware steps (`select ssse`, `verify PIN`) as APDUs.
 
 use std::path::{Path, PathBuf};
 
