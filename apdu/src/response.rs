@@ -30,11 +30,19 @@ impl Response {
     /// Splits raw response bytes into data and status word; `None` below two bytes.
     #[must_use]
     pub fn parse(bytes: &[u8]) -> Option<Self> {
-        let (data, sw) = bytes.split_last_chunk::<2>()?;
+        let (data, sw) = Self::split(bytes)?;
         Some(Self {
             data: data.to_vec(),
-            sw: StatusWord::from(*sw),
+            sw,
         })
+    }
+
+    /// Splits raw response bytes into the data (borrowed, not copied) and the status word;
+    /// `None` below two bytes. The allocation-free form of [`Response::parse`].
+    #[must_use]
+    pub fn split(bytes: &[u8]) -> Option<(&[u8], StatusWord)> {
+        let (data, sw) = bytes.split_last_chunk::<2>()?;
+        Some((data, StatusWord::from(*sw)))
     }
 
     /// Appends data then SW1 SW2 to `out`.
@@ -55,5 +63,30 @@ impl Response {
 impl From<StatusWord> for Response {
     fn from(sw: StatusWord) -> Self {
         Self::status(sw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_borrows_the_data_and_reads_the_status_word() {
+        let bytes = [0x01, 0x02, 0x61, 0x10];
+        let (data, sw) = Response::split(&bytes).unwrap();
+        assert_eq!(data, &[0x01, 0x02]);
+        assert_eq!(sw, StatusWord::MoreAvailable(0x10));
+        assert_eq!(
+            Response::split(&[0x90, 0x00]),
+            Some((&[][..], StatusWord::Success))
+        );
+        assert_eq!(Response::split(&[0x90]), None);
+        assert_eq!(
+            Response::parse(&bytes),
+            Some(Response::new(
+                vec![0x01, 0x02],
+                StatusWord::MoreAvailable(0x10)
+            ))
+        );
     }
 }

@@ -13,7 +13,8 @@
 )]
 
 use applet_sim::crypto::{auth_cryptogram, session_key, ssc_mac};
-use applet_sim::{Card, CipherSuite, Profile};
+use applet_sim::model::CipherSuite;
+use applet_sim::{Card, Profile};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};

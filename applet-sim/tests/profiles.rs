@@ -11,7 +11,8 @@
 
 mod common;
 
-use applet_sim::{AppKind, CipherSuite, Profile, Protocol};
+use applet_sim::Profile;
+use applet_sim::model::{AppKind, CipherSuite, Protocol};
 use common::{SELECT_SSSE, builtin, script, x};
 
 #[test]

@@ -16,7 +16,8 @@ mod common;
 use apdu::StatusWord;
 use applet_sim::command::implemented;
 use applet_sim::crypto::{session_key, ssc_mac};
-use applet_sim::{Card, CipherSuite, Profile};
+use applet_sim::model::CipherSuite;
+use applet_sim::{Card, Profile};
 use common::{SELECT_SSSE, x};
 
 /// The four states, SSSE selected.

@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use apdu::StatusWord;
+use apdu::{Response, StatusWord};
+use applet_sim::model::PinValue;
 
 use crate::transport::{Transport, TransportError};
 
@@ -79,11 +80,33 @@ pub enum BenchError {
 }
 
 fn sw_of(response: &[u8]) -> StatusWord {
-    response
-        .split_last_chunk::<2>()
-        .map_or(StatusWord::NoPreciseDiagnosis, |(_, sw)| {
-            StatusWord::from(*sw)
-        })
+    Response::split(response).map_or(StatusWord::NoPreciseDiagnosis, |(_, sw)| sw)
+}
+
+/// A PIN the bench cannot send.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("--pin: 4 to 16 decimal digits")]
+pub struct BadPin;
+
+/// VERIFY of the SSSE PIN `00 20 00 00`: packed BCD, F-padded (docs/CARD.md §5.1).
+///
+/// # Errors
+/// [`BadPin`] unless the PIN is 4 to 16 decimal digits.
+pub fn verify_apdu(pin: &str) -> Result<Vec<u8>, BadPin> {
+    let value = PinValue::from_digits(pin)
+        .ok()
+        .filter(|v| v.len() >= 4)
+        .ok_or(BadPin)?;
+    let block = value.to_bcd();
+    let mut apdu = vec![
+        0x00,
+        0x20,
+        0x00,
+        0x00,
+        u8::try_from(block.len()).map_err(|_| BadPin)?,
+    ];
+    apdu.extend(block);
+    Ok(apdu)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {

@@ -1,4 +1,4 @@
-//! Scripts users already have (../shared/spec/PEERS.md §9), read as they are: pcsc-tools
+//! Scripts users already have (docs/PROTOCOLS.md §9), read as they are: pcsc-tools
 //! `scriptor` scripts, Java Card `apdutool` `.scr` scripts, and ETSI TS 101 955 (Annex B)
 //! scripts with their expectations. Each script becomes one case named after the file.
 //!
@@ -136,12 +136,12 @@ fn script_case(path: &Path, steps: Vec<Step>, format: Format) -> Result<Vec<Case
         .file_stem()
         .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned());
     if steps.is_empty() {
-        return Err(VectorError {
-            path: path.to_owned(),
-            line: 1,
-            column: 1,
-            message: format!("the {} sends no command", format.name()),
-        });
+        return Err(VectorError::at(
+            path,
+            1,
+            1,
+            format!("the {} sends no command", format.name()),
+        ));
     }
     Ok(vec![Case {
         name,
@@ -154,88 +154,109 @@ fn script_case(path: &Path, steps: Vec<Step>, format: Format) -> Result<Vec<Case
 }
 
 fn parse_script(text: &str, path: &Path, format: Format) -> Result<Vec<Case>, VectorError> {
-    let err = |line: usize, column: usize, message: String| VectorError {
-        path: path.to_owned(),
-        line,
-        column,
-        message,
-    };
-    let mut steps = Vec::new();
-    match format {
+    let steps = match format {
         Format::Native => return vectors::parse_str(text, path),
-        Format::Scriptor => {
-            for (n, line) in logical_lines(text, &["#"]) {
-                match line.to_ascii_lowercase().as_str() {
-                    "reset" => steps.push(Step {
-                        line: n,
-                        kind: StepKind::Reset { atr: None },
-                    }),
-                    "exit" => break,
-                    _ => {
-                        let command = apdu::parse_hex(&line).map_err(|e| {
-                            err(n, 1, format!("expected a hex APDU, `reset` or `exit`: {e}"))
-                        })?;
-                        steps.push(Step {
-                            line: n,
-                            kind: StepKind::Exchange {
-                                command,
-                                inserts: Vec::new(),
-                                expect: any_answer(),
-                            },
-                        });
-                    }
-                }
-            }
-        }
-        Format::Apdutool => {
-            let cleaned = strip_block_comments(text);
-            // Statements end with `;` and may span lines.
-            let mut statement = String::new();
-            let mut first_line = 0;
-            for (i, raw) in cleaned.lines().enumerate() {
-                let line = raw.split("//").next().unwrap_or_default();
-                for (j, part) in line.split(';').enumerate() {
-                    if j > 0 {
-                        apdutool_statement(&statement, first_line, &mut steps, &err)?;
-                        statement.clear();
-                    }
-                    if statement.trim().is_empty() && !part.trim().is_empty() {
-                        first_line = i + 1;
-                    }
-                    statement.push(' ');
-                    statement.push_str(part);
-                }
-            }
-            if !statement.trim().is_empty() {
-                return Err(err(
-                    first_line,
-                    1,
-                    "expected `;` at the end of the statement".into(),
-                ));
-            }
-        }
-        Format::Etsi => {
-            for (n, line) in logical_lines(text, &[]) {
-                let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
-                match word.to_ascii_uppercase().as_str() {
-                    "REM" | "INI" | "OFF" => {}
-                    "RST" => steps.push(Step {
-                        line: n,
-                        kind: StepKind::Reset { atr: None },
-                    }),
-                    "CMD" => steps.push(etsi_command(rest, n, &err)?),
-                    other => {
-                        return Err(err(
-                            n,
-                            1,
-                            format!("expected RST, OFF, INI, REM or CMD, found {other:?}"),
-                        ));
-                    }
-                }
+        Format::Scriptor => scriptor_steps(text, path)?,
+        Format::Apdutool => apdutool_steps(text, path)?,
+        Format::Etsi => etsi_steps(text, path)?,
+    };
+    script_case(path, steps, format)
+}
+
+/// A step that sends `command` and accepts any answer.
+fn any_answer_step(line: usize, command: Vec<u8>) -> Step {
+    Step {
+        line,
+        kind: StepKind::Exchange {
+            command,
+            inserts: Vec::new(),
+            expect: any_answer(),
+        },
+    }
+}
+
+/// A reset step that does not check the ATR.
+fn reset_step(line: usize) -> Step {
+    Step {
+        line,
+        kind: StepKind::Reset { atr: None },
+    }
+}
+
+/// scriptor: hex APDU lines, `reset`, `exit`.
+fn scriptor_steps(text: &str, path: &Path) -> Result<Vec<Step>, VectorError> {
+    let mut steps = Vec::new();
+    for (n, line) in logical_lines(text, &["#"]) {
+        match line.to_ascii_lowercase().as_str() {
+            "reset" => steps.push(reset_step(n)),
+            "exit" => break,
+            _ => {
+                let command = apdu::parse_hex(&line).map_err(|e| {
+                    VectorError::at(
+                        path,
+                        n,
+                        1,
+                        format!("expected a hex APDU, `reset` or `exit`: {e}"),
+                    )
+                })?;
+                steps.push(any_answer_step(n, command));
             }
         }
     }
-    script_case(path, steps, format)
+    Ok(steps)
+}
+
+/// apdutool: statements end with `;` and may span lines.
+fn apdutool_steps(text: &str, path: &Path) -> Result<Vec<Step>, VectorError> {
+    let cleaned = strip_block_comments(text);
+    let mut steps = Vec::new();
+    let mut statement = String::new();
+    let mut first_line = 0;
+    for (i, raw) in cleaned.lines().enumerate() {
+        let line = raw.split("//").next().unwrap_or_default();
+        for (j, part) in line.split(';').enumerate() {
+            if j > 0 {
+                steps.extend(apdutool_statement(&statement, first_line, path)?);
+                statement.clear();
+            }
+            if statement.trim().is_empty() && !part.trim().is_empty() {
+                first_line = i + 1;
+            }
+            statement.push(' ');
+            statement.push_str(part);
+        }
+    }
+    if !statement.trim().is_empty() {
+        return Err(VectorError::at(
+            path,
+            first_line,
+            1,
+            "expected `;` at the end of the statement".into(),
+        ));
+    }
+    Ok(steps)
+}
+
+/// ETSI TS 101 955 Annex B: `RST`, `OFF`, `INI`, `REM`, `CMD`.
+fn etsi_steps(text: &str, path: &Path) -> Result<Vec<Step>, VectorError> {
+    let mut steps = Vec::new();
+    for (n, line) in logical_lines(text, &[]) {
+        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+        match word.to_ascii_uppercase().as_str() {
+            "REM" | "INI" | "OFF" => {}
+            "RST" => steps.push(reset_step(n)),
+            "CMD" => steps.push(etsi_command(rest, n, path)?),
+            other => {
+                return Err(VectorError::at(
+                    path,
+                    n,
+                    1,
+                    format!("expected RST, OFF, INI, REM or CMD, found {other:?}"),
+                ));
+            }
+        }
+    }
+    Ok(steps)
 }
 
 /// Removes `/* ... */` comments, keeping line breaks (so line numbers stay right).
@@ -260,21 +281,15 @@ fn strip_block_comments(text: &str) -> String {
 fn apdutool_statement(
     statement: &str,
     line: usize,
-    steps: &mut Vec<Step>,
-    err: &impl Fn(usize, usize, String) -> VectorError,
-) -> Result<(), VectorError> {
+    path: &Path,
+) -> Result<Option<Step>, VectorError> {
+    let err = |column: usize, message: String| VectorError::at(path, line, column, message);
     let words: Vec<&str> = statement.split_whitespace().collect();
     match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
-        None => return Ok(()),
-        Some("powerup") => {
-            steps.push(Step {
-                line,
-                kind: StepKind::Reset { atr: None },
-            });
-            return Ok(());
-        }
+        None => return Ok(None),
+        Some("powerup") => return Ok(Some(reset_step(line))),
         Some("powerdown" | "contacted" | "contactless" | "delay" | "echo" | "output") => {
-            return Ok(());
+            return Ok(None);
         }
         _ => {}
     }
@@ -285,35 +300,24 @@ fn apdutool_statement(
                 Some(h) => u8::from_str_radix(h, 16).ok(),
                 None => w.parse::<u8>().ok(),
             };
-            parsed.ok_or_else(|| {
-                err(
-                    line,
-                    1,
-                    format!("expected a byte (0x.. or decimal), found {w:?}"),
-                )
-            })
+            parsed.ok_or_else(|| err(1, format!("expected a byte (0x.. or decimal), found {w:?}")))
         })
         .collect::<Result<Vec<u8>, _>>()?;
     let (header, rest) = bytes
         .split_first_chunk::<4>()
-        .ok_or_else(|| err(line, 1, "expected CLA INS P1 P2 LC [data] LE".into()))?;
+        .ok_or_else(|| err(1, "expected CLA INS P1 P2 LC [data] LE".into()))?;
     let (&lc, rest) = rest
         .split_first()
-        .ok_or_else(|| err(line, 1, "expected LC after CLA INS P1 P2".into()))?;
-    let (data, le) = rest.split_at_checked(usize::from(lc)).ok_or_else(|| {
-        err(
-            line,
-            1,
-            format!("LC says {lc} data bytes, {} follow", rest.len()),
-        )
-    })?;
+        .ok_or_else(|| err(1, "expected LC after CLA INS P1 P2".into()))?;
+    let (data, le) = rest
+        .split_at_checked(usize::from(lc))
+        .ok_or_else(|| err(1, format!("LC says {lc} data bytes, {} follow", rest.len())))?;
     let le = match le {
         [] => None,
         [0x7F] => None,
         [le] => Some(*le),
         _ => {
             return Err(err(
-                line,
                 1,
                 format!("{} bytes after the data, expected one LE", le.len()),
             ));
@@ -325,27 +329,16 @@ fn apdutool_statement(
         command.extend_from_slice(data);
     }
     command.extend(le);
-    steps.push(Step {
-        line,
-        kind: StepKind::Exchange {
-            command,
-            inserts: Vec::new(),
-            expect: any_answer(),
-        },
-    });
-    Ok(())
+    Ok(Some(any_answer_step(line, command)))
 }
 
 /// `CMD hex [expected data] (SW, SW)`: `XX` is any byte; without `[...]` the data is not
 /// checked; without `(...)` any status word.
-fn etsi_command(
-    rest: &str,
-    line: usize,
-    err: &impl Fn(usize, usize, String) -> VectorError,
-) -> Result<Step, VectorError> {
+fn etsi_command(rest: &str, line: usize, path: &Path) -> Result<Step, VectorError> {
+    let err = |column: usize, message: String| VectorError::at(path, line, column, message);
     let cmd_end = rest.find(['[', '(']).unwrap_or(rest.len());
     let command = apdu::parse_hex(rest.get(..cmd_end).unwrap_or_default())
-        .map_err(|e| err(line, 5, format!("expected the command in hex: {e}")))?;
+        .map_err(|e| err(5, format!("expected the command in hex: {e}")))?;
     let between = |open: char, close: char| -> Result<Option<&str>, VectorError> {
         match rest.find(open) {
             None => Ok(None),
@@ -353,7 +346,7 @@ fn etsi_command(
                 let b = rest
                     .get(a..)
                     .and_then(|r| r.find(close))
-                    .ok_or_else(|| err(line, a + 5, format!("expected `{close}`")))?;
+                    .ok_or_else(|| err(a + 5, format!("expected `{close}`")))?;
                 Ok(rest.get(a + 1..a + b))
             }
         }
@@ -369,7 +362,7 @@ fn etsi_command(
     );
     let pattern = format!("{data} {}", sws.join("|"));
     let expect = Expect::parse(&pattern, 1)
-        .map_err(|e| err(line, 1, format!("expectation {pattern:?}: {}", e.message)))?;
+        .map_err(|e| err(1, format!("expectation {pattern:?}: {}", e.message)))?;
     Ok(Step {
         line,
         kind: StepKind::Exchange {

@@ -7,23 +7,31 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::runner::{self, CaseResult, Options, RunReport, SkipPolicy};
-use crate::transport::Transport;
+use crate::transport::{Transport, TransportError};
 use crate::vectors::Case;
 
-/// Opens the transport of job `n`.
-pub type Open<'a> = dyn Fn(usize) -> anyhow::Result<Box<dyn Transport>> + Sync + 'a;
+/// Opens the transport of job `n`; its error is the caller's.
+pub type Open<'a, E> = dyn Fn(usize) -> Result<Box<dyn Transport>, E> + Sync + 'a;
+
+/// A job's thread ended in a panic (a bug: reported, not propagated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a job thread panicked")]
+pub struct JobPanicked;
 
 /// Runs `cases` over `jobs` transports; a progress bar on stderr when it is a terminal.
 ///
 /// # Errors
-/// The first transport that cannot be opened or fails.
-pub fn run_parallel(
+/// The first transport that cannot be opened (`open`'s error) or fails.
+pub fn run_parallel<E>(
     jobs: usize,
-    open: &Open<'_>,
+    open: &Open<'_, E>,
     cases: Vec<Case>,
     skip: &(dyn Fn(&Case) -> Option<String> + Sync),
     options: Options<'_>,
-) -> anyhow::Result<RunReport> {
+) -> Result<RunReport, E>
+where
+    E: From<TransportError> + From<JobPanicked> + Send,
+{
     let started = Instant::now();
     let total = cases.len();
     let progress = Progress::new(total);
@@ -42,12 +50,12 @@ pub fn run_parallel(
     let done = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<CaseResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
     let target = Mutex::new(String::new());
-    std::thread::scope(|scope| -> anyhow::Result<()> {
+    std::thread::scope(|scope| -> Result<(), E> {
         let workers: Vec<_> = (0..jobs)
             .map(|n| {
                 let (cases, next, done, slots, target, progress) =
                     (&cases, &next, &done, &slots, &target, &progress);
-                scope.spawn(move || -> anyhow::Result<()> {
+                scope.spawn(move || -> Result<(), E> {
                     let mut t = open(n)?;
                     if n == 0
                         && let Ok(mut name) = target.lock()
@@ -72,8 +80,7 @@ pub fn run_parallel(
             })
             .collect();
         for w in workers {
-            w.join()
-                .map_err(|_| anyhow::anyhow!("a job thread panicked"))??;
+            w.join().map_err(|_| JobPanicked)??;
         }
         Ok(())
     })?;

@@ -3,10 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use harness::cli::Cli;
+
+mod cli;
 
 fn main() -> ExitCode {
-    match Cli::parse().run() {
+    match cli::Cli::parse().run() {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use apdu::Response;
+
 /// One nibble of a pattern: a hex digit or a wildcard (`x`, `X`, `?`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Nibble {
@@ -223,18 +225,18 @@ impl Expect {
     /// True when the response bytes (data ‖ SW1 SW2) match.
     #[must_use]
     pub fn matches(&self, response: &[u8]) -> bool {
-        let Some((data, sw)) = response.split_last_chunk::<2>() else {
+        let Some((data, sw)) = Response::split(response) else {
             return false;
         };
-        let sw = u16::from_be_bytes(*sw);
+        let sw = u16::from(sw);
         self.sw.iter().any(|p| p.matches(sw)) && self.data.matches(data)
     }
 
     /// The variables a matching response captures (`None` when it does not match).
     #[must_use]
     pub fn captures(&self, response: &[u8]) -> Option<Captures> {
-        let (data, sw) = response.split_last_chunk::<2>()?;
-        let sw = u16::from_be_bytes(*sw);
+        let (data, sw) = Response::split(response)?;
+        let sw = u16::from(sw);
         if !self.sw.iter().any(|p| p.matches(sw)) {
             return None;
         }

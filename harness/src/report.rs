@@ -1,16 +1,16 @@
-//! Reports: text for people, JSON and JUnit XML for CI (design/ARCHITECTURE.md contract:
+//! Reports: text for people, JSON and JUnit XML for CI (docs/ARCHITECTURE.md contract:
 //! JSON has `summary.total`, `summary.passed`, `summary.failed`, `summary.skipped`, `cases`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use apdu::{StatusWord, hex_compact, hex_spaced};
+use apdu::{Response, StatusWord, hex_compact, hex_spaced};
 use serde_json::json;
 
 use crate::runner::{Failure, Outcome, RunReport};
 
 /// Report formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Failures in detail, then a summary by area.
     Text,
@@ -76,9 +76,7 @@ fn traces(report: &RunReport) -> String {
 }
 
 fn sw_of(bytes: &[u8]) -> Option<StatusWord> {
-    bytes
-        .split_last_chunk::<2>()
-        .map(|(_, sw)| StatusWord::from(*sw))
+    Response::split(bytes).map(|(_, sw)| sw)
 }
 
 fn failure_lines(f: &Failure, out: &mut String) {

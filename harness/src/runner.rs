@@ -1,9 +1,11 @@
 //! Replays cases against a transport and records what happened.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::psam::{Keys, Psam, PsamError};
-use crate::transport::{Transport, TransportError};
+use crate::pattern::Expect;
+use crate::psam::{Keys, Op, Psam, PsamError};
+use crate::transport::{self, Transport, TransportError};
 use crate::vectors::{Case, StepKind};
 
 /// Why a case failed: the first step whose answer did not match.
@@ -170,40 +172,33 @@ pub fn run_case(
     run_case_traced(transport, case, options).map(|(outcome, _)| outcome)
 }
 
-/// Sends a command, following `61xx`/`6Cxx` when asked; logs every exchange.
-fn exchange(
+/// The reason a case is not run on this transport, if any, and the PSAM keys its `psam`
+/// steps use (`options.keys`, else the transport's own).
+fn prepare(
     transport: &mut dyn Transport,
-    command: &[u8],
-    auto: bool,
-    trace: &mut StepTrace,
-) -> Result<Vec<u8>, TransportError> {
-    if auto {
-        let mut t = crate::psam::Transcript::default();
-        let answer = crate::psam::send(transport, &mut t, command.to_vec())?;
-        trace.exchanges = t.exchanges;
-        return Ok(answer);
+    case: &Case,
+    keys: Option<&Keys>,
+) -> Result<Result<Option<Keys>, String>, TransportError> {
+    if !transport.use_profile(case.profile.as_deref())? {
+        return Ok(Err(format!(
+            "needs a {} card (declare the reader's card with --profile)",
+            case.profile.as_deref().unwrap_or("-")
+        )));
     }
-    let answer = transport.transmit(command)?;
-    trace.exchanges.push((command.to_vec(), answer.clone()));
-    Ok(answer)
-}
-
-/// The command with the case's variables put in (a variable never captured, after a failed
-/// step under `keep_going`, inserts nothing).
-fn with_variables(
-    command: &[u8],
-    inserts: &[(usize, String)],
-    variables: &std::collections::HashMap<String, Vec<u8>>,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(command.len() + 16);
-    let mut at = 0;
-    for (pos, name) in inserts {
-        out.extend_from_slice(command.get(at..*pos).unwrap_or_default());
-        out.extend_from_slice(variables.get(name).map_or(&[][..], Vec::as_slice));
-        at = *pos;
+    let own = match keys {
+        Some(_) => None,
+        None => transport.profile().map(Keys::from_profile),
+    };
+    let needs_psam = case
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Psam { .. }));
+    if needs_psam && keys.is_none() && own.is_none() {
+        return Ok(Err(
+            "has psam steps and no PSAM keys were given (--keys FILE)".into(),
+        ));
     }
-    out.extend_from_slice(command.get(at..).unwrap_or_default());
-    out
+    Ok(Ok(own))
 }
 
 /// Runs one case and returns each step's trace (steps after a failure are not run unless
@@ -216,117 +211,26 @@ pub fn run_case_traced(
     case: &Case,
     options: Options<'_>,
 ) -> Result<(Outcome, Vec<StepTrace>), TransportError> {
-    if !transport.use_profile(case.profile.as_deref())? {
-        return Ok((
-            Outcome::Skipped(format!(
-                "needs a {} card (declare the reader's card with --profile)",
-                case.profile.as_deref().unwrap_or("-")
-            )),
-            Vec::new(),
-        ));
-    }
-    let needs_psam = case
-        .steps
-        .iter()
-        .any(|s| matches!(s.kind, StepKind::Psam { .. }));
-    let own_keys = match options.keys {
-        Some(_) => None,
-        None => transport.psam_keys(),
+    let own_keys = match prepare(transport, case, options.keys)? {
+        Ok(own) => own,
+        Err(reason) => return Ok((Outcome::Skipped(reason), Vec::new())),
     };
-    let keys = options.keys.or(own_keys.as_ref());
-    if needs_psam && keys.is_none() {
-        return Ok((
-            Outcome::Skipped("has psam steps and no PSAM keys were given (--keys FILE)".into()),
-            Vec::new(),
-        ));
-    }
     transport.fresh_card()?;
-    let mut psam: Option<Psam> = None;
-    let mut variables: std::collections::HashMap<String, Vec<u8>> =
-        std::collections::HashMap::new();
+    let mut replay = Replay {
+        transport,
+        keys: options.keys.or(own_keys.as_ref()),
+        auto_response: options.auto_response,
+        psam: None,
+        variables: HashMap::new(),
+    };
     let mut traces = Vec::with_capacity(case.steps.len());
     let mut first_failure = None;
     for (index, step) in case.steps.iter().enumerate() {
         let mut trace = StepTrace::default();
-        let failure = match &step.kind {
-            StepKind::Reset { atr } => {
-                let actual = transport.reset()?;
-                trace.answer.clone_from(&actual);
-                match atr {
-                    Some(p) if !p.matches(&actual) => Some(Failure {
-                        step: index + 1,
-                        line: step.line,
-                        command: Vec::new(),
-                        is_reset: true,
-                        expected: p.to_string(),
-                        differing: differing(&p.to_string(), &actual),
-                        actual,
-                    }),
-                    _ => None,
-                }
-            }
-            StepKind::Exchange {
-                command,
-                inserts,
-                expect,
-            } => {
-                let command = with_variables(command, inserts, &variables);
-                let actual = exchange(transport, &command, options.auto_response, &mut trace)?;
-                trace.answer.clone_from(&actual);
-                match expect.captures(&actual) {
-                    Some(captured) => {
-                        variables.extend(captured);
-                        None
-                    }
-                    None => Some(Failure {
-                        step: index + 1,
-                        line: step.line,
-                        command,
-                        is_reset: false,
-                        expected: expect.to_string(),
-                        differing: differing(&expect.to_string(), &actual),
-                        actual,
-                    }),
-                }
-            }
-            StepKind::Psam { op, expect } => {
-                let failed = |expected: String, command: Vec<u8>, actual: Vec<u8>| Failure {
-                    step: index + 1,
-                    line: step.line,
-                    command,
-                    is_reset: false,
-                    differing: differing(&expected, &actual),
-                    expected,
-                    actual,
-                };
-                let psam = match (&mut psam, keys) {
-                    (Some(p), _) => Ok(p),
-                    (None, Some(k)) => Psam::new(k, &transport.atr()?).map(|p| psam.insert(p)),
-                    (None, None) => Err(PsamError::Bad("no PSAM keys".into())),
-                };
-                match psam.and_then(|p| op.run(p, transport)) {
-                    Err(PsamError::Transport(e)) => return Err(e),
-                    Err(e) => Some(failed(format!("psam: {e}"), Vec::new(), Vec::new())),
-                    Ok(transcript) => {
-                        let actual = transcript.response().to_vec();
-                        let command = transcript.command().to_vec();
-                        trace.answer.clone_from(&actual);
-                        trace.exchanges.clone_from(&transcript.exchanges);
-                        match (transcript.problem, expect.captures(&actual)) {
-                            (Some(problem), _) => Some(failed(problem, command, actual)),
-                            (None, None) => Some(failed(expect.to_string(), command, actual)),
-                            (None, Some(captured)) => {
-                                variables.extend(captured);
-                                None
-                            }
-                        }
-                    }
-                }
-            }
-        };
+        let mismatch = replay.step(&step.kind, &mut trace)?;
         traces.push(trace);
-        if let Some(f) = failure {
-            first_failure.get_or_insert(f);
+        if let Some(m) = mismatch {
+            first_failure.get_or_insert(m.at(index + 1, step.line));
             if !options.keep_going {
                 break;
             }
@@ -334,6 +238,153 @@ pub fn run_case_traced(
     }
     let outcome = first_failure.map_or(Outcome::Passed, Outcome::Failed);
     Ok((outcome, traces))
+}
+
+/// A step whose answer did not match, before it is placed in its case.
+struct Mismatch {
+    command: Vec<u8>,
+    is_reset: bool,
+    expected: String,
+    actual: Vec<u8>,
+}
+
+impl Mismatch {
+    /// The failure of step `step` (1-based), written on `line`.
+    fn at(self, step: usize, line: usize) -> Failure {
+        Failure {
+            step,
+            line,
+            differing: differing(&self.expected, &self.actual),
+            command: self.command,
+            is_reset: self.is_reset,
+            expected: self.expected,
+            actual: self.actual,
+        }
+    }
+}
+
+/// One case being replayed: the card, the PSAM once it is needed, the captured variables.
+struct Replay<'t, 'k> {
+    transport: &'t mut dyn Transport,
+    keys: Option<&'k Keys>,
+    auto_response: bool,
+    psam: Option<Psam>,
+    variables: HashMap<String, Vec<u8>>,
+}
+
+impl Replay<'_, '_> {
+    /// Runs one step, its exchanges logged in `trace`; the mismatch when its answer does not
+    /// match.
+    fn step(
+        &mut self,
+        kind: &StepKind,
+        trace: &mut StepTrace,
+    ) -> Result<Option<Mismatch>, TransportError> {
+        match kind {
+            StepKind::Reset { atr } => {
+                let actual = self.transport.reset()?;
+                trace.answer.clone_from(&actual);
+                Ok(match atr {
+                    Some(p) if !p.matches(&actual) => Some(Mismatch {
+                        command: Vec::new(),
+                        is_reset: true,
+                        expected: p.to_string(),
+                        actual,
+                    }),
+                    _ => None,
+                })
+            }
+            StepKind::Exchange {
+                command,
+                inserts,
+                expect,
+            } => {
+                let command = with_variables(command, inserts, &self.variables);
+                let actual = self.send(&command, trace)?;
+                trace.answer.clone_from(&actual);
+                Ok(self.check(expect, command, actual))
+            }
+            StepKind::Psam { op, expect } => self.psam_step(op, expect, trace),
+        }
+    }
+
+    /// Sends a command, following `61xx`/`6Cxx` when asked; logs every exchange.
+    fn send(&mut self, command: &[u8], trace: &mut StepTrace) -> Result<Vec<u8>, TransportError> {
+        if self.auto_response {
+            return transport::exchange(self.transport, command, &mut trace.exchanges);
+        }
+        let answer = self.transport.transmit(command)?;
+        trace.exchanges.push((command.to_vec(), answer.clone()));
+        Ok(answer)
+    }
+
+    /// Compares an answer with its expectation; a match captures its variables.
+    fn check(&mut self, expect: &Expect, command: Vec<u8>, actual: Vec<u8>) -> Option<Mismatch> {
+        match expect.captures(&actual) {
+            Some(captured) => {
+                self.variables.extend(captured);
+                None
+            }
+            None => Some(Mismatch {
+                command,
+                is_reset: false,
+                expected: expect.to_string(),
+                actual,
+            }),
+        }
+    }
+
+    /// A `psam` step: the operation through the PSAM (made for this card on first use).
+    fn psam_step(
+        &mut self,
+        op: &Op,
+        expect: &Expect,
+        trace: &mut StepTrace,
+    ) -> Result<Option<Mismatch>, TransportError> {
+        let failed = |expected: String, command: Vec<u8>, actual: Vec<u8>| Mismatch {
+            command,
+            is_reset: false,
+            expected,
+            actual,
+        };
+        let psam = match (&mut self.psam, self.keys) {
+            (Some(p), _) => Ok(p),
+            (None, Some(k)) => Psam::new(k, &self.transport.atr()?).map(|p| self.psam.insert(p)),
+            (None, None) => Err(PsamError::NoKeys),
+        };
+        match psam.and_then(|p| op.run(p, self.transport)) {
+            Err(PsamError::Transport(e)) => Err(e),
+            Err(e) => Ok(Some(failed(format!("psam: {e}"), Vec::new(), Vec::new()))),
+            Ok(transcript) => {
+                let actual = transcript.response().to_vec();
+                let command = transcript.command().to_vec();
+                trace.answer.clone_from(&actual);
+                trace.exchanges.clone_from(&transcript.exchanges);
+                Ok(match transcript.problem {
+                    Some(problem) => Some(failed(problem, command, actual)),
+                    None => self.check(expect, command, actual),
+                })
+            }
+        }
+    }
+}
+
+/// The command with the case's variables put in (a variable never captured, after a failed
+/// step under `keep_going`, inserts nothing).
+fn with_variables(
+    command: &[u8],
+    inserts: &[(usize, String)],
+    variables: &HashMap<String, Vec<u8>>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(command.len() + 16);
+    let mut at = 0;
+    for (pos, name) in inserts {
+        out.extend_from_slice(command.get(at..*pos).unwrap_or_default());
+        out.extend_from_slice(variables.get(name).map_or(&[][..], Vec::as_slice));
+        at = *pos;
+    }
+    out.extend_from_slice(command.get(at..).unwrap_or_default());
+    out
 }
 
 /// Positions where `actual` differs from a pattern without `*` or alternatives (byte by

@@ -1,35 +1,30 @@
 //! Service-centre and reader flows for users (`ssc-harness card ...`): read and decode the
-//! holder's data the way the MOHRSS reader interface does (SSC-CARD.md §11, `iReadCardBas`),
+//! holder's data the way the MOHRSS reader interface does (docs/CARD.md §11, `iReadCardBas`),
 //! reset or unblock the PIN (§5.2), block the application or the card (§4.1), each through
 //! the software PSAM against any transport.
 
 use std::fmt::Write as _;
 
+use apdu::Response;
+
+use crate::card::{self, key};
 use crate::psam::{Op, Operation, Psam, PsamError, Transcript};
-use crate::transport::{Transport, TransportError};
+use crate::transport::{self, Transport, TransportError};
 
-/// SELECT the SSSE by name, FCI requested (§3.2).
-pub const SELECT_SSSE: [u8; 21] = [
-    0x00, 0xA4, 0x04, 0x00, 0x0F, 0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1,
-    0xB1, 0xA3, 0xD5, 0xCF, 0x00,
-];
-
-/// Sends a command the way readers do (§4.3): `61xx` is followed by GET RESPONSE, `6Cxx` by
-/// the same command with Le = xx. Returns the final data and status word.
+/// Sends a command the way readers do ([`transport::exchange`]). Returns the final data and
+/// status word (0 for a response without one).
 ///
 /// # Errors
 /// [`TransportError`] when the card cannot be reached.
 pub fn exchange(t: &mut dyn Transport, apdu: &[u8]) -> Result<(Vec<u8>, u16), TransportError> {
-    let response = crate::psam::send(t, &mut Transcript::default(), apdu.to_vec())?;
+    let response = transport::exchange(t, apdu, &mut Vec::new())?;
     let (data, sw) = split(&response);
     Ok((data.to_vec(), sw))
 }
 
+/// The data and status word of a response (0 for a response without one).
 fn split(response: &[u8]) -> (&[u8], u16) {
-    match response.split_last_chunk::<2>() {
-        Some((body, sw)) => (body, u16::from_be_bytes(*sw)),
-        None => (&[], 0),
-    }
+    Response::split(response).map_or((&[], 0), |(data, sw)| (data, u16::from(sw)))
 }
 
 /// Why a flow stopped.
@@ -64,6 +59,14 @@ fn refused(step: &str, sw: u16) -> FlowError {
     }
 }
 
+/// SELECT the SSSE by name, FCI requested (§3.2); it must answer 9000.
+fn select_ssse(t: &mut dyn Transport) -> Result<(), FlowError> {
+    match exchange(t, &card::select_ssse(true))? {
+        (_, 0x9000) => Ok(()),
+        (_, sw) => Err(refused("SELECT SSSE", sw)),
+    }
+}
+
 /// Runs PSAM operations in order after selecting the SSSE; every one must answer 9000.
 /// Returns the transcripts (for a trace).
 ///
@@ -74,10 +77,7 @@ pub fn run_ops(
     psam: &mut Psam,
     ops: &[Operation],
 ) -> Result<Vec<Transcript>, FlowError> {
-    let (_, sw) = exchange(t, &SELECT_SSSE)?;
-    if sw != 0x9000 {
-        return Err(refused("SELECT SSSE", sw));
-    }
+    select_ssse(t)?;
     let mut done = Vec::with_capacity(ops.len());
     for operation in ops {
         let op = Op {
@@ -210,10 +210,7 @@ pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData,
     let atr = t.atr()?;
     let k = atr.get(1).map_or(0, |t0| usize::from(t0 & 0x0F));
     let historical = atr.get(atr.len().saturating_sub(k)..).unwrap_or_default();
-    let (_, sw) = exchange(t, &SELECT_SSSE)?;
-    if sw != 0x9000 {
-        return Err(refused("SELECT SSSE", sw));
-    }
+    select_ssse(t)?;
     let card_authentic = match psam.internal_authenticate(t) {
         Ok(tr) => Some(tr.ok()),
         Err(PsamError::NoKey(..)) => None,
@@ -222,7 +219,7 @@ pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData,
     let mut records = read_records(t, 0x05)?;
     let ef06 = match read_records(t, 0x06) {
         Err(FlowError::Refused { sw: 0x6982, .. }) => {
-            let tr = psam.external_authenticate(t, 0x0A, false)?;
+            let tr = psam.external_authenticate(t, key::RKSSSE, false)?;
             if !tr.ok() {
                 return Err(refused(
                     "EXTERNAL AUTHENTICATE with RKSSSE (0A)",

@@ -1,4 +1,4 @@
-//! `ssc-harness tear`: power cuts at every write (SECURITY.md "Persistence and power loss").
+//! `ssc-harness tear`: power cuts at every write (docs/SECURITY.md "Persistence and power loss").
 //!
 //! The conformance suite runs against a card on an in-memory state file. Before each command
 //! really runs, a copy of the card runs it once to count its write operations; then, for each
@@ -124,8 +124,7 @@ impl TearTransport {
 }
 
 fn open(profile: &Profile, medium: &MemMedium) -> Result<Card, TransportError> {
-    Card::open_on(profile, Box::new(medium.clone()))
-        .map_err(|e| TransportError::Io(format!("in-memory state file: {e:?}")))
+    Card::open_on(profile, Box::new(medium.clone())).map_err(TransportError::MemoryState)
 }
 
 impl Transport for TearTransport {
@@ -147,14 +146,14 @@ impl Transport for TearTransport {
         Ok(self.card.atr().to_vec())
     }
 
-    fn psam_keys(&self) -> Option<crate::psam::Keys> {
-        Some(crate::psam::Keys::from_profile(&self.profile))
+    fn profile(&self) -> Option<&Profile> {
+        Some(&self.profile)
     }
 
     fn use_profile(&mut self, profile: Option<&str>) -> Result<bool, TransportError> {
         self.profile = match profile {
             None => self.base.clone(),
-            Some(name) => Profile::load(name).map_err(|e| TransportError::Io(e.to_string()))?,
+            Some(name) => Profile::load(name).map_err(TransportError::Profile)?,
         };
         Ok(true)
     }

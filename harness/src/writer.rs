@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use apdu::hex_spaced;
+use apdu::{Response, hex_spaced};
 
 use crate::runner::StepTrace;
 use crate::vectors::{Case, StepKind};
@@ -11,11 +11,11 @@ use crate::vectors::{Case, StepKind};
 /// The answer as an exact pattern, except where it cannot repeat: the data of a GET
 /// CHALLENGE answer and of a PSAM step (challenge-dependent) become `XX` bytes.
 fn answer_pattern(answer: &[u8], varies: bool) -> String {
-    match answer.split_last_chunk::<2>() {
+    match Response::split(answer) {
         None => "* xxxx".into(),
         Some((data, sw)) if varies => {
             let mut s: String = data.iter().map(|_| "XX ").collect();
-            s.push_str(&apdu::hex_compact(sw));
+            s.push_str(&apdu::hex_compact(&sw.to_bytes()));
             s
         }
         Some(_) => hex_spaced(answer),

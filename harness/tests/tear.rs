@@ -1,4 +1,4 @@
-//! The tearing run (SECURITY.md "Persistence and power loss"): the whole suite on a durable
+//! The tearing run (docs/SECURITY.md "Persistence and power loss"): the whole suite on a durable
 //! card, power cut at every write of every command in three ways, zero violations; and the
 //! checker itself catches a state that breaks the rules.
 

@@ -199,10 +199,12 @@ pub struct Opened {
 }
 
 /// Why a journal could not be opened.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The content is not a state file of this card.
+    #[error("{0}")]
     Refused(String),
     /// I/O.
-    Io(io::Error),
+    #[error("I/O on the medium")]
+    Io(#[source] io::Error),
 }

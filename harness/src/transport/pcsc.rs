@@ -7,13 +7,7 @@ use std::time::Duration;
 
 use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 
-use super::{Transport, TransportError};
-
-impl From<pcsc::Error> for TransportError {
-    fn from(e: pcsc::Error) -> Self {
-        Self::Io(format!("PC/SC: {e}"))
-    }
-}
+use super::{ReaderInfo, Transport, TransportError};
 
 /// A card in a PC/SC reader.
 pub struct PcscTransport {
@@ -33,11 +27,13 @@ impl PcscTransport {
     /// [`TransportError`] when PC/SC or the reader cannot be reached, or holds no card.
     pub fn connect(reader: &str, restore: Option<String>) -> Result<Self, TransportError> {
         let ctx = Context::establish(Scope::User)?;
-        let name = CString::new(reader)
-            .map_err(|_| TransportError::Io("reader name contains NUL".into()))?;
+        let name = CString::new(reader).map_err(|_| TransportError::ReaderName)?;
         let card = ctx
             .connect(&name, ShareMode::Shared, Protocols::ANY)
-            .map_err(|e| TransportError::Io(format!("reader {reader:?}: {e}")))?;
+            .map_err(|source| TransportError::Reader {
+                reader: reader.to_owned(),
+                source,
+            })?;
         Ok(Self {
             name: reader.to_owned(),
             profile: None,
@@ -100,19 +96,20 @@ impl Transport for PcscTransport {
                 .arg("-c")
                 .arg(cmd)
                 .status()
-                .map_err(|e| TransportError::Io(format!("restore command {cmd:?}: {e}")))?;
+                .map_err(|source| TransportError::RestoreCommand {
+                    command: cmd.clone(),
+                    source,
+                })?;
             if !status.success() {
-                return Err(TransportError::Io(format!(
-                    "restore command {cmd:?} failed: {status}"
-                )));
+                return Err(TransportError::RestoreFailed {
+                    command: cmd.clone(),
+                    status,
+                });
             }
         }
         self.reset().map(|_| ())
     }
 }
-
-/// A reader's name and the ATR of the card it holds, if any.
-pub type ReaderInfo = (String, Option<Vec<u8>>);
 
 /// The readers PC/SC knows, each with the ATR of the card it holds (if any). Asks pcscd for
 /// the readers' state (SCardGetStatusChange) without connecting, so listing powers no card.

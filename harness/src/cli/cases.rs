@@ -1,0 +1,61 @@
+//! The cases the subcommands run: loaded from files and scripts, and which of them a reader
+//! skips.
+
+use std::path::PathBuf;
+
+use harness::vectors::{self, Case};
+
+/// Every case of the vector files and scripts under `paths` (native vectors, scriptor,
+/// apdutool and ETSI scripts: `import`).
+pub(super) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Case>> {
+    let files = vectors::discover(paths)?;
+    if files.is_empty() {
+        anyhow::bail!("no vector files (*.apdu) or scripts under {paths:?}");
+    }
+    let mut cases = Vec::new();
+    for f in &files {
+        cases.extend(harness::import::parse_file(f)?);
+    }
+    Ok(cases)
+}
+
+/// The skip policy of a run: on a reader, [`reader_skip`]; the in-process card runs
+/// everything.
+pub(super) fn skip_policy(
+    on_reader: bool,
+    can_restore: bool,
+    allow_destructive: bool,
+) -> impl Fn(&Case) -> Option<String> + Sync {
+    move |c: &Case| {
+        on_reader
+            .then(|| reader_skip(c, can_restore, allow_destructive))
+            .flatten()
+    }
+}
+
+/// Why a case does not run on a reader (the in-process card runs everything).
+fn reader_skip(case: &Case, can_restore: bool, allow_destructive: bool) -> Option<String> {
+    let tagged = |t: &str| case.tags.iter().any(|x| x == t);
+    if tagged("sim-only") {
+        return Some("sends bytes PC/SC refuses to carry (tagged sim-only)".into());
+    }
+    if tagged("destructive") && !allow_destructive {
+        return Some(
+            "can block a real card for ever (tagged destructive); give --allow-destructive".into(),
+        );
+    }
+    if tagged("stateful") && !can_restore {
+        return Some(
+            "changes the card's persistent state (tagged stateful); give --restore-cmd to \
+             restore the card between cases"
+                .into(),
+        );
+    }
+    None
+}
+
+/// The paths as the comments of written vectors name them.
+pub(super) fn names(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    names.join(", ")
+}

@@ -1,0 +1,96 @@
+//! `ssc-harness` arguments and subcommands (docs/ARCHITECTURE.md, command-line contract):
+//! one module per subcommand, each turning its flags into calls of the `harness` library.
+//! Only the binary knows clap and anyhow.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod card;
+mod cases;
+mod convert;
+mod readers;
+mod record;
+mod run;
+mod target;
+mod tear;
+
+/// Conformance vectors against the virtual social security card or a card in a reader.
+#[derive(Parser)]
+#[command(name = "ssc-harness", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay vector files (or folders of `*.apdu`): exit 0 all pass, 1 some fail, 2 error.
+    Run(run::RunArgs),
+    /// Correct-PIN VERIFY in a loop: VERIFYs per second and latency percentiles.
+    Bench(bench::BenchArgs),
+    /// List PC/SC readers and the ATR of the card in each.
+    Readers {
+        /// Wait up to this many milliseconds for a change (pcscd then polls its readers
+        /// instead of answering from what it last saw).
+        #[arg(long, default_value_t = 0, value_name = "MS")]
+        wait: u64,
+    },
+    /// Turn scripts (scriptor, apdutool, ETSI) into native vectors, with their own
+    /// expectations (none: any answer).
+    Convert(convert::ConvertArgs),
+    /// Send scripts or vectors to a card and write native vectors whose expectations are what
+    /// it answered (challenge-dependent data as XX).
+    Record(record::RecordArgs),
+    /// Replay the suite on a durable card, cutting the power at every write of every command
+    /// in three ways, and check the reopened state (exit 1 on any violation).
+    Tear(tear::TearArgs),
+    /// Service-centre flows through the software PSAM: read the holder's data, reset or
+    /// unblock the PIN, block the application or the card.
+    Card(card::CardArgs),
+}
+
+/// What a successful run decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything passed.
+    Passed,
+    /// Something failed.
+    Failed,
+}
+
+impl Outcome {
+    /// 0 for passed, 1 for failed (errors are 2, in `main`).
+    #[must_use]
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Self::Passed => ExitCode::SUCCESS,
+            Self::Failed => ExitCode::from(1),
+        }
+    }
+
+    /// [`Outcome::Passed`] when `passed`.
+    fn of(passed: bool) -> Self {
+        if passed { Self::Passed } else { Self::Failed }
+    }
+}
+
+impl Cli {
+    /// Runs the chosen subcommand.
+    ///
+    /// # Errors
+    /// Anything that prevents a verdict: unreadable or malformed vectors or profile, I/O.
+    pub fn run(self) -> anyhow::Result<Outcome> {
+        match self.command {
+            Command::Run(args) => args.run(),
+            Command::Bench(args) => args.run(),
+            Command::Readers { wait } => readers::run(Duration::from_millis(wait)),
+            Command::Card(args) => args.run(),
+            Command::Tear(args) => args.run(),
+            Command::Convert(args) => args.run(),
+            Command::Record(args) => args.run(),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `ssc-harness record`: what a card answers, written as native vectors.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use harness::runner;
+use harness::vectors::Case;
+
+use super::target::Target;
+use super::{Outcome, cases};
+
+#[derive(Args)]
+pub(super) struct RecordArgs {
+    #[command(flatten)]
+    target: Target,
+    /// On a reader: record cases tagged `destructive` too.
+    #[arg(long)]
+    allow_destructive: bool,
+    /// Scripts or vector files.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The vector file to write.
+    #[arg(long, short, required = true)]
+    output: PathBuf,
+}
+
+impl RecordArgs {
+    pub(super) fn run(self) -> anyhow::Result<Outcome> {
+        let cases = cases::load(&self.paths)?;
+        let mut transport = self.target.open(None)?;
+        let keys = self.target.psam_keys()?;
+        let options = runner::Options {
+            keys: keys.as_ref(),
+            auto_response: false,
+            keep_going: true,
+        };
+        let skip = cases::skip_policy(self.target.on_reader(), true, self.allow_destructive);
+        let report = runner::run(transport.as_mut(), cases, &skip, options)?;
+        let (recorded, traces): (Vec<Case>, Vec<_>) = report
+            .results
+            .into_iter()
+            .filter(|r| !matches!(r.outcome, runner::Outcome::Skipped(_)))
+            .map(|r| (r.case, r.trace))
+            .unzip();
+        let text = harness::writer::to_native(
+            &recorded,
+            Some(&traces),
+            &format!(
+                "Recorded by ssc-harness record from {} against {}.",
+                cases::names(&self.paths),
+                report.target
+            ),
+        );
+        std::fs::write(&self.output, text)
+            .with_context(|| format!("cannot write {}", self.output.display()))?;
+        eprintln!(
+            "recorded {} cases to {}",
+            recorded.len(),
+            self.output.display()
+        );
+        Ok(Outcome::Passed)
+    }
+}

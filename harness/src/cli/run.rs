@@ -1,0 +1,128 @@
+//! `ssc-harness run`: replay vectors and report.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use harness::report::{self, Format};
+use harness::runner;
+use harness::vectors::Case;
+
+use super::target::Target;
+use super::{Outcome, cases};
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    /// Failures in detail, then a summary by area.
+    Text,
+    /// One JSON document.
+    Json,
+    /// JUnit XML, one testsuite per area.
+    Junit,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => Self::Text,
+            FormatArg::Json => Self::Json,
+            FormatArg::Junit => Self::Junit,
+        }
+    }
+}
+
+#[derive(Args)]
+pub(super) struct RunArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Run only cases whose name, tags or file contain this text.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Run only cases with one of these tags (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    tags: Vec<String>,
+    /// T=0 as readers do it: follow 61xx with GET RESPONSE and 6Cxx with the command again
+    /// (the compared answer is the joined one; `--trace` shows every exchange).
+    #[arg(long)]
+    auto_response: bool,
+    /// Print every exchange of every case (text format).
+    #[arg(long)]
+    trace: bool,
+    /// Cases spread over N independent in-process cards (with readers: one job per
+    /// `--reader`); results in file order, as a serial run.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    jobs: usize,
+    /// On a reader: a shell command run before every case that restores the card's initial
+    /// state (for `ssc-card serve`: `kill -HUP <pid>`). Without it, cases tagged `stateful`
+    /// are skipped on readers.
+    #[arg(long, value_name = "CMD", requires = "reader")]
+    restore_cmd: Option<String>,
+    /// On a reader: also run cases tagged `destructive` (they block the PIN's unblocking
+    /// key, the application or the card for ever on a real card).
+    #[arg(long)]
+    allow_destructive: bool,
+    /// Vector files or folders.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+impl RunArgs {
+    /// The cases `--filter` and `--tags` select.
+    fn selected(&self) -> anyhow::Result<Vec<Case>> {
+        let mut cases = cases::load(&self.paths)?;
+        if let Some(pat) = &self.filter {
+            cases.retain(|c| {
+                c.name.contains(pat.as_str())
+                    || c.tags.iter().any(|t| t.contains(pat.as_str()))
+                    || c.file.to_string_lossy().contains(pat.as_str())
+            });
+        }
+        if !self.tags.is_empty() {
+            cases.retain(|c| c.tags.iter().any(|t| self.tags.contains(t)));
+        }
+        Ok(cases)
+    }
+
+    pub(super) fn run(self) -> anyhow::Result<Outcome> {
+        let cases = self.selected()?;
+        let on_reader = self.target.on_reader();
+        let skip = cases::skip_policy(
+            on_reader,
+            self.restore_cmd.is_some(),
+            self.allow_destructive,
+        );
+        let keys = self.target.psam_keys()?;
+        let options = runner::Options {
+            keys: keys.as_ref(),
+            auto_response: self.auto_response,
+            keep_going: false,
+        };
+        let jobs = if on_reader {
+            self.target.reader.len()
+        } else {
+            self.jobs.max(1)
+        };
+        let report = harness::jobs::run_parallel(
+            jobs,
+            &|n| self.target.open_nth(n, self.restore_cmd.clone()),
+            cases,
+            &skip,
+            options,
+        )?;
+        let rendered = report::render_with(&report, self.format.into(), self.trace);
+        match &self.output {
+            Some(path) => std::fs::write(path, rendered)
+                .with_context(|| format!("cannot write report {}", path.display()))?,
+            None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
+        }
+        Ok(Outcome::of(report.all_passed()))
+    }
+}

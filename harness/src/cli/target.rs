@@ -1,0 +1,61 @@
+//! `--sim`, `--reader`, `--profile`, `--keys`: where the APDUs go, shared by the subcommands
+//! that talk to a card.
+
+use std::path::PathBuf;
+
+use applet_sim::Profile;
+use clap::Args;
+use harness::psam::Keys;
+use harness::transport::{self, SimTransport, Transport};
+
+/// Where the APDUs go.
+#[derive(Args)]
+pub(super) struct Target {
+    /// The in-process virtual card (the default).
+    #[arg(long, conflicts_with = "reader")]
+    sim: bool,
+    /// A PC/SC reader by name, e.g. 'Virtual PCD 00 00' (needs the `pcsc` feature); `run`
+    /// takes several, one job each.
+    #[arg(long, value_name = "NAME")]
+    pub(super) reader: Vec<String>,
+    /// The card profile of the virtual card: a built-in name (gen3, gen2) or a TOML file.
+    #[arg(long, default_value = applet_sim::profile::DEFAULT_PROFILE)]
+    pub(super) profile: String,
+    /// The software PSAM's keys (TOML, README "Keys files"); on the virtual card the
+    /// profile's keys are used when this is not given.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+}
+
+impl Target {
+    /// True when the APDUs go to readers.
+    pub(super) fn on_reader(&self) -> bool {
+        !self.reader.is_empty()
+    }
+
+    /// The transport of the first job.
+    pub(super) fn open(&self, restore: Option<String>) -> anyhow::Result<Box<dyn Transport>> {
+        self.open_nth(0, restore)
+    }
+
+    /// The transport of job `n`: a virtual card, or the n-th `--reader`.
+    pub(super) fn open_nth(
+        &self,
+        n: usize,
+        restore: Option<String>,
+    ) -> anyhow::Result<Box<dyn Transport>> {
+        match self.reader.get(n) {
+            None if self.reader.is_empty() => {
+                Ok(Box::new(SimTransport::new(&Profile::load(&self.profile)?)))
+            }
+            None => anyhow::bail!("no reader for job {n}"),
+            Some(name) => Ok(transport::open_reader(name, restore, &self.profile)?),
+        }
+    }
+
+    /// The PSAM keys given with `--keys` (else the transport's own: the virtual card's
+    /// profile keys, none for a reader).
+    pub(super) fn psam_keys(&self) -> anyhow::Result<Option<Keys>> {
+        Ok(self.keys.as_deref().map(Keys::load).transpose()?)
+    }
+}

@@ -1,0 +1,176 @@
+//! The PSAM operations as vectors (`psam` steps) and the command line name them
+//! (vectors/README.md, `psam`), and what each runs.
+
+use applet_sim::model::{PinTextError, PinValue};
+
+use super::{Psam, PsamError, Transcript};
+use crate::transport::Transport;
+
+/// Why an operation's text cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    /// Not a hex byte where one is expected.
+    #[error("{0}")]
+    Byte(HexByteError),
+    /// Not a PIN where one is expected.
+    #[error("expected a PIN: {0}")]
+    Pin(PinTextError),
+    /// `secure` data that is not hex.
+    #[error("{0}")]
+    Hex(apdu::HexError),
+    /// `secure` data shorter than a command header.
+    #[error("secure: expected CLA INS P1 P2 and the data")]
+    SecureHeader,
+    /// An unknown operation or the wrong number of arguments.
+    #[error("expected one of: {OPERATIONS}")]
+    Unknown,
+}
+
+/// A word that is not one hex byte.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected a hex byte, found {0:?}")]
+pub struct HexByteError(pub String);
+
+/// One byte written as hex digits (`0A`), as vectors write key ids, references and lengths.
+///
+/// # Errors
+/// [`HexByteError`] with the word.
+pub fn hex_byte(word: &str) -> Result<u8, HexByteError> {
+    u8::from_str_radix(word, 16).map_err(|_| HexByteError(word.to_owned()))
+}
+
+/// A PSAM operation as vectors and the command line name it (vectors/README.md, `psam`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// `ext-auth KEY`: EXTERNAL AUTHENTICATE with SSSE key KEY (hex).
+    ExternalAuthenticate(u8),
+    /// `int-auth`: INTERNAL AUTHENTICATE, the card's answer checked with the IRK.
+    InternalAuthenticate,
+    /// `pin-reset PIN`: `84 24 00 01` (after `ext-auth 06`).
+    PinReset(String),
+    /// `pin-unblock`: `84 24 00 00` (after `ext-auth 06`).
+    PinUnblock,
+    /// `secure HEX`: a CLA 04/84 command (header ‖ data, no Lc) sent with the SSC MAC under
+    /// the STK session key.
+    Secure([u8; 4], Vec<u8>),
+    /// `block-app`: APPLICATION BLOCK `84 1E 00 01` (SSC MAC, STK).
+    BlockApplication,
+    /// `block-card`: CARD BLOCK `84 16 00 00` (SSC MAC, BK).
+    BlockCard,
+    /// `pboc-block-app temporary|permanent`: `84 1E 00 00|01` (PBOC MAC, DAMK).
+    PbocBlockApplication(bool),
+    /// `pboc-unblock-app`: `84 18 00 00` (PBOC MAC, DAMK).
+    PbocUnblockApplication,
+    /// `pboc-block-card`: `84 16 00 00` (PBOC MAC, DAMK).
+    PbocBlockCard,
+    /// `pboc-pin-unblock PIN`: `84 24 00 00` with the current PIN (DPUK).
+    PbocPinUnblock(String),
+    /// `pboc-pin-reload PIN`: `80 5E 00 00` (DPRK).
+    PbocPinReload(String),
+    /// `pki-verify REF PIN`: `00 20 01 REF 10` (§3.7).
+    PkiVerify(u8, String),
+}
+
+/// An operation and whether its MAC or cryptogram is deliberately corrupted (`tamper`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Op {
+    /// The operation as written (words separated by one space).
+    pub text: String,
+    /// What to do.
+    pub operation: Operation,
+    /// Flip a bit of the final MAC or cryptogram.
+    pub tamper: bool,
+}
+
+/// The operation names, for error messages.
+pub const OPERATIONS: &str = "ext-auth KEY, int-auth, pin-reset PIN, pin-unblock, secure HEX, \
+block-app, block-card, pboc-block-app temporary|permanent, pboc-unblock-app, pboc-block-card, \
+pboc-pin-unblock PIN, pboc-pin-reload PIN, pki-verify REF PIN (each optionally followed by tamper)";
+
+impl Op {
+    /// Parses `NAME ARGS... [tamper]`.
+    ///
+    /// # Errors
+    /// [`OpError`] saying what was expected.
+    pub fn parse(text: &str) -> Result<Self, OpError> {
+        let mut words: Vec<&str> = text.split_whitespace().collect();
+        let tamper = words.last() == Some(&"tamper");
+        if tamper {
+            words.pop();
+        }
+        let byte = |w: &str| hex_byte(w).map_err(OpError::Byte);
+        let digits = |w: &str| {
+            PinValue::from_digits(w)
+                .map(|_| w.to_owned())
+                .map_err(OpError::Pin)
+        };
+        let operation = match words.as_slice() {
+            ["ext-auth", key] => Operation::ExternalAuthenticate(byte(key)?),
+            ["int-auth"] => Operation::InternalAuthenticate,
+            ["pin-reset", pin] => Operation::PinReset(digits(pin)?),
+            ["pin-unblock"] => Operation::PinUnblock,
+            ["secure", hex @ ..] if !hex.is_empty() => {
+                let bytes = apdu::parse_hex(&hex.concat()).map_err(OpError::Hex)?;
+                let (header, data) = bytes
+                    .split_first_chunk::<4>()
+                    .ok_or(OpError::SecureHeader)?;
+                Operation::Secure(*header, data.to_vec())
+            }
+            ["block-app"] => Operation::BlockApplication,
+            ["block-card"] => Operation::BlockCard,
+            ["pboc-block-app", "temporary"] => Operation::PbocBlockApplication(false),
+            ["pboc-block-app", "permanent"] => Operation::PbocBlockApplication(true),
+            ["pboc-unblock-app"] => Operation::PbocUnblockApplication,
+            ["pboc-block-card"] => Operation::PbocBlockCard,
+            ["pboc-pin-unblock", pin] => Operation::PbocPinUnblock(digits(pin)?),
+            ["pboc-pin-reload", pin] => Operation::PbocPinReload(digits(pin)?),
+            ["pki-verify", reference, pin] => Operation::PkiVerify(byte(reference)?, digits(pin)?),
+            _ => return Err(OpError::Unknown),
+        };
+        let mut text = words.join(" ");
+        if tamper {
+            text.push_str(" tamper");
+        }
+        Ok(Self {
+            text,
+            operation,
+            tamper,
+        })
+    }
+
+    /// Runs the operation.
+    ///
+    /// # Errors
+    /// [`PsamError`] when the PSAM lacks a key or the transport fails.
+    pub fn run(&self, psam: &mut Psam, t: &mut dyn Transport) -> Result<Transcript, PsamError> {
+        use crate::card::key::{BK, DAMK, STK};
+        let tamper = self.tamper;
+        match &self.operation {
+            Operation::ExternalAuthenticate(key) => psam.external_authenticate(t, *key, tamper),
+            Operation::InternalAuthenticate => psam.internal_authenticate(t),
+            Operation::PinReset(pin) => psam.pin_reset(t, pin, tamper),
+            Operation::PinUnblock => psam.secured(t, STK, [0x84, 0x24, 0x00, 0x00], &[], tamper),
+            Operation::Secure(header, data) => psam.secured(t, STK, *header, data, tamper),
+            Operation::BlockApplication => {
+                psam.secured(t, STK, [0x84, 0x1E, 0x00, 0x01], &[], tamper)
+            }
+            Operation::BlockCard => psam.secured(t, BK, [0x84, 0x16, 0x00, 0x00], &[], tamper),
+            Operation::PbocBlockApplication(permanent) => psam.pboc_secured(
+                t,
+                DAMK,
+                [0x84, 0x1E, 0x00, u8::from(*permanent)],
+                &[],
+                tamper,
+            ),
+            Operation::PbocUnblockApplication => {
+                psam.pboc_secured(t, DAMK, [0x84, 0x18, 0x00, 0x00], &[], tamper)
+            }
+            Operation::PbocBlockCard => {
+                psam.pboc_secured(t, DAMK, [0x84, 0x16, 0x00, 0x00], &[], tamper)
+            }
+            Operation::PbocPinUnblock(pin) => psam.pboc_pin_unblock(t, pin, tamper),
+            Operation::PbocPinReload(pin) => psam.pboc_pin_reload(t, pin, tamper),
+            Operation::PkiVerify(reference, pin) => psam.pki_verify(t, *reference, pin, tamper),
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! The file parser: lines in order, each step after its case, every `>` or `psam` followed by
+//! its `<`; `include` splices a step file in; errors name file:line:column.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::line::{Line, line, usage};
+use super::model::{Case, Step, StepKind, VectorError};
+use super::{FORMAT_VERSION, high_level};
+use crate::pattern::{DataPattern, Expect};
+use crate::psam::Op;
+
+/// How deep `include`s may nest.
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// The largest step file `include` reads.
+const MAX_INCLUDE_BYTES: u64 = 1 << 20;
+
+/// Parses vector text at include depth `depth`.
+pub(super) fn parse(text: &str, path: &Path, depth: usize) -> Result<Vec<Case>, VectorError> {
+    let mut parser = Parser {
+        path,
+        file: Arc::from(path),
+        depth,
+        cases: Vec::new(),
+        awaiting: None,
+        seen_directive: false,
+        profile: None,
+        captured: BTreeSet::new(),
+    };
+    for (index, raw) in text.lines().enumerate() {
+        let content = raw.split('#').next().unwrap_or_default();
+        let trimmed = content.trim_start();
+        if trimmed.trim().is_empty() {
+            continue;
+        }
+        let at = At {
+            n: index + 1,
+            indent: content.len() - trimmed.len(),
+        };
+        parser.line(at, trimmed.trim_end())?;
+    }
+    parser.finish()
+}
+
+/// A step waiting for its `<` line.
+enum Awaiting {
+    Command(Vec<u8>, Vec<(usize, String)>),
+    Psam(Op),
+}
+
+/// Where a line is: its number and indentation.
+#[derive(Clone, Copy)]
+struct At {
+    n: usize,
+    indent: usize,
+}
+
+impl At {
+    /// The column in the file of column `c` of the unindented line.
+    fn col(self, c: usize) -> usize {
+        self.indent + c
+    }
+}
+
+/// The state of a file being read.
+struct Parser<'p> {
+    path: &'p Path,
+    file: Arc<Path>,
+    depth: usize,
+    cases: Vec<Case>,
+    /// A `>` or `psam` waiting for its `<`: (line, step).
+    awaiting: Option<(usize, Awaiting)>,
+    seen_directive: bool,
+    profile: Option<String>,
+    /// Variables captured so far in the current case (`{name:N}` in a `<` line).
+    captured: BTreeSet<String>,
+}
+
+impl Parser<'_> {
+    fn err(&self, line: usize, column: usize, message: String) -> VectorError {
+        VectorError::at(self.path, line, column, message)
+    }
+
+    fn missing_response(&self, cmd_line: usize) -> VectorError {
+        self.err(
+            cmd_line,
+            1,
+            "expected a `<` line with the expected response after this command".into(),
+        )
+    }
+
+    /// The current case, or the error of a step outside any.
+    fn case(&mut self, at: At) -> Result<&mut Case, VectorError> {
+        let path = self.path;
+        self.cases.last_mut().ok_or_else(|| {
+            VectorError::at(
+                path,
+                at.n,
+                at.indent + 1,
+                "steps and tags belong to a case: start one with `case NAME`".into(),
+            )
+        })
+    }
+
+    /// One non-blank line (comment removed, trimmed).
+    fn line(&mut self, at: At, body: &str) -> Result<(), VectorError> {
+        let parsed = line(body).map(|(_, l)| l).map_err(|_| {
+            let keyword: String = body.chars().take_while(|c| !c.is_whitespace()).collect();
+            let message = match usage(&keyword) {
+                Some(u) => format!("malformed {keyword:?}: expected `{u}`"),
+                None => format!(
+                    "unknown directive {keyword:?}: expected version, profile, case, tags, reset, psam, \
+                     include, select, verify, change-pin, read-record, read-binary, get-challenge, > or <"
+                ),
+            };
+            self.err(at.n, at.indent + 1, message)
+        })?;
+        if let Some((cmd_line, pending)) = self.awaiting.take() {
+            return self.response(at, cmd_line, pending, parsed);
+        }
+        self.directive(at, parsed)?;
+        self.seen_directive = true;
+        Ok(())
+    }
+
+    /// The `<` line a pending step waits for.
+    fn response(
+        &mut self,
+        at: At,
+        cmd_line: usize,
+        pending: Awaiting,
+        parsed: Line<'_>,
+    ) -> Result<(), VectorError> {
+        let Line::Response(c, pattern) = parsed else {
+            return Err(self.missing_response(cmd_line));
+        };
+        let expect =
+            Expect::parse(pattern, at.col(c)).map_err(|e| self.err(at.n, e.column, e.message))?;
+        self.captured
+            .extend(expect.data.capture_names().map(str::to_owned));
+        let kind = match pending {
+            Awaiting::Command(command, inserts) => StepKind::Exchange {
+                command,
+                inserts,
+                expect,
+            },
+            Awaiting::Psam(op) => StepKind::Psam { op, expect },
+        };
+        if let Some(case) = self.cases.last_mut() {
+            case.steps.push(Step {
+                line: cmd_line,
+                kind,
+            });
+        }
+        Ok(())
+    }
+
+    fn directive(&mut self, at: At, parsed: Line<'_>) -> Result<(), VectorError> {
+        let n = at.n;
+        match parsed {
+            Line::Version(v) => self.version(at, v),
+            Line::Case(name) => self.start_case(at, name),
+            Line::Profile(c, name) => {
+                if !self.cases.is_empty() || self.profile.is_some() {
+                    return Err(self.err(
+                        n,
+                        at.col(c),
+                        "`profile` comes once, before the first case".into(),
+                    ));
+                }
+                self.profile = Some(name.to_owned());
+                Ok(())
+            }
+            Line::Tags(tags) => {
+                let case = self.case(at)?;
+                case.tags.extend(tags.into_iter().map(str::to_owned));
+                Ok(())
+            }
+            Line::Reset(atr) => {
+                self.case(at)?;
+                let atr = atr
+                    .map(|(c, p)| {
+                        DataPattern::parse(p, at.col(c))
+                            .map_err(|e| self.err(n, e.column, e.message))
+                    })
+                    .transpose()?;
+                self.case(at)?.steps.push(Step {
+                    line: n,
+                    kind: StepKind::Reset { atr },
+                });
+                Ok(())
+            }
+            Line::Command(c, hex) => {
+                self.case(at)?;
+                let (command, inserts) = command_template(hex, at.col(c), &self.captured)
+                    .map_err(|(column, m)| self.err(n, column, m))?;
+                if command.is_empty() && inserts.is_empty() {
+                    return Err(self.err(n, at.col(c), "expected the command APDU in hex".into()));
+                }
+                self.awaiting = Some((n, Awaiting::Command(command, inserts)));
+                Ok(())
+            }
+            Line::High(c, keyword, args) => {
+                self.case(at)?;
+                let command =
+                    high_level::command(keyword, args).map_err(|m| self.err(n, at.col(c), m))?;
+                self.awaiting = Some((n, Awaiting::Command(command, Vec::new())));
+                Ok(())
+            }
+            Line::Include(c, target) => self.include(at, c, target),
+            Line::Psam(c, args) => {
+                self.case(at)?;
+                let op =
+                    Op::parse(args).map_err(|m| self.err(n, at.col(c), format!("psam: {m}")))?;
+                self.awaiting = Some((n, Awaiting::Psam(op)));
+                Ok(())
+            }
+            Line::Response(_, _) => Err(self.err(
+                n,
+                at.indent + 1,
+                "a `<` expected response must follow a `>` command".into(),
+            )),
+        }
+    }
+
+    fn version(&self, at: At, v: &str) -> Result<(), VectorError> {
+        if self.seen_directive {
+            return Err(self.err(at.n, at.indent + 1, "`version` must come first".into()));
+        }
+        if !(1..=FORMAT_VERSION).any(|k| v == k.to_string()) {
+            return Err(self.err(
+                at.n,
+                at.col(9),
+                format!(
+                    "unsupported format version {v}: this harness reads versions 1 to {FORMAT_VERSION}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn start_case(&mut self, at: At, name: &str) -> Result<(), VectorError> {
+        if let Some(prev) = self.cases.iter().find(|c| c.name == name) {
+            return Err(self.err(
+                at.n,
+                at.col(6),
+                format!("case {name:?} is already defined at line {}", prev.line),
+            ));
+        }
+        self.close_case()?;
+        self.captured.clear();
+        self.cases.push(Case {
+            name: name.to_owned(),
+            tags: Vec::new(),
+            file: Arc::clone(&self.file),
+            line: at.n,
+            profile: self.profile.clone(),
+            steps: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// `include FILE`: the steps of a step file, relative to this one, as steps of this
+    /// line; the variables they capture are known after it.
+    fn include(&mut self, at: At, c: usize, target: &str) -> Result<(), VectorError> {
+        let n = at.n;
+        self.case(at)?;
+        if self.depth >= MAX_INCLUDE_DEPTH {
+            return Err(self.err(n, at.col(c), "includes nested more than 8 deep".into()));
+        }
+        let included = self.path.parent().unwrap_or(Path::new(".")).join(target);
+        let cannot_read = |e: std::io::Error| {
+            self.err(
+                n,
+                at.col(c),
+                format!("cannot read {}: {e}", included.display()),
+            )
+        };
+        match std::fs::metadata(&included) {
+            Ok(m) if m.is_file() && m.len() <= MAX_INCLUDE_BYTES => {}
+            Ok(_) => {
+                return Err(self.err(
+                    n,
+                    at.col(c),
+                    format!(
+                        "{} is not a step file (a regular file of at most 1 MiB)",
+                        included.display()
+                    ),
+                ));
+            }
+            Err(e) => return Err(cannot_read(e)),
+        }
+        let text = std::fs::read_to_string(&included).map_err(cannot_read)?;
+        let wrapped = format!("case included\n{text}");
+        let inner = parse(&wrapped, &included, self.depth + 1).map_err(|mut e| {
+            e.line = e.line.saturating_sub(1);
+            e
+        })?;
+        for step in inner.into_iter().flat_map(|c| c.steps) {
+            if let StepKind::Exchange { expect, .. } | StepKind::Psam { expect, .. } = &step.kind {
+                self.captured
+                    .extend(expect.data.capture_names().map(str::to_owned));
+            }
+            self.case(at)?.steps.push(Step { line: n, ..step });
+        }
+        Ok(())
+    }
+
+    /// A case must have at least one step.
+    fn close_case(&self) -> Result<(), VectorError> {
+        match self.cases.last() {
+            Some(c) if c.steps.is_empty() => {
+                Err(self.err(c.line, 1, format!("case {:?} has no steps", c.name)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The end of the text: no step may still wait, the last case needs a step.
+    fn finish(self) -> Result<Vec<Case>, VectorError> {
+        if let Some((cmd_line, _)) = self.awaiting {
+            return Err(self.missing_response(cmd_line));
+        }
+        self.close_case()?;
+        Ok(self.cases)
+    }
+}
+
+/// A command with the variables to insert: (bytes, [(position, name)]).
+type Template = (Vec<u8>, Vec<(usize, String)>);
+
+/// `>` text: hex with `{name}` for variables captured earlier in the case; (bytes, inserts)
+/// or (column, message).
+fn command_template(
+    text: &str,
+    column: usize,
+    captured: &BTreeSet<String>,
+) -> Result<Template, (usize, String)> {
+    let mut bytes = Vec::new();
+    let mut inserts = Vec::new();
+    let mut rest = text;
+    let mut at = column;
+    loop {
+        let (hex, var) = match rest.find('{') {
+            Some(open) => (rest.get(..open).unwrap_or_default(), Some(open)),
+            None => (rest, None),
+        };
+        bytes.extend(apdu::parse_hex(hex).map_err(|e| match e {
+            apdu::HexError::BadChar { ch, column } => (
+                at + column - 1,
+                format!("expected hex digits of a command APDU, found {ch:?}"),
+            ),
+            apdu::HexError::OddLength { digits } => {
+                (at, format!("odd number of hex digits ({digits})"))
+            }
+        })?);
+        let Some(open) = var else {
+            return Ok((bytes, inserts));
+        };
+        let after = rest.get(open + 1..).unwrap_or_default();
+        let close = after
+            .find('}')
+            .ok_or((at + open, "expected `}` after the variable name".to_owned()))?;
+        let name = after.get(..close).unwrap_or_default();
+        if !captured.contains(name) {
+            return Err((
+                at + open,
+                format!(
+                    "variable {{{name}}} is not captured before this line (use {{{name}:N}} in a `<` line)"
+                ),
+            ));
+        }
+        inserts.push((bytes.len(), name.to_owned()));
+        at += open + close + 2;
+        rest = after.get(close + 1..).unwrap_or_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_str;
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Case>, VectorError> {
+        parse_str(text, Path::new("t.apdu"))
+    }
+
+    #[test]
+    fn parses_cases_steps_and_comments() {
+        let cases = parse(
+            "version 1\n# a comment\ncase ssse.select\n  tags select t0\n  reset 3B 6D *\n\
+             > 00A4 040 00F 7378312E73682EC9E7BBE1B1A3D5CF  # SSSE\n< 611E\n\
+             case two\n> 00B2010400\n< 6Cxx|6986\n",
+        )
+        .unwrap();
+        assert_eq!(cases.len(), 2);
+        assert_eq!(cases[0].tags, ["select", "t0"]);
+        assert_eq!(cases[0].steps.len(), 2);
+        assert_eq!(cases[0].steps[1].line, 6);
+        let StepKind::Exchange {
+            command, expect, ..
+        } = &cases[0].steps[1].kind
+        else {
+            panic!("not an exchange")
+        };
+        assert_eq!(command.len(), 20);
+        assert!(expect.matches(&[0x61, 0x1E]));
+        assert_eq!(cases[1].line, 8);
+    }
+
+    #[test]
+    fn errors_name_line_column_and_expectation() {
+        #[rustfmt::skip]
+        let table = [
+            ("case a\n> 00A40000\nreset\n",        2, 1,  "expected a `<`"),
+            ("case a\nfrobnicate 1\n",              2, 1,  "unknown directive \"frobnicate\""),
+            ("> 00A40000\n< 9000\n",                1, 1,  "belong to a case"),
+            ("case a\n> 00A4 0G00\n< 9000\n",       2, 9,  "found 'G'"),
+            ("case a\n> 00A40000\n< 90\n",          3, 3,  "status word"),
+            ("case a\n> 00A40000\n< 9000 1\n",      3, 3,  "odd number"),
+            ("case a\n< 9000\n",                    2, 1,  "must follow a `>`"),
+            ("case a\n",                            1, 1,  "has no steps"),
+            ("case a\nreset\ncase a\nreset\n",      3, 6,  "already defined at line 1"),
+            ("case a b\n",                          1, 1,  "malformed \"case\""),
+            ("version 3\n",                         1, 9,  "unsupported format version 3"),
+            ("case a\npsam ext-auth\n< 9000\n",     2, 6,  "psam: expected one of"),
+            ("case a\npsam ext-auth 0G\n< 9000\n",  2, 6,  "expected a hex byte"),
+            ("case a\npsam pin-reset 12x4\n<9000\n", 2, 6,  "expected a PIN"),
+            ("case a\npsam block-card\n",          2, 1,  "expected a `<`"),
+            ("case a\nreset\nversion 1\n",          3, 1,  "must come first"),
+            ("case a\n  > 00A40000\n",              2, 1,  "expected a `<`"),
+        ];
+        for (text, line, column, message) in table {
+            let e = parse(text).unwrap_err();
+            assert_eq!((e.line, e.column), (line, column), "{text:?}: {e}");
+            assert!(e.message.contains(message), "{text:?}: {e}");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("t.apdu:{line}:{column}: "))
+            );
+        }
+    }
+}
