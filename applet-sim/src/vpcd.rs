@@ -459,7 +459,7 @@ mod tests {
     #[test]
     fn control_frames_and_apdus() {
         let card = Card::default_card().unwrap();
-        let mut slot = Slot::new("t", card.clone(), card, false);
+        let mut slot = Slot::new("t", card.volatile_copy(), card, false);
         let mut out = Vec::new();
         assert_eq!(slot.handle(&[CTRL_ON], &mut out), None);
         assert_eq!(slot.handle(&[CTRL_ATR], &mut out), Some(()));
@@ -486,7 +486,7 @@ mod tests {
     #[test]
     fn a_byte_stream_is_answered_frame_by_frame() {
         let card = Card::default_card().unwrap();
-        let mut slot = Slot::new("t", card.clone(), card, false);
+        let mut slot = Slot::new("t", card.volatile_copy(), card, false);
         // Power on (no answer), Get ATR, SELECT MF, then half a frame.
         let input = [
             0x00, 0x01, CTRL_ON, 0x00, 0x01, CTRL_ATR, 0x00, 0x04, 0x00, 0xA4, 0x00, 0x00, 0x00,

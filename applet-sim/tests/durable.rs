@@ -167,7 +167,7 @@ fn the_decrement_is_durable_before_the_comparison() {
     for mode in CutMode::ALL {
         for (pin, write) in [("123456", 0), ("123456", 1), ("111111", 0)] {
             let medium = base.fork();
-            let mut c = card.clone();
+            let mut c = card.volatile_copy();
             c.resume_on(&p, Box::new(medium.clone()));
             medium.cut_at(write, mode);
             let answer = x(&mut c, &format!("0020000003{pin}"));

@@ -352,7 +352,7 @@ impl StateMachineTest for CardTest {
         static TEMPLATE: std::sync::OnceLock<Card> = std::sync::OnceLock::new();
         let card = TEMPLATE.get_or_init(|| Card::new(&Profile::builtin("gen3").unwrap()));
         Sut {
-            card: card.clone(),
+            card: card.volatile_copy(),
             challenge: Vec::new(),
         }
     }

@@ -69,7 +69,7 @@ proptest! {
         let mut card = Card::default_card().unwrap();
         card.transmit(SELECT_SSSE);
         for cmd in &seq {
-            let before = card.clone();
+            let before = card.volatile_copy();
             let r = card.transmit(cmd);
             prop_assert!(r.len() >= 2, "{cmd:02X?} -> {r:02X?}");
             let sw = u16::from_be_bytes([r[r.len() - 2], r[r.len() - 1]]);

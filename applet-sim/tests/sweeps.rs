@@ -24,14 +24,14 @@ use common::{SELECT_SSSE, x};
 fn states() -> Vec<(&'static str, Card)> {
     let mut fresh = Card::new(&Profile::builtin("gen3").unwrap());
     x(&mut fresh, SELECT_SSSE);
-    let mut verified = fresh.clone();
+    let mut verified = fresh.volatile_copy();
     assert_eq!(x(&mut verified, "0020000003123456"), "9000");
-    let mut blocked = fresh.clone();
+    let mut blocked = fresh.volatile_copy();
     for _ in 0..3 {
         x(&mut blocked, "0020000003111111");
     }
     assert_eq!(x(&mut blocked, "00200000"), "6983");
-    let mut card_blocked = fresh.clone();
+    let mut card_blocked = fresh.volatile_copy();
     let r = card_blocked.transmit(&apdu::parse_hex("0084000008").unwrap());
     let bk = apdu::parse_hex("505152535455565758595A5B5C5D5E5F").unwrap();
     let ks = session_key(CipherSuite::Sm4, &bk, &r[..8]).unwrap();
@@ -50,7 +50,7 @@ fn states() -> Vec<(&'static str, Card)> {
 /// returns the status word.
 fn probe(card: &mut Card, base: &Card, apdu: &[u8], what: &str) -> StatusWord {
     if !card.same_state(base) {
-        card.clone_from(base);
+        *card = base.volatile_copy();
     }
     let r = card.transmit(apdu);
     let (_, sw) = r
@@ -79,7 +79,7 @@ fn probe(card: &mut Card, base: &Card, apdu: &[u8], what: &str) -> StatusWord {
 #[test]
 fn every_cla_ins_pair_in_four_states() {
     for (name, base) in states() {
-        let mut card = base.clone();
+        let mut card = base.volatile_copy();
         let mut counts = std::collections::BTreeMap::new();
         for cla in 0..=255u8 {
             for ins in 0..=255u8 {
@@ -107,7 +107,7 @@ fn every_cla_ins_pair_in_four_states() {
 #[test]
 fn every_p1_p2_of_each_implemented_instruction() {
     for (name, base) in states().into_iter().take(2) {
-        let mut card = base.clone();
+        let mut card = base.volatile_copy();
         for (cla, ins) in implemented() {
             for p1 in 0..=255u8 {
                 for p2 in 0..=255u8 {
@@ -127,7 +127,7 @@ fn every_p1_p2_of_each_implemented_instruction() {
 #[test]
 fn lc_and_le_from_0_to_261_and_extended_edges() {
     let (_, base) = states().swap_remove(0);
-    let mut card = base.clone();
+    let mut card = base.volatile_copy();
     for (cla, ins) in implemented() {
         for p1p2 in [[0x00, 0x00], [0x01, 0x04], [0x81, 0x00], [0x00, 0x81]] {
             let header = [cla, ins, p1p2[0], p1p2[1]];

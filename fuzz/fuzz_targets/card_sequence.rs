@@ -16,7 +16,7 @@ fn template() -> &'static Card {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut card = template().clone();
+    let mut card = template().volatile_copy();
     let mut rest = data;
     while let Some((&len, tail)) = rest.split_first() {
         if len == 0xFF {
@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         let n = usize::from(len).min(tail.len());
         let (apdu, tail) = tail.split_at(n);
         rest = tail;
-        let before = card.clone();
+        let before = card.volatile_copy();
         let answer = card.transmit(apdu);
         let (_, sw) = answer.split_last_chunk::<2>().expect("a status word");
         let sw = StatusWord::from(*sw);
@@ -41,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
         // §1 rule 6; README "Choices").
         let change = matches!(apdu.get(..2), Some([0x80, 0x5E] | [0x00, 0x24]));
         if !accepted && !(change && sw == StatusWord::WrongData) {
-            assert!(card.same_persistent_state(&before), "rejected but changed: {sw:?}");
+            assert!(
+                card.same_persistent_state(&before),
+                "rejected but changed: {sw:?}"
+            );
         }
     }
 });

@@ -14,8 +14,8 @@ fn template() -> &'static Card {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let card = template().clone();
-    let mut slot = Slot::new("fuzz", card.clone(), card, false);
+    let card = template().volatile_copy();
+    let mut slot = Slot::new("fuzz", card.volatile_copy(), card, false);
     let wire = answer_stream(&mut slot, data);
     let mut rest = wire.as_slice();
     while let Some((header, tail)) = rest.split_first_chunk::<2>() {

@@ -85,7 +85,7 @@ impl TearTransport {
     /// A copy of the card on a copy of its medium (compacting after every command).
     fn fork(&self) -> (Card, MemMedium) {
         let medium = self.medium.fork();
-        let mut card = self.card.clone();
+        let mut card = self.card.volatile_copy();
         card.resume_on(&self.profile, Box::new(medium.clone()));
         card.compact_every(1);
         (card, medium)

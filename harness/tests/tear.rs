@@ -66,7 +66,7 @@ fn the_checker_reports_broken_states() {
     let select = apdu::parse_hex("00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF").unwrap();
     before.transmit(&select);
     before.transmit(&apdu::parse_hex("0020000003111111").unwrap());
-    let mut after = before.clone();
+    let mut after = before.volatile_copy();
     after.transmit(&apdu::parse_hex("0020000003111111").unwrap());
     // A "reopened" card that forgot the wrong tries: counter 3 > 2.
     let fresh = Card::open_on(&p, Box::new(MemMedium::new())).unwrap();

@@ -17,16 +17,10 @@ use crate::storage::{
     fnv1a,
 };
 
-/// The card's storage: none (volatile) or a journal. A clone of a card is volatile: two
-/// cards never share one state file.
+/// The card's storage: none (volatile) or a journal. Not `Clone`: two cards never share
+/// one state file.
 #[derive(Default)]
 pub(crate) struct Storage(pub(super) Option<Journal>);
-
-impl Clone for Storage {
-    fn clone(&self) -> Self {
-        Self(None)
-    }
-}
 
 impl fmt::Debug for Storage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

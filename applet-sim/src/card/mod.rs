@@ -30,7 +30,10 @@ use crate::model::{AppKind, CipherSuite, PinObject, Protocol};
 use crate::profile::Profile;
 
 /// A social security card built from a profile, answering APDUs.
-#[derive(Clone, Debug)]
+///
+/// Not `Clone`: a card on a state file cannot be duplicated (two cards never share one
+/// file); [`Card::volatile_copy`] says what a copy is.
+#[derive(Debug)]
 pub struct Card {
     atr: Vec<u8>,
     protocol: Protocol,
@@ -113,6 +116,21 @@ impl Card {
     /// [`crate::ProfileError`] naming the file, line and what is wrong.
     pub fn load(name_or_path: &str) -> Result<Self, crate::ProfileError> {
         Ok(Self::new(&Profile::load(name_or_path)?))
+    }
+
+    /// A copy of the card as it is now (persistent and volatile state), held in memory
+    /// only: the copy of a durable card is not on the state file and never writes to it.
+    #[must_use]
+    pub fn volatile_copy(&self) -> Self {
+        Self {
+            atr: self.atr.clone(),
+            protocol: self.protocol,
+            cipher: self.cipher,
+            persistent: self.persistent.clone(),
+            volatile: self.volatile.clone(),
+            rng: self.rng.clone(),
+            store: durable::Storage::default(),
+        }
     }
 
     /// The answer to reset.

@@ -7,7 +7,7 @@ use super::{Transport, TransportError};
 /// The in-process virtual card. Any [`SmartCard`] that can be copied serves
 /// ([`SimTransport::with_card`]); the SSC card of a profile ([`SimTransport::new`]) can also
 /// change profile for vector files that ask for one, and tells the PSAM its keys.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SimTransport<C = Card> {
     name: String,
     /// The profile the card was built from (`None`: a card given as it is).
@@ -18,6 +18,8 @@ pub struct SimTransport<C = Card> {
     /// The card is on a state file: a fresh card is a rewrite of it, not a copy.
     durable: bool,
     buffer: Vec<u8>,
+    /// How a case's card is copied from the card as issued (a volatile copy).
+    copy: fn(&C) -> C,
     /// How to issue a card of another profile (`None`: the card cannot change).
     issue: Option<fn(&Profile) -> C>,
     /// Other profiles asked for by vector files, issued once: (name, profile, card).
@@ -31,13 +33,21 @@ impl<C: SmartCard + Clone> SimTransport<C> {
     /// `card` as given. It cannot change profile, so files that ask for one are skipped.
     #[must_use]
     pub fn with_card(name: &str, card: C) -> Self {
+        Self::issued(name, card, C::clone)
+    }
+}
+
+impl<C: SmartCard> SimTransport<C> {
+    /// A transport whose cases start on `copy` of `card`.
+    fn issued(name: &str, card: C, copy: fn(&C) -> C) -> Self {
         Self {
             name: name.to_owned(),
             profile: None,
-            card: card.clone(),
+            card: copy(&card),
             template: card,
             durable: false,
             buffer: Vec::with_capacity(258),
+            copy,
             issue: None,
             others: Vec::new(),
             current: None,
@@ -60,7 +70,11 @@ impl SimTransport<Card> {
         Self {
             profile: Some(profile.clone()),
             issue: Some(Card::new),
-            ..Self::with_card(&profile.source_name, Card::new(profile))
+            ..Self::issued(
+                &profile.source_name,
+                Card::new(profile),
+                Card::volatile_copy,
+            )
         }
     }
 
@@ -94,7 +108,7 @@ impl SimTransport<Card> {
     }
 }
 
-impl<C: SmartCard + Clone> Transport for SimTransport<C> {
+impl<C: SmartCard> Transport for SimTransport<C> {
     fn describe(&self) -> String {
         format!("sim ({})", self.name)
     }
@@ -139,7 +153,7 @@ impl<C: SmartCard + Clone> Transport for SimTransport<C> {
     fn fresh_card(&mut self) -> Result<(), TransportError> {
         if let Some((_, _, card)) = self.current.and_then(|i| self.others.get(i)) {
             // The card of another profile lives in memory, whatever this one was on.
-            self.card.clone_from(card);
+            self.card = (self.copy)(card);
             self.durable = false;
             return Ok(());
         }
@@ -149,7 +163,7 @@ impl<C: SmartCard + Clone> Transport for SimTransport<C> {
                 .restore_from(&self.template)
                 .map_err(TransportError::Restore);
         }
-        self.card.clone_from(&self.template);
+        self.card = (self.copy)(&self.template);
         Ok(())
     }
 }
@@ -158,17 +172,69 @@ impl<C: SmartCard + Clone> Transport for SimTransport<C> {
 mod tests {
     use super::*;
 
+    /// A card that is not the SSC card: it answers every command with the number of
+    /// commands it has seen and 9000.
+    #[derive(Clone, Debug)]
+    struct Counter {
+        seen: u8,
+    }
+
+    impl SmartCard for Counter {
+        fn atr(&self) -> &[u8] {
+            &[0x3B, 0x00]
+        }
+
+        fn reset(&mut self) -> &[u8] {
+            &[0x3B, 0x00]
+        }
+
+        fn transmit_into(&mut self, _apdu: &[u8], out: &mut Vec<u8>) {
+            self.seen += 1;
+            out.clear();
+            out.extend_from_slice(&[self.seen, 0x90, 0x00]);
+        }
+
+        fn restore_from(&mut self, issued: &Self) -> std::io::Result<()> {
+            *self = issued.clone();
+            Ok(())
+        }
+    }
+
     #[test]
     fn any_smart_card_serves_and_starts_each_case_fresh() {
-        let profile = Profile::builtin("gen3").unwrap();
-        let mut t = SimTransport::with_card("plain", Card::new(&profile));
-        assert_eq!(t.describe(), "sim (plain)");
+        let mut t = SimTransport::with_card("counter", Counter { seen: 0 });
+        assert_eq!(t.describe(), "sim (counter)");
         assert!(t.profile().is_none());
         assert!(!t.use_profile(Some("gen2")).unwrap());
         assert!(t.use_profile(None).unwrap());
+        assert_eq!(
+            t.transmit(&[0x00, 0xB0, 0x00, 0x00]).unwrap(),
+            [1, 0x90, 0x00]
+        );
+        assert_eq!(
+            t.transmit(&[0x00, 0xB0, 0x00, 0x00]).unwrap(),
+            [2, 0x90, 0x00]
+        );
+        t.fresh_card().unwrap();
+        assert_eq!(
+            t.transmit(&[0x00, 0xB0, 0x00, 0x00]).unwrap(),
+            [1, 0x90, 0x00]
+        );
+        assert_eq!(t.atr().unwrap(), [0x3B, 0x00]);
+    }
+
+    #[test]
+    fn the_ssc_card_starts_each_case_as_issued() {
+        let profile = Profile::builtin("gen3").unwrap();
+        let mut t = SimTransport::new(&profile);
         let select = crate::card::select_ssse(false);
         assert_eq!(t.transmit(&select).unwrap(), [0x90, 0x00]);
+        // A wrong PIN costs a try on this card only.
+        let wrong = [0x00, 0x20, 0x00, 0x00, 0x03, 0x11, 0x11, 0x11];
+        assert_eq!(t.transmit(&wrong).unwrap(), [0x63, 0xC2]);
         t.fresh_card().unwrap();
+        assert_eq!(t.transmit(&select).unwrap(), [0x90, 0x00]);
+        assert_eq!(t.transmit(&wrong).unwrap(), [0x63, 0xC2]);
         assert_eq!(t.atr().unwrap(), Card::new(&profile).atr());
     }
 }
