@@ -389,17 +389,37 @@ pub struct Factors<'a> {
     pub atr: &'a [u8],
 }
 
+/// Why a key cannot be diversified (docs/CARD.md §6.6).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DiversifyError {
+    /// A level other than `province`, `city` or `card`.
+    #[error("diversify: expected \"province\", \"city\" or \"card\", found {0:?}")]
+    UnknownLevel(String),
+    /// A province or city level without the card's region code.
+    #[error("diversify: level {0:?} needs the region code")]
+    NoRegion(String),
+    /// A region code that is not 6 digits.
+    #[error("region: {0:?} is not a 6-digit region code")]
+    BadRegion(String),
+    /// The card level with an ATR too short to hold the card serial.
+    #[error("diversify: the ATR has fewer than 8 bytes")]
+    ShortAtr,
+    /// The master key does not fit the cipher suite.
+    #[error("master: {0}")]
+    Key(#[from] KeyLengthError),
+}
+
 impl Factors<'_> {
     /// The factor of one level: `province`, `city` or `card`.
     ///
     /// # Errors
-    /// A message naming what is missing or wrong.
-    pub fn factor(&self, level: &str) -> Result<[u8; 8], String> {
+    /// [`DiversifyError`] naming what is missing or wrong.
+    pub fn factor(&self, level: &str) -> Result<[u8; 8], DiversifyError> {
         let region = || {
             self.region
-                .ok_or_else(|| format!("diversify: level {level:?} needs the region code"))
+                .ok_or_else(|| DiversifyError::NoRegion(level.to_owned()))
         };
-        let bad_region = |r: &str| format!("region: {r:?} is not a 6-digit region code");
+        let bad_region = |r: &str| DiversifyError::BadRegion(r.to_owned());
         match level {
             "province" => {
                 let r = region()?;
@@ -409,11 +429,8 @@ impl Factors<'_> {
                 let r = region()?;
                 city_factor(r).ok_or_else(|| bad_region(r))
             }
-            "card" => card_factor(self.atr)
-                .ok_or_else(|| "diversify: the ATR has fewer than 8 bytes".to_owned()),
-            other => Err(format!(
-                "diversify: expected \"province\", \"city\" or \"card\", found {other:?}"
-            )),
+            "card" => card_factor(self.atr).ok_or(DiversifyError::ShortAtr),
+            other => Err(DiversifyError::UnknownLevel(other.to_owned())),
         }
     }
 
@@ -421,17 +438,17 @@ impl Factors<'_> {
     /// (national → province → city → card, §6.6).
     ///
     /// # Errors
-    /// A message for an unknown level, a missing factor or a key that does not fit.
+    /// [`DiversifyError`] for an unknown level, a missing factor or a key that does not fit.
     pub fn derive(
         &self,
         suite: CipherSuite,
         master: &[u8],
         levels: &[String],
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<u8>, DiversifyError> {
         let mut key = master.to_vec();
         for level in levels {
             let factor = self.factor(level)?;
-            key = diversify(suite, &key, &factor).map_err(|e| format!("master: {e}"))?;
+            key = diversify(suite, &key, &factor)?;
         }
         Ok(key)
     }

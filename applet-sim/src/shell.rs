@@ -8,7 +8,7 @@
 
 use std::io::{self, BufRead, Write};
 
-use apdu::{StatusWord, hex_spaced, parse_hex};
+use apdu::{Response, hex_spaced, parse_hex};
 
 use crate::SmartCard;
 
@@ -48,12 +48,8 @@ pub fn run(
 /// `< 6F 1C ... 90 00 : success`.
 #[must_use]
 pub fn answer_line(response: &[u8]) -> String {
-    match response.split_last_chunk::<2>() {
-        Some((_, sw)) => format!(
-            "< {} : {}",
-            hex_spaced(response),
-            StatusWord::from(*sw).meaning()
-        ),
+    match Response::split(response) {
+        Some((_, sw)) => format!("< {} : {}", hex_spaced(response), sw.meaning()),
         None => format!("< {}", hex_spaced(response)),
     }
 }

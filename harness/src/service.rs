@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 use apdu::Response;
 
-use crate::card::{self, key};
+use applet_sim::model::keys::ssse;
+
+use crate::card;
 use crate::psam::{Op, Operation, Psam, PsamError, Transcript};
 use crate::transport::{self, Transport, TransportError};
 
@@ -219,7 +221,7 @@ pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData,
     let mut records = read_records(t, 0x05)?;
     let ef06 = match read_records(t, 0x06) {
         Err(FlowError::Refused { sw: 0x6982, .. }) => {
-            let tr = psam.external_authenticate(t, key::RKSSSE, false)?;
+            let tr = psam.external_authenticate(t, ssse::RK, false)?;
             if !tr.ok() {
                 return Err(refused(
                     "EXTERNAL AUTHENTICATE with RKSSSE (0A)",

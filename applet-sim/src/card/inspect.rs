@@ -89,7 +89,8 @@ impl Card {
         self.store = Storage(Some(Journal::resume(medium, fingerprint(profile))));
     }
 
-    /// Compacts the state file after `n` journal records (see [`Journal::compact_every`]).
+    /// Compacts the state file after every `n` journal records (the tearing run uses 1, so
+    /// every compaction is torn too).
     pub fn compact_every(&mut self, n: usize) {
         if let Some(j) = &mut self.store.0 {
             j.compact_every(n);

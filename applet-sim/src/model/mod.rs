@@ -1,7 +1,7 @@
 //! The card's domain vocabulary, depending on nothing else in this crate: protocol, cipher
 //! suite, application kind, EF structure and control parameters, unblock method
 //! ([`kinds`]), key ids ([`keys`]), application names ([`aid`]), access conditions
-//! ([`access`]), write points ([`write`]) and the PIN object ([`pin`]).
+//! ([`access`]), write points ([`write`](mod@write)) and the PIN object ([`pin`]).
 //!
 //! Everything else — crypto, the file system, profiles, the card — is built on these.
 

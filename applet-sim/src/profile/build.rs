@@ -466,7 +466,9 @@ fn key_def(
     let value = match (&t.value, &t.master) {
         (Some(v), None) if t.diversify.is_empty() => hex_field(v, "value")?,
         (Some(_), None) => return Err("diversify: goes with master, not value".into()),
-        (None, Some(m)) => factors.derive(cipher, &hex_field(m, "master")?, &t.diversify)?,
+        (None, Some(m)) => factors
+            .derive(cipher, &hex_field(m, "master")?, &t.diversify)
+            .map_err(|e| e.to_string())?,
         _ => return Err("give either value (the card key) or master (and diversify)".into()),
     };
     let ok = match cipher {

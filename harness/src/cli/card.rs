@@ -1,7 +1,7 @@
 //! `ssc-harness card`: service-centre flows through the software PSAM.
 
+use applet_sim::model::keys::ssse;
 use clap::Args;
-use harness::card::key;
 use harness::psam::{Keys, Operation, Psam};
 use harness::service::{self, HolderData};
 
@@ -69,12 +69,12 @@ impl CardArgs {
                 return Ok(Outcome::Passed);
             }
             CardAction::PinReset => vec![
-                Operation::ExternalAuthenticate(key::PUK),
+                Operation::ExternalAuthenticate(ssse::PUK_KEY),
                 Operation::PinReset(self.new_pin.clone().unwrap_or_default()),
             ],
             CardAction::PinUnblock => {
                 vec![
-                    Operation::ExternalAuthenticate(key::PUK),
+                    Operation::ExternalAuthenticate(ssse::PUK_KEY),
                     Operation::PinUnblock,
                 ]
             }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use applet_sim::Profile;
-use applet_sim::crypto::Factors;
-use applet_sim::model::{AppKind, CipherSuite};
+use applet_sim::crypto::{DiversifyError, Factors};
+use applet_sim::model::{AppKind, CipherSuite, UnknownName};
 use serde::Deserialize;
 
 /// Which application's key table.
@@ -68,8 +68,8 @@ pub enum KeysFileError {
     #[error("{0}")]
     Syntax(toml::de::Error),
     /// An unknown cipher suite.
-    #[error("cipher: expected \"des3\", \"sm4\" or \"aes\", found {0:?}")]
-    Cipher(String),
+    #[error("cipher: {0}")]
+    Cipher(UnknownName),
     /// A key entry that cannot be used.
     #[error("key #{number} (id {id:02X}): {problem}")]
     Key {
@@ -184,14 +184,11 @@ impl Keys {
     /// [`KeysFileError`] with the line of the problem.
     pub fn parse(text: &str) -> Result<Self, KeysFileError> {
         let raw: KeysToml = toml::from_str(text).map_err(KeysFileError::Syntax)?;
-        // The names of applet-sim's profile field `cipher` (applet_sim::CipherSuite has no
-        // FromStr to reuse).
-        let cipher = match raw.cipher.as_str() {
-            "des3" => CipherSuite::Des3,
-            "sm4" => CipherSuite::Sm4,
-            "aes" => CipherSuite::Aes,
-            other => return Err(KeysFileError::Cipher(other.to_owned())),
-        };
+        // The names of the profile field `cipher`.
+        let cipher = raw
+            .cipher
+            .parse::<CipherSuite>()
+            .map_err(KeysFileError::Cipher)?;
         let mut keys = Vec::with_capacity(raw.key.len());
         for (n, k) in raw.key.iter().enumerate() {
             let (app, source) = k.resolve().map_err(|problem| KeysFileError::Key {
@@ -218,7 +215,7 @@ impl Keys {
     ///
     /// # Errors
     /// Why a master key cannot be diversified.
-    pub(super) fn resolve(&self, atr: &[u8]) -> Result<Resolved, String> {
+    pub(super) fn resolve(&self, atr: &[u8]) -> Result<Resolved, DiversifyError> {
         let factors = Factors {
             region: self.region.as_deref(),
             atr,

@@ -9,12 +9,13 @@
 //! answer, so a vector can expect `6A81` from a blocked card whichever command met it.
 
 use apdu::{Response, StatusWord};
+use applet_sim::crypto::DiversifyError;
 use applet_sim::crypto::{self, KeyLengthError};
 use applet_sim::model::CipherSuite;
 use applet_sim::model::{PinTextError, PinValue};
 
-use crate::card::key;
 use crate::transport::{self, Transport, TransportError};
+use applet_sim::model::keys::{pboc, ssse};
 
 pub mod keys;
 pub mod op;
@@ -82,7 +83,7 @@ pub enum PsamError {
     Key(#[from] KeyLengthError),
     /// A master key cannot be diversified for this card.
     #[error("{0}")]
-    Diversify(String),
+    Diversify(DiversifyError),
     /// A PIN that is not 4 to 16 decimal digits.
     #[error("{0}")]
     Pin(PinTextError),
@@ -183,7 +184,7 @@ impl Psam {
         &mut self,
         t: &mut dyn Transport,
     ) -> Result<Transcript, PsamError> {
-        let key = self.key(App::Ssse, key::IRK)?.to_vec();
+        let key = self.key(App::Ssse, ssse::IRK)?.to_vec();
         let mut log = Transcript::default();
         let (input, data) = (self.random8(), self.random8());
         let mut cmd = vec![0x00, 0x88, 0x00, 0x00, 0x10];
@@ -219,7 +220,7 @@ impl Psam {
     ) -> Result<Transcript, PsamError> {
         let bcd = pin_bcd(pin)?;
         let cipher = self.cipher;
-        self.ssc_command(t, key::STK, [0x84, 0x24, 0x00, 0x01], tamper, |ks| {
+        self.ssc_command(t, ssse::STK, [0x84, 0x24, 0x00, 0x01], tamper, |ks| {
             Ok(crypto::encrypt_data(cipher, ks, &bcd)?)
         })
     }
@@ -292,9 +293,9 @@ impl Psam {
         pin: &str,
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
-        let dpuk = self.key(App::Pboc, key::DPUK)?.to_vec();
+        let dpuk = self.key(App::Pboc, pboc::DPUK)?.to_vec();
         let enc = crypto::encrypt_data(CipherSuite::Des3, &dpuk, &pin_bcd(pin)?)?;
-        self.pboc_secured(t, key::DPUK, [0x84, 0x24, 0x00, 0x00], &enc, tamper)
+        self.pboc_secured(t, pboc::DPUK, [0x84, 0x24, 0x00, 0x00], &enc, tamper)
     }
 
     /// PBOC PIN RELOAD `80 5E 00 00` (§5.4): new PIN ‖ MAC under DPRK (03), zero IV, key
@@ -308,7 +309,7 @@ impl Psam {
         pin: &str,
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
-        let dprk = self.key(App::Pboc, key::DPRK)?.to_vec();
+        let dprk = self.key(App::Pboc, pboc::DPRK)?.to_vec();
         let bcd = pin_bcd(pin)?;
         let mut mac = crypto::pboc_reload_mac(&dprk, &bcd)?;
         if tamper {

@@ -143,7 +143,8 @@ impl Op {
     /// # Errors
     /// [`PsamError`] when the PSAM lacks a key or the transport fails.
     pub fn run(&self, psam: &mut Psam, t: &mut dyn Transport) -> Result<Transcript, PsamError> {
-        use crate::card::key::{BK, DAMK, STK};
+        use applet_sim::model::keys::pboc::DAMK;
+        use applet_sim::model::keys::ssse::{BK, STK};
         let tamper = self.tamper;
         match &self.operation {
             Operation::ExternalAuthenticate(key) => psam.external_authenticate(t, *key, tamper),

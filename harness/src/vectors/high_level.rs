@@ -1,7 +1,8 @@
 //! The card-aware steps of version 2 (`select ssse`, `verify PIN`, `read-record SFI REC`):
 //! what each means as a command APDU of the SSC card.
 
-use crate::card;
+use applet_sim::model::aid;
+
 use crate::psam::op::hex_byte;
 
 /// The high-level directives.
@@ -50,11 +51,11 @@ pub(super) fn command(keyword: &str, args: &str) -> Result<Vec<u8>, String> {
         ("select", [name]) => {
             // docs/CARD.md §3.1, §3.6, §3.7: the applications' names.
             let aid = match *name {
-                "ssse" => card::SSSE_NAME,
-                "pki" => card::PKI_NAME,
-                "cert" => card::CERT_NAME,
-                "bank" => card::BANK_AID,
-                "pse" => card::PSE_NAME,
+                "ssse" => aid::SSSE,
+                "pki" => aid::PKI,
+                "cert" => aid::PKI_CERT,
+                "bank" => aid::BANK,
+                "pse" => aid::PSE,
                 _ => {
                     return Err(format!(
                         "select: expected mf, ssse, pki, cert, bank, pse, aid HEX or fid HEX, found {name:?}"
