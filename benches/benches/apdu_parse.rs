@@ -3,15 +3,13 @@
 use std::hint::black_box;
 
 use apdu::CommandApdu;
-use benches::{SELECT_SSSE, VERIFY_GOOD};
+use benches::{VERIFY_GOOD, select_ssse};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("apdu_parse");
-    for (name, bytes) in [
-        ("select_ssse", &SELECT_SSSE[..]),
-        ("verify", &VERIFY_GOOD[..]),
-    ] {
+    let select = select_ssse(true);
+    for (name, bytes) in [("select_ssse", &select[..]), ("verify", &VERIFY_GOOD[..])] {
         g.throughput(Throughput::Bytes(bytes.len() as u64));
         g.bench_function(name, |b| {
             b.iter(|| black_box(CommandApdu::parse(black_box(bytes))))

@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use benches::{READ_EF05_REC1, SELECT_SSSE, VERIFY_BAD, VERIFY_GOOD, card_in_ssse};
+use benches::{READ_EF05_REC1, VERIFY_BAD, VERIFY_GOOD, card_in_ssse, select_ssse};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 fn verify(c: &mut Criterion) {
@@ -35,9 +35,10 @@ fn select_read(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     let mut card = card_in_ssse();
     let mut out = Vec::with_capacity(258);
+    let select = select_ssse(true);
     g.bench_function("select_ssse_get_response_read_record", |b| {
         b.iter(|| {
-            card.transmit_into(black_box(&SELECT_SSSE), &mut out);
+            card.transmit_into(black_box(&select), &mut out);
             card.transmit_into(&[0x00, 0xC0, 0x00, 0x00, 0x1E], &mut out);
             card.transmit_into(black_box(&READ_EF05_REC1), &mut out);
             black_box(&out);

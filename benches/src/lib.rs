@@ -1,17 +1,12 @@
 //! Shared fixtures for the criterion benchmarks in `benches/`: the APDUs a terminal sends to
 //! a social security card (docs/CARD.md §7).
 
-/// SELECT the SSSE by name, no FCI (P2 = 0C).
-pub const SELECT_SSSE_NO_FCI: [u8; 20] = [
-    0x00, 0xA4, 0x04, 0x0C, 0x0F, 0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1,
-    0xB1, 0xA3, 0xD5, 0xCF,
-];
-
-/// SELECT the SSSE by name with the FCI (answered 61 1E under T=0).
-pub const SELECT_SSSE: [u8; 20] = [
-    0x00, 0xA4, 0x04, 0x00, 0x0F, 0x73, 0x78, 0x31, 0x2E, 0x73, 0x68, 0x2E, 0xC9, 0xE7, 0xBB, 0xE1,
-    0xB1, 0xA3, 0xD5, 0xCF,
-];
+/// SELECT the SSSE by name: with the FCI (P2 00, answered 61 1E under T=0) or without
+/// (P2 0C).
+#[must_use]
+pub fn select_ssse(fci: bool) -> Vec<u8> {
+    harness::card::select_ssse(fci)
+}
 
 /// VERIFY the SSSE PIN with the default 123456 (§7.2).
 pub const VERIFY_GOOD: [u8; 8] = [0x00, 0x20, 0x00, 0x00, 0x03, 0x12, 0x34, 0x56];
@@ -30,6 +25,6 @@ pub fn card_in_ssse() -> applet_sim::Card {
         eprintln!("{e}");
         std::process::exit(2)
     });
-    card.transmit(&SELECT_SSSE_NO_FCI);
+    card.transmit(&select_ssse(false));
     card
 }
