@@ -204,9 +204,13 @@ impl Card {
             .any(|(i, p)| self.volatile.verified & bit(i) != 0 && fs.is_within(df, p.owner));
         let mut keys = KeySet::EMPTY;
         if self.volatile.authenticated != KeySet::EMPTY {
-            for (i, k) in self.persistent.keys.iter().enumerate() {
+            let keys_of = &self.persistent.keys;
+            for (i, k) in keys_of.iter().enumerate() {
+                // Granted when `df` sees this id in the DF that owns the authenticated key
+                // (any version of it).
+                let seen = self.key_at(df, k.id, None).and_then(|j| keys_of.get(j));
                 if self.volatile.authenticated.contains(key_slot(i))
-                    && self.key_at(df, k.id, None) == Some(i)
+                    && seen.is_some_and(|s| s.owner == k.owner)
                 {
                     keys.insert(k.id);
                 }
