@@ -1,9 +1,16 @@
-//! The card: persistent state (files, PIN objects, keys), volatile state (selection, security
-//! status, challenge, pending response), one exhaustive dispatch, and T=0 response shaping.
+//! The card: one exhaustive dispatch from a typed [`Command`] to its handler.
 //!
-//! Data path (docs/ARCHITECTURE.md): bytes -> [`CommandApdu`] -> [`Command`] -> handler ->
-//! `Result<Response, StatusWord>` -> T=0/T=1 shaping -> bytes. Handlers live by subject in
-//! `files.rs` (SELECT, binary and record commands) and `pins.rs` (VERIFY and PIN changes).
+//! Data path (docs/ARCHITECTURE.md): bytes -> [`CommandApdu`] -> [`Command`] (the command
+//! table, `crate::command`) -> handler -> `Result<Response, StatusWord>` -> T=0/T=1 shaping
+//! (`response.rs`) -> bytes.
+//!
+//! Shared by every handler: `state.rs` (persistent and volatile state and the questions asked
+//! of it: scope, security status, challenge), `durable.rs` (the state file's write points),
+//! `secure.rs` (command MACs and secure messaging), `response.rs`. Handlers, by subject, each
+//! using only those: `files.rs` (SELECT, binary and record commands), `pins.rs` (VERIFY and
+//! PIN changes), `auth.rs` (challenge, external and internal authentication, the issuer's PIN
+//! unblock), `lifecycle.rs` (application and card blocks), `pboc.rs` (the financial
+//! application's PIN reload and unblock). `inspect.rs` (feature `testing`) serves tests.
 
 // Shared by the handlers: state, persistence, secure messaging, response shaping.
 mod durable;

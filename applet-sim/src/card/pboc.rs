@@ -1,6 +1,6 @@
 //! The financial application's PBOC commands (docs/CARD.md §5.4; JR/T 0025): PIN RELOAD
 //! `80 5E 00 00`, PIN UNBLOCK `84 24 00 00`, and the PBOC MAC (IV = the card's challenge)
-//! that also authenticates its blocking commands (`lifecycle.rs`).
+//! that also authenticates its blocking commands (`card/lifecycle.rs`).
 //!
 //! [I] Key ids in the application (the spec names the keys, not their ids): 01 DAMK
 //! (application maintenance: 84 1E/18/16), 02 DPUK (PIN unblock), 03 DPRK (PIN reload); all
