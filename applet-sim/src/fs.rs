@@ -283,6 +283,7 @@ impl FileSystem {
     }
 
     /// Bytes of heap held by file contents and names (for the size budget).
+    #[cfg(any(test, feature = "testing"))]
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
         let nodes = self.nodes.capacity() * std::mem::size_of::<Node>();
