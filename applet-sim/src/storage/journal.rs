@@ -19,8 +19,9 @@ pub struct Journal {
     since_compaction: usize,
     compact_after: usize,
     failed: Option<StorageFailure>,
-    /// The write points passed (compaction as "compaction"), for the tearing report.
-    log: Vec<&'static str>,
+    /// The write points passed (compaction as "compaction"), for the tearing report: kept
+    /// only by a resumed journal (the tearing run's), so a long-running card does not grow.
+    log: Option<Vec<&'static str>>,
 }
 
 impl fmt::Debug for Journal {
@@ -54,7 +55,7 @@ impl Journal {
             since_compaction: 0,
             compact_after: COMPACT_AFTER,
             failed: None,
-            log: Vec::new(),
+            log: None,
         };
         if bytes.is_empty() {
             if !new {
@@ -93,6 +94,7 @@ impl Journal {
     }
 
     /// A journal on a medium that already holds the state it continues (no read, no write).
+    #[cfg(any(test, feature = "testing"))]
     #[must_use]
     pub fn resume(medium: Box<dyn Medium>, fingerprint: u64) -> Self {
         Self {
@@ -101,7 +103,7 @@ impl Journal {
             since_compaction: 0,
             compact_after: COMPACT_AFTER,
             failed: None,
-            log: Vec::new(),
+            log: Some(Vec::new()),
         }
     }
 
@@ -114,7 +116,9 @@ impl Journal {
         if let Some(f) = &self.failed {
             return Err(f.clone());
         }
-        self.log.push(point.name());
+        if let Some(log) = &mut self.log {
+            log.push(point.name());
+        }
         let result = self.medium.append(&record.encode()).and_then(|()| {
             if point.synced() {
                 self.medium.sync()
@@ -147,13 +151,15 @@ impl Journal {
 
     /// Compacts after `n` journal records instead of the default (the tearing run uses a
     /// small `n` so that compactions are torn too).
+    #[cfg(any(test, feature = "testing"))]
     pub fn compact_every(&mut self, n: usize) {
         self.compact_after = n.max(1);
     }
 
     /// The write points passed since the last call, oldest first.
+    #[cfg(any(test, feature = "testing"))]
     pub fn take_log(&mut self) -> Vec<&'static str> {
-        std::mem::take(&mut self.log)
+        self.log.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Writes the whole state as a new file, atomically.
@@ -167,7 +173,9 @@ impl Journal {
         }
         let mut bytes = header(self.fingerprint, snapshot.len());
         bytes.extend_from_slice(&snapshot);
-        self.log.push("compaction");
+        if let Some(log) = &mut self.log {
+            log.push("compaction");
+        }
         let result = self.medium.replace(&bytes);
         if let Err(e) = &result {
             self.failed = Some(StorageFailure {
@@ -207,4 +215,30 @@ pub enum OpenError {
     /// I/O.
     #[error("I/O on the medium")]
     Io(#[source] io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemMedium;
+
+    #[test]
+    fn only_a_resumed_journal_keeps_a_log_of_its_writes() {
+        let record = Record::Lifecycle {
+            card_blocked: false,
+            blocked_apps: Vec::new(),
+        };
+        let (mut opened, _) =
+            Journal::open(Box::new(MemMedium::new()), 7, &[record.clone()], true).unwrap();
+        let mut resumed = Journal::resume(Box::new(MemMedium::new()), 7);
+        for _ in 0..3 {
+            opened.write(WritePoint::Lifecycle, &record).unwrap();
+            resumed.write(WritePoint::Lifecycle, &record).unwrap();
+        }
+        // A long-running card (`serve --state`) keeps nothing per write.
+        assert!(opened.log.is_none());
+        assert_eq!(opened.take_log(), Vec::<&str>::new());
+        assert_eq!(resumed.take_log(), ["lifecycle"; 3]);
+        assert_eq!(resumed.take_log(), Vec::<&str>::new());
+    }
 }
