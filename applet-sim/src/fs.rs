@@ -119,13 +119,6 @@ impl FileSystem {
         self.push(parent, Node::Ef(ef))
     }
 
-    /// The node of the profile's `index`-th DF: DFs are laid out right after the MF, in
-    /// profile order.
-    #[must_use]
-    pub fn df_index_to_node(&self, index: usize) -> NodeId {
-        NodeId(u16::try_from(index + 1).unwrap_or(0))
-    }
-
     fn push(&mut self, parent: NodeId, node: Node) -> NodeId {
         // Profiles are small; more than 65,535 files would be refused long before.
         let id = NodeId(u16::try_from(self.nodes.len()).unwrap_or(u16::MAX));

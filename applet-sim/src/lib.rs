@@ -18,10 +18,11 @@
 //! assert_eq!(card.transmit(&select), [0x61, 0x1E]);
 //! ```
 //!
-//! Layers, each depending only on those above it: [`model`] (the vocabulary: kinds, key
-//! ids, AIDs, access conditions, the PIN object) → [`crypto`] and the file system →
-//! [`profile`] (schema, validation, built-ins) and [`command`] (the command table) → the card
-//! (state, persistence, secure messaging, handlers) → [`shell`] and [`vpcd`].
+//! Layers, each depending only on those before it: [`model`] (the vocabulary: kinds, key
+//! ids, AIDs, access conditions, write points, the PIN object) → [`crypto`], the file
+//! system and the state file's storage → [`profile`] (schema, validation, built-ins) and
+//! [`command`] (the command table) → the card (state, durable state, secure messaging,
+//! handlers) and [`SmartCard`] → [`shell`] and [`vpcd`].
 
 mod card;
 pub mod command;

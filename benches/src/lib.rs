@@ -1,11 +1,14 @@
 //! Shared fixtures for the criterion benchmarks in `benches/`: the APDUs a terminal sends to
 //! a social security card (docs/CARD.md §7).
 
-/// SELECT the SSSE by name: with the FCI (P2 00, answered 61 1E under T=0) or without
-/// (P2 0C).
+/// SELECT the SSSE by name, case 3: with the FCI (P2 00, answered 61 1E under T=0) or
+/// without (P2 0C).
 #[must_use]
 pub fn select_ssse(fci: bool) -> Vec<u8> {
-    harness::card::select_ssse(fci)
+    let p2 = if fci { 0x00 } else { 0x0C };
+    let mut apdu = vec![0x00, 0xA4, 0x04, p2, 0x0F];
+    apdu.extend_from_slice(applet_sim::model::aid::SSSE);
+    apdu
 }
 
 /// VERIFY the SSSE PIN with the default 123456 (§7.2).

@@ -1,10 +1,10 @@
 //! The SSC conformance harness as a library; the `ssc-harness` binary (`src/main.rs`,
 //! `src/cli/`) is its command line and the only place that knows about flags.
 //!
-//! What is where, from the bottom up (each module uses only those above it):
+//! What is where, from the bottom up:
 //!
-//! - [`card`]: what the harness knows of the SSC card, written once (application names,
-//!   key ids, SELECT of the SSSE).
+//! - [`card`]: commands built from the card model's names (SELECT by name, of the SSSE);
+//!   the names and key ids themselves are `applet_sim::model`'s.
 //! - [`transport`]: where APDUs go: the [`transport::Transport`] trait, the in-process card
 //!   ([`transport::SimTransport`], any [`applet_sim::SmartCard`]), PC/SC readers (feature
 //!   `pcsc`), and the reader-style T=0 follow-up ([`transport::exchange`]).
@@ -12,9 +12,10 @@
 //! - [`psam`]: the software PSAM: its keys ([`psam::keys`]), the issuer-security operations,
 //!   and the operations as vectors name them ([`psam::op`]).
 //! - [`vectors`]: the native vector format: model, parser, high-level steps; [`import`]:
-//!   scripts in other formats; [`writer`]: cases written back as native vectors.
+//!   scripts in other formats.
 //! - [`runner`]: replay of cases against a transport; [`jobs`]: the same over several
-//!   transports; [`report`]: text, JSON and JUnit reports.
+//!   transports; [`report`]: text, JSON and JUnit reports of the results; [`writer`]:
+//!   results written back as native vectors (`record`).
 //! - [`service`]: service-centre flows (read the holder's data, PIN reset, blocking);
 //!   [`bench`](mod@bench): VERIFY throughput; [`tear`]: power cuts at every write.
 //!

@@ -1,5 +1,6 @@
-//! EXTERNAL AUTHENTICATE, INTERNAL AUTHENTICATE, the SSC MAC of class-84/04 commands and
-//! the issuer's PIN reset `84 24` (docs/CARD.md §4.1, §5.2, §5.3, §6.2–§6.5).
+//! GET CHALLENGE, EXTERNAL AUTHENTICATE, INTERNAL AUTHENTICATE and the issuer's PIN reset
+//! `84 24` (docs/CARD.md §4.1, §5.2, §5.3, §6.2–§6.5); the MAC checks they use are in
+//! `secure.rs`.
 //!
 //! Each card key has its own try counter with the PIN rules of docs/SECURITY.md §1: a malformed
 //! command or a missing challenge changes nothing (6700/6984); a blocked key answers 6983
@@ -83,7 +84,9 @@ impl Card {
         if bool::from(expected.ct_eq(auth)) {
             key.remaining = key.max_tries;
             self.commit(WritePoint::KeyRestore, Datum::Key(index))?;
-            self.volatile.authenticated.insert(key_slot(index));
+            if let Some(slot) = key_slot(index) {
+                self.volatile.authenticated.insert(slot);
+            }
             Ok(Response::status(StatusWord::Success))
         } else {
             Err(StatusWord::RemainingRetries(key.remaining))

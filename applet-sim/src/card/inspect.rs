@@ -97,7 +97,8 @@ impl Card {
         }
     }
 
-    /// The write points passed since the last call (empty for a volatile card).
+    /// The write points passed since the last call: kept only on a medium given with
+    /// [`Card::resume_on`] (the tearing run); empty otherwise.
     pub fn take_write_log(&mut self) -> Vec<&'static str> {
         self.store
             .0

@@ -32,8 +32,7 @@ use apdu::{ApduResult, CommandApdu, Response, StatusWord};
 
 use self::state::{CardKey, Lifecycle, OwnedPin, Persistent, Rng, Volatile};
 use crate::command::Command;
-use crate::fs::MF;
-use crate::model::{AppKind, CipherSuite, PinObject, Protocol};
+use crate::model::{CipherSuite, PinObject, Protocol};
 use crate::profile::Profile;
 
 /// A social security card built from a profile, answering APDUs.
@@ -55,14 +54,8 @@ impl Card {
     /// A fresh card, powered on, as the profile describes it.
     #[must_use]
     pub fn new(profile: &Profile) -> Self {
-        let fs = profile.file_system();
-        let owner = |label: &str| {
-            profile
-                .dfs
-                .iter()
-                .position(|d| d.id == label)
-                .map_or(MF, |i| fs.df_index_to_node(i))
-        };
+        let (fs, dfs) = profile.file_system();
+        let owner = |label: &str| dfs.node(label);
         let pins = profile
             .pins
             .iter()
@@ -250,10 +243,8 @@ impl Card {
                 new_pin,
                 enciphered,
                 mac,
-            } => match self.app_kind() {
-                Some(AppKind::Pboc) => self.pboc_pin_unblock(enciphered, &mac),
-                _ => self.pin_unblock(new_pin, enciphered, &mac),
-            },
+            } => self.pin_unblock(new_pin, enciphered, &mac),
+            Command::PbocPinUnblock { enciphered, mac } => self.pboc_pin_unblock(enciphered, &mac),
             Command::PinReload { pin, mac } => self.pin_reload(pin, &mac),
             Command::ApplicationBlock { permanent, mac } => self.application_block(permanent, &mac),
             Command::ApplicationUnblock { mac } => self.application_unblock(&mac),

@@ -1,6 +1,6 @@
 //! The financial application's PBOC commands (docs/CARD.md §5.4; JR/T 0025): PIN RELOAD
-//! `80 5E 00 00`, PIN UNBLOCK `84 24 00 00`, and the PBOC MAC (IV = the card's challenge)
-//! that also authenticates its blocking commands (`card/lifecycle.rs`).
+//! `80 5E 00 00` and PIN UNBLOCK `84 24 00 00`, each authenticated by the PBOC MAC (IV = the
+//! card's challenge; checked in `secure.rs`, which also serves the blocking commands).
 //!
 //! [I] Key ids in the application (the spec names the keys, not their ids): 01 DAMK
 //! (application maintenance: 84 1E/18/16), 02 DPUK (PIN unblock), 03 DPRK (PIN reload); all
@@ -11,7 +11,6 @@ use subtle::ConstantTimeEq;
 
 use super::Card;
 use crate::crypto;
-use crate::model::CipherSuite;
 use crate::model::keys::pboc::{DPRK, DPUK};
 
 impl Card {
@@ -53,7 +52,7 @@ impl Card {
         let index = self.pboc_pin_index()?;
         self.check_pboc_mac(DPUK, [0x84, 0x24, 0x00, 0x00], enciphered, mac)?;
         let key = self.key_value(DPUK)?;
-        let block = crypto::decrypt_data(CipherSuite::Des3, key, enciphered)
+        let block = crypto::decrypt_data(self.cipher.for_app(self.app_kind()), key, enciphered)
             .ok_or(StatusWord::WrongData)?;
         self.with_pin(index, |object, commit| {
             let candidate = object.decode(&block).map_err(|_| StatusWord::WrongData)?;

@@ -21,7 +21,7 @@ impl Card {
             .ok_or(StatusWord::ReferenceNotFound)
     }
 
-    pub(super) fn pin_at(&mut self, index: usize) -> ApduResult<&mut crate::model::pin::PinObject> {
+    fn pin_at(&mut self, index: usize) -> ApduResult<&mut crate::model::PinObject> {
         self.persistent
             .pins
             .get_mut(index)

@@ -209,7 +209,7 @@ impl Card {
                 // Granted when `df` sees this id in the DF that owns the authenticated key
                 // (any version of it).
                 let seen = self.key_at(df, k.id, None).and_then(|j| keys_of.get(j));
-                if self.volatile.authenticated.contains(key_slot(i))
+                if key_slot(i).is_some_and(|slot| self.volatile.authenticated.contains(slot))
                     && seen.is_some_and(|s| s.owner == k.owner)
                 {
                     keys.insert(k.id);
@@ -222,7 +222,8 @@ impl Card {
     /// Whether the key `id` that the current DF sees was authenticated.
     pub(super) fn key_authenticated(&self, id: u8) -> bool {
         self.key_at(self.volatile.current_df, id, None)
-            .is_some_and(|i| self.volatile.authenticated.contains(key_slot(i)))
+            .and_then(key_slot)
+            .is_some_and(|slot| self.volatile.authenticated.contains(slot))
     }
 
     /// The block of the application the current DF belongs to.
@@ -279,10 +280,11 @@ impl Card {
     }
 }
 
-/// The slot of key number `index` in the set of authenticated keys (profiles hold at most 256
-/// keys).
-pub(super) fn key_slot(index: usize) -> u8 {
-    u8::try_from(index).unwrap_or(u8::MAX)
+/// The slot of key number `index` in the set of authenticated keys. Validated profiles hold
+/// at most 256 keys; a key beyond (a profile built by hand) has no slot and is never
+/// granted (fail closed).
+pub(super) fn key_slot(index: usize) -> Option<u8> {
+    u8::try_from(index).ok()
 }
 
 /// The security-status bit of PIN number `index` (profiles hold at most 64 PINs).

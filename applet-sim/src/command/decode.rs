@@ -392,10 +392,15 @@ pub(super) fn pin_unblock<'a>(
     if enciphered.is_empty() == (new_pin || pboc) {
         return Err(StatusWord::WrongLength);
     }
-    Ok(Command::PinUnblock {
-        new_pin,
-        enciphered,
-        mac: *mac,
+    let mac = *mac;
+    Ok(if pboc {
+        Command::PbocPinUnblock { enciphered, mac }
+    } else {
+        Command::PinUnblock {
+            new_pin,
+            enciphered,
+            mac,
+        }
     })
 }
 

@@ -2,7 +2,7 @@
 //! is asked to do (docs/CARD.md §4.1). Every bad CLA, INS, P1, P2, Lc or Le is turned into its
 //! status word here, before any handler runs, so a rejected command touches no state.
 //!
-//! The command set is one table, [`TABLE`]: each (CLA, INS) row says which applications
+//! The command set is one table, `TABLE`: each (CLA, INS) row says which applications
 //! accept it and which decoder builds the typed [`Command`]. Adding an instruction is one
 //! row, one variant and one handler.
 
@@ -65,7 +65,7 @@ const KNOWN_CLA: [u8; 4] = [0x00, 0x04, 0x80, 0x84];
 /// `00 2C` / `84 18` (§4.1: those answer 6D00 there); the PKI application is ISO style and
 /// has no `80 5E` nor class-84 commands; the financial application follows PBOC (§5.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Apps {
+pub(crate) enum Apps {
     /// Every application and the MF.
     All,
     /// The SSSE (and its sub-DFs) and the financial application.
@@ -79,7 +79,7 @@ pub enum Apps {
 impl Apps {
     /// Whether an application of this kind (`None`: at the MF) accepts the command.
     #[must_use]
-    pub fn accepts(self, kind: Option<AppKind>) -> bool {
+    pub(crate) fn accepts(self, kind: Option<AppKind>) -> bool {
         match self {
             Self::All => true,
             Self::SsseOrPboc => matches!(kind, Some(AppKind::Ssse | AppKind::Pboc)),
@@ -90,24 +90,25 @@ impl Apps {
 }
 
 /// Builds the typed command from the APDU for an application of the given kind.
-pub type Decoder = for<'a> fn(&CommandApdu<'a>, Option<AppKind>) -> Result<Command<'a>, StatusWord>;
+pub(crate) type Decoder =
+    for<'a> fn(&CommandApdu<'a>, Option<AppKind>) -> Result<Command<'a>, StatusWord>;
 
 /// One row of the command set.
 #[derive(Clone, Copy)]
-pub struct Row {
+pub(crate) struct Row {
     /// Class byte.
-    pub cla: u8,
+    pub(crate) cla: u8,
     /// Instruction byte.
-    pub ins: u8,
+    pub(crate) ins: u8,
     /// Where the command is accepted.
-    pub apps: Apps,
+    pub(crate) apps: Apps,
     /// Its decoder.
-    pub decode: Decoder,
+    pub(crate) decode: Decoder,
 }
 
 /// The card's command set (docs/CARD.md §4.1, §5.4, §3.7).
 #[rustfmt::skip]
-pub const TABLE: [Row; 20] = [
+pub(crate) const TABLE: &[Row] = &[
     Row { cla: 0x00, ins: ins::SELECT,                apps: Apps::All,        decode: |a, _| decode::select(a) },
     Row { cla: 0x00, ins: ins::READ_BINARY,           apps: Apps::All,        decode: |a, _| decode::read_binary(a) },
     Row { cla: 0x00, ins: ins::UPDATE_BINARY,         apps: Apps::All,        decode: |a, _| decode::update_binary(a) },
@@ -135,10 +136,10 @@ pub fn implemented() -> impl Iterator<Item = (u8, u8)> {
     TABLE.iter().map(|r| (r.cla, r.ins))
 }
 
-/// No row: the index of [`BY_HEADER`] for an unknown pair.
+/// No row: the index of `BY_HEADER` for an unknown pair.
 const NO_ROW: u8 = u8::MAX;
 
-/// The row of each (known CLA, INS), computed from [`TABLE`] at compile time so the lookup
+/// The row of each (known CLA, INS), computed from `TABLE` at compile time so the lookup
 /// on the APDU path is one index: `BY_HEADER[ins][position of CLA in KNOWN_CLA]`.
 // Indexing here is evaluated by the compiler: an out-of-range index fails the build.
 #[allow(clippy::indexing_slicing)]
@@ -150,7 +151,7 @@ const BY_HEADER: [[u8; KNOWN_CLA.len()]; 256] = {
         let mut c = 0;
         while c < KNOWN_CLA.len() {
             if KNOWN_CLA[c] == cla {
-                // `row` < 20 fits a byte.
+                // `row` < NO_ROW fits a byte (checked below).
                 by[ins as usize][c] = row as u8;
             }
             c += 1;
@@ -159,6 +160,9 @@ const BY_HEADER: [[u8; KNOWN_CLA.len()]; 256] = {
     }
     by
 };
+
+// Every row's number fits the byte of `BY_HEADER`, and NO_ROW stays free.
+const _: () = assert!(TABLE.len() < NO_ROW as usize);
 
 impl<'a> Command<'a> {
     /// Decodes a command for the current application: 6E00 for an unknown class or a class

@@ -129,6 +129,14 @@ pub enum Command<'a> {
         /// The MAC (the last 4 bytes).
         mac: [u8; 4],
     },
+    /// PIN UNBLOCK `84 24 00 00` of the financial application (§5.4): the current PIN
+    /// enciphered under the DPUK session key, then the PBOC MAC.
+    PbocPinUnblock {
+        /// The enciphered PIN block.
+        enciphered: &'a [u8],
+        /// The MAC (the last 4 bytes).
+        mac: [u8; 4],
+    },
     /// APPLICATION BLOCK `84 1E 00 P2` (§4.1, §5.4): P2 = 01 permanent, 00 temporary (PBOC
     /// only); the data field is the MAC.
     ApplicationBlock {

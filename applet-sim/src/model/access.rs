@@ -21,7 +21,7 @@ pub enum Access {
     PinAndKey(u8),
 }
 
-/// A set of card key ids (00..=FF), e.g. the keys externally authenticated.
+/// A set of bytes (00..=FF): key ids, or the numbers of the keys externally authenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct KeySet([u128; 2]);
 

@@ -1,5 +1,6 @@
 //! The small vocabularies of the card: transmission protocol, cipher suite, application
-//! kind, EF structure, unblock method. Each parses from and prints as the name a profile uses.
+//! kind, EF structure, unblock method. Each word-valued one has one table of the names a
+//! profile uses ([`Vocabulary::NAMES`]), which parses and prints it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -58,73 +59,154 @@ pub enum Structure {
     Cyclic,
 }
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::T0 => "T=0",
-            Self::T1 => "T=1",
-        })
-    }
-}
+/// A vocabulary of words written in profiles: each value and its name, listed once.
+pub trait Vocabulary: Copy + PartialEq + 'static {
+    /// Every value with its name.
+    const NAMES: &'static [(Self, &'static str)];
 
-impl CipherSuite {
-    /// Every suite with its profile name.
-    pub const NAMES: [(Self, &'static str); 3] =
-        [(Self::Des3, "des3"), (Self::Sm4, "sm4"), (Self::Aes, "aes")];
-
-    /// The profile name: `des3`, `sm4` or `aes`.
+    /// The name of this value.
     #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Des3 => "des3",
-            Self::Sm4 => "sm4",
-            Self::Aes => "aes",
-        }
-    }
-}
-
-impl fmt::Display for CipherSuite {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A name that is none of the vocabulary's words.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("expected {expected}, found {found:?}")]
-pub struct UnknownName {
-    /// The accepted names, quoted and joined (`"des3", "sm4" or "aes"`).
-    pub expected: &'static str,
-    /// What was given.
-    pub found: String,
-}
-
-impl FromStr for CipherSuite {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    fn name(self) -> &'static str {
         Self::NAMES
             .iter()
-            .find(|(_, n)| *n == s)
-            .map(|(c, _)| *c)
+            .find(|(v, _)| *v == self)
+            .map_or("?", |(_, n)| *n)
+    }
+
+    /// The value named `word`.
+    ///
+    /// # Errors
+    /// [`UnknownName`] listing the names accepted.
+    fn from_name(word: &str) -> Result<Self, UnknownName> {
+        Self::NAMES
+            .iter()
+            .find(|(_, n)| *n == word)
+            .map(|(v, _)| *v)
             .ok_or_else(|| UnknownName {
-                expected: "\"des3\", \"sm4\" or \"aes\"",
-                found: s.to_owned(),
+                expected: Self::NAMES.iter().map(|(_, n)| *n).collect(),
+                found: word.to_owned(),
             })
     }
 }
 
-impl FromStr for Protocol {
-    type Err = UnknownName;
+/// A name that is none of the vocabulary's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownName {
+    /// The accepted names.
+    pub expected: Vec<&'static str>,
+    /// What was given.
+    pub found: String,
+}
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "T=0" => Ok(Self::T0),
-            "T=1" => Ok(Self::T1),
-            other => Err(UnknownName {
-                expected: "\"T=0\" or \"T=1\"",
-                found: other.to_owned(),
-            }),
+impl fmt::Display for UnknownName {
+    /// `expected "des3", "sm4" or "aes", found "x"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("expected ")?;
+        let n = self.expected.len();
+        for (i, name) in self.expected.iter().enumerate() {
+            let sep = match (i, n - i) {
+                (0, _) => "",
+                (_, 1) => " or ",
+                _ => ", ",
+            };
+            write!(f, "{sep}{name:?}")?;
         }
+        write!(f, ", found {:?}", self.found)
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+impl Vocabulary for Protocol {
+    const NAMES: &'static [(Self, &'static str)] = &[(Self::T0, "T=0"), (Self::T1, "T=1")];
+}
+
+impl Vocabulary for CipherSuite {
+    const NAMES: &'static [(Self, &'static str)] =
+        &[(Self::Des3, "des3"), (Self::Sm4, "sm4"), (Self::Aes, "aes")];
+}
+
+impl Vocabulary for AppKind {
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Self::Ssse, "ssse"),
+        (Self::Pboc, "pboc"),
+        (Self::Pki, "pki"),
+    ];
+}
+
+impl Vocabulary for Structure {
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Self::Transparent, "transparent"),
+        (Self::Linear, "linear"),
+        (Self::Cyclic, "cyclic"),
+    ];
+}
+
+/// `FromStr` and `Display` of a vocabulary, from its names.
+macro_rules! by_name {
+    ($($t:ty),*) => {$(
+        impl FromStr for $t {
+            type Err = UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::from_name(s)
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    )*};
+}
+
+by_name!(Protocol, CipherSuite, AppKind, Structure);
+
+impl CipherSuite {
+    /// The suite of the keys of an application of this kind on a card of this suite: the
+    /// financial application's keys are 3DES whatever the card's (docs/CARD.md §5.4).
+    #[must_use]
+    pub fn for_app(self, kind: Option<AppKind>) -> Self {
+        match kind {
+            Some(AppKind::Pboc) => Self::Des3,
+            _ => self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_print_both_ways() {
+        for (v, n) in CipherSuite::NAMES {
+            assert_eq!(n.parse::<CipherSuite>().unwrap(), *v);
+            assert_eq!(v.to_string(), *n);
+        }
+        assert_eq!("linear".parse::<Structure>().unwrap(), Structure::Linear);
+        assert_eq!(AppKind::Pki.to_string(), "pki");
+        assert_eq!(
+            "x".parse::<CipherSuite>().unwrap_err().to_string(),
+            "expected \"des3\", \"sm4\" or \"aes\", found \"x\""
+        );
+        assert_eq!(
+            "T=2".parse::<Protocol>().unwrap_err().to_string(),
+            "expected \"T=0\" or \"T=1\", found \"T=2\""
+        );
+    }
+
+    #[test]
+    fn the_financial_applications_keys_are_3des() {
+        assert_eq!(
+            CipherSuite::Sm4.for_app(Some(AppKind::Pboc)),
+            CipherSuite::Des3
+        );
+        assert_eq!(
+            CipherSuite::Sm4.for_app(Some(AppKind::Ssse)),
+            CipherSuite::Sm4
+        );
+        assert_eq!(CipherSuite::Aes.for_app(None), CipherSuite::Aes);
     }
 }

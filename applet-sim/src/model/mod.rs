@@ -15,6 +15,6 @@ pub mod write;
 
 pub use access::{Access, AccessParseError, Granted, KeySet};
 pub use file::EfControl;
-pub use kinds::{AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName};
+pub use kinds::{AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName, Vocabulary};
 pub use pin::{PinEncoding, PinError, PinObject, PinTextError, PinValue};
 pub use write::{StorageFailure, WritePoint};

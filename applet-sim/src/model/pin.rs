@@ -110,7 +110,7 @@ impl FromStr for PinEncoding {
             "ascii" => Ok(Self::Ascii),
             "ascii-ff" => Ok(Self::AsciiFfPadded),
             other => Err(super::UnknownName {
-                expected: "\"bcd\", \"ascii\" or \"ascii-ff\"",
+                expected: vec!["bcd", "ascii", "ascii-ff"],
                 found: other.to_owned(),
             }),
         }

@@ -24,17 +24,6 @@ pub enum WritePoint {
 }
 
 impl WritePoint {
-    /// Every write point, for reports.
-    pub const ALL: [Self; 7] = [
-        Self::PinDecrement,
-        Self::PinRestore,
-        Self::PinValue,
-        Self::KeyDecrement,
-        Self::KeyRestore,
-        Self::FileUpdate,
-        Self::Lifecycle,
-    ];
-
     /// The name used in reports and comments (`pin.decrement`).
     #[must_use]
     pub fn name(self) -> &'static str {

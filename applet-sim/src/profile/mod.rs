@@ -8,6 +8,7 @@ mod build;
 mod error;
 mod schema;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 pub use error::{ProfileError, line_col, location};
@@ -105,6 +106,18 @@ pub struct PinDef {
     pub unblock: Unblock,
 }
 
+/// The file-system node of each DF of a profile, by label (the MF as `MF`).
+#[derive(Debug)]
+pub(crate) struct DfNodes<'a>(HashMap<&'a str, NodeId>);
+
+impl DfNodes<'_> {
+    /// The node of the DF labelled `label` (the MF for an unknown label, which validation
+    /// rules out).
+    pub(crate) fn node(&self, label: &str) -> NodeId {
+        self.0.get(label).copied().unwrap_or(MF)
+    }
+}
+
 /// A validated card profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
@@ -192,19 +205,14 @@ impl Profile {
     }
 
     /// The card's file tree: the MF, then the DFs and EFs in declaration order (parents are
-    /// declared before their children, which validation ensures).
+    /// declared before their children, which validation ensures); and the node of each DF
+    /// by its label, for what the profile places in a DF (PINs, keys).
     #[must_use]
-    pub(crate) fn file_system(&self) -> FileSystem {
+    pub(crate) fn file_system(&self) -> (FileSystem, DfNodes<'_>) {
         let mut fs = FileSystem::new();
-        let mut labels: Vec<(&str, NodeId)> = vec![("MF", MF)];
-        let lookup = |labels: &[(&str, NodeId)], l: &str| {
-            labels
-                .iter()
-                .find(|(n, _)| *n == l)
-                .map_or(MF, |(_, id)| *id)
-        };
+        let mut nodes = DfNodes(HashMap::from([("MF", MF)]));
         for df in &self.dfs {
-            let parent = lookup(&labels, &df.parent);
+            let parent = nodes.node(&df.parent);
             let id = fs.add_df(Df {
                 parent: Some(parent),
                 fid: df.fid,
@@ -213,7 +221,7 @@ impl Profile {
                 children: Vec::new(),
                 kind: df.kind,
             });
-            labels.push((&df.id, id));
+            nodes.0.insert(&df.id, id);
         }
         for ef in &self.efs {
             let content = match ef.control.structure {
@@ -221,11 +229,11 @@ impl Profile {
                 Structure::Linear | Structure::Cyclic => EfContent::Records(ef.records.clone()),
             };
             fs.add_ef(Ef {
-                parent: lookup(&labels, &ef.parent),
+                parent: nodes.node(&ef.parent),
                 control: ef.control,
                 content,
             });
         }
-        fs
+        (fs, nodes)
     }
 }

@@ -9,10 +9,8 @@
 //! answer, so a vector can expect `6A81` from a blocked card whichever command met it.
 
 use apdu::{Response, StatusWord};
-use applet_sim::crypto::DiversifyError;
-use applet_sim::crypto::{self, KeyLengthError};
-use applet_sim::model::CipherSuite;
-use applet_sim::model::{PinTextError, PinValue};
+use applet_sim::crypto::{self, DiversifyError, KeyLengthError};
+use applet_sim::model::{AppKind, CipherSuite, PinTextError, PinValue};
 
 use crate::transport::{self, Transport, TransportError};
 use applet_sim::model::keys::{pboc, ssse};
@@ -294,7 +292,8 @@ impl Psam {
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
         let dpuk = self.key(App::Pboc, pboc::DPUK)?.to_vec();
-        let enc = crypto::encrypt_data(CipherSuite::Des3, &dpuk, &pin_bcd(pin)?)?;
+        let suite = self.cipher.for_app(Some(AppKind::Pboc));
+        let enc = crypto::encrypt_data(suite, &dpuk, &pin_bcd(pin)?)?;
         self.pboc_secured(t, pboc::DPUK, [0x84, 0x24, 0x00, 0x00], &enc, tamper)
     }
 

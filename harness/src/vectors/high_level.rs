@@ -50,17 +50,12 @@ pub(super) fn command(keyword: &str, args: &str) -> Result<Vec<u8>, String> {
         ("select", ["mf"]) => Ok(vec![0x00, 0xA4, 0x00, 0x0C]),
         ("select", [name]) => {
             // docs/CARD.md §3.1, §3.6, §3.7: the applications' names.
-            let aid = match *name {
-                "ssse" => aid::SSSE,
-                "pki" => aid::PKI,
-                "cert" => aid::PKI_CERT,
-                "bank" => aid::BANK,
-                "pse" => aid::PSE,
-                _ => {
-                    return Err(format!(
-                        "select: expected mf, ssse, pki, cert, bank, pse, aid HEX or fid HEX, found {name:?}"
-                    ));
-                }
+            let Some((_, aid)) = aid::NAMED.iter().find(|(n, _)| n == name) else {
+                let names: Vec<&str> = aid::NAMED.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "select: expected mf, {}, aid HEX or fid HEX, found {name:?}",
+                    names.join(", ")
+                ));
             };
             with_data([0x00, 0xA4, 0x04, 0x0C], aid)
         }
