@@ -228,8 +228,13 @@ mod tests {
             card_blocked: false,
             blocked_apps: Vec::new(),
         };
-        let (mut opened, _) =
-            Journal::open(Box::new(MemMedium::new()), 7, &[record.clone()], true).unwrap();
+        let (mut opened, _) = Journal::open(
+            Box::new(MemMedium::new()),
+            7,
+            std::slice::from_ref(&record),
+            true,
+        )
+        .unwrap();
         let mut resumed = Journal::resume(Box::new(MemMedium::new()), 7);
         for _ in 0..3 {
             opened.write(WritePoint::Lifecycle, &record).unwrap();
