@@ -190,3 +190,87 @@ impl<'a> Command<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(apdu: &[u8], kind: Option<AppKind>) -> Result<(), StatusWord> {
+        let apdu = CommandApdu::parse(apdu).unwrap();
+        Command::decode(&apdu, kind).map(|_| ())
+    }
+
+    const MAC: [u8; 4] = [1, 2, 3, 4];
+
+    fn with_mac(header: [u8; 4]) -> Vec<u8> {
+        let mut v = header.to_vec();
+        v.push(4);
+        v.extend_from_slice(&MAC);
+        v
+    }
+
+    #[test]
+    fn each_instruction_is_accepted_where_its_row_says() {
+        use AppKind::{Pboc, Pki, Ssse};
+        let unblock_app = with_mac([0x84, 0x18, 0x00, 0x00]);
+        let change_ref = [0x00, 0x24, 0x00, 0x81, 0x02, 0x31, 0x32];
+        let change_pin = [0x80, 0x5E, 0x01, 0x00, 0x03, 0x12, 0xFF, 0x34];
+        let card_block = with_mac([0x84, 0x16, 0x00, 0x00]);
+        #[rustfmt::skip]
+        let table: [(&[u8], Option<AppKind>, Result<(), StatusWord>); 12] = [
+            (&unblock_app, Some(Pboc), Ok(())),
+            (&unblock_app, Some(Ssse), Err(StatusWord::InsNotSupported)),
+            (&unblock_app, None,       Err(StatusWord::InsNotSupported)),
+            (&change_ref,  Some(Pki),  Ok(())),
+            (&change_ref,  Some(Ssse), Err(StatusWord::InsNotSupported)),
+            (&change_pin,  Some(Ssse), Ok(())),
+            (&change_pin,  Some(Pboc), Ok(())),
+            (&change_pin,  Some(Pki),  Err(StatusWord::InsNotSupported)),
+            (&change_pin,  None,       Err(StatusWord::InsNotSupported)),
+            (&card_block,  Some(Ssse), Ok(())),
+            (&card_block,  Some(Pki),  Err(StatusWord::InsNotSupported)),
+            (&[0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00], None, Ok(())),
+        ];
+        for (apdu, kind, want) in table {
+            assert_eq!(decode(apdu, kind), want, "{apdu:02X?} in {kind:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_class_and_instruction_are_told_apart() {
+        // A class the card does not know.
+        assert_eq!(
+            decode(&[0x90, 0xA4, 0x00, 0x00], None),
+            Err(StatusWord::ClaNotSupported)
+        );
+        // A known class with an instruction that exists only with another class.
+        assert_eq!(
+            decode(&[0x80, 0xA4, 0x00, 0x00], None),
+            Err(StatusWord::ClaNotSupported)
+        );
+        assert_eq!(
+            decode(&[0x04, 0xB0, 0x00, 0x00], None),
+            Err(StatusWord::ClaNotSupported)
+        );
+        // An instruction the card does not have at all.
+        assert_eq!(
+            decode(&[0x00, 0x46, 0x00, 0x00], None),
+            Err(StatusWord::InsNotSupported)
+        );
+        assert_eq!(
+            decode(&[0x80, 0x46, 0x00, 0x00], None),
+            Err(StatusWord::InsNotSupported)
+        );
+    }
+
+    #[test]
+    fn every_row_is_reachable_through_its_header() {
+        for row in TABLE {
+            let class = KNOWN_CLA.iter().position(|c| *c == row.cla).unwrap();
+            let found = BY_HEADER[usize::from(row.ins)][class];
+            let found = &TABLE[usize::from(found)];
+            assert_eq!((found.cla, found.ins), (row.cla, row.ins));
+        }
+        assert_eq!(implemented().count(), TABLE.len());
+    }
+}
