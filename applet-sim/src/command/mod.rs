@@ -209,6 +209,9 @@ mod tests {
         v
     }
 
+    /// An APDU, the application it is sent in, and the expected decoding.
+    type Case<'a> = (&'a [u8], Option<AppKind>, Result<(), StatusWord>);
+
     #[test]
     fn each_instruction_is_accepted_where_its_row_says() {
         use AppKind::{Pboc, Pki, Ssse};
@@ -217,7 +220,7 @@ mod tests {
         let change_pin = [0x80, 0x5E, 0x01, 0x00, 0x03, 0x12, 0xFF, 0x34];
         let card_block = with_mac([0x84, 0x16, 0x00, 0x00]);
         #[rustfmt::skip]
-        let table: [(&[u8], Option<AppKind>, Result<(), StatusWord>); 12] = [
+        let table: [Case<'_>; 12] = [
             (&unblock_app, Some(Pboc), Ok(())),
             (&unblock_app, Some(Ssse), Err(StatusWord::InsNotSupported)),
             (&unblock_app, None,       Err(StatusWord::InsNotSupported)),
