@@ -18,6 +18,6 @@ pub mod write;
 pub use access::{Access, AccessParseError, Granted, KeySet};
 pub use file::EfControl;
 pub use kinds::{AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName};
-pub use pin::{PinEncoding, PinError, PinObject, PinTextError, PinValue};
-pub use secret::{Salt, SealedPin, Sealing, Secret};
+pub use pin::{PinEncoding, PinError, PinObject, PinTextError, PinValue, Secret};
+pub use secret::{Salt, SealedPin, Sealing};
 pub use write::{StorageFailure, WritePoint};

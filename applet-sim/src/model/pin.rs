@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use apdu::StatusWord;
 
-use super::secret::{SealedPin, Sealing, Secret};
+use super::secret::{SealedPin, Sealing, pki_pin_key};
 use super::write::{StorageFailure, WritePoint};
 use subtle::ConstantTimeEq;
 
@@ -513,6 +513,73 @@ impl PinObject {
             StatusWord::RemainingRetries(self.remaining)
         }
     }
+}
+
+/// A PIN object's secret: the digits (a volatile card: compared directly, no hash, no
+/// allocation), or their sealed form (a card on a state file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secret {
+    /// The digits.
+    Clear(PinValue),
+    /// The sealed form and how it was sealed.
+    Sealed(Sealing, SealedPin),
+}
+
+impl Secret {
+    /// Whether `candidate` is the PIN, in constant time (over the fixed-length form, or over
+    /// the 32 bytes of the verifier).
+    #[must_use]
+    pub fn matches(&self, candidate: &PinValue) -> bool {
+        match self {
+            Self::Clear(value) => value.ct_eq(candidate),
+            Self::Sealed(sealing, sealed) => bool::from(
+                sealing
+                    .verifier(&candidate.to_bytes())
+                    .ct_eq(&sealed.verifier),
+            ),
+        }
+    }
+
+    /// The PKI PIN key, when this secret can give it (always in the clear; sealed, only when
+    /// kept).
+    #[must_use]
+    pub fn pki_key(&self) -> Option<[u8; 16]> {
+        match self {
+            Self::Clear(value) => Some(pki_pin_key(&value.to_bcd())),
+            Self::Sealed(_, sealed) => sealed.pki_key,
+        }
+    }
+
+    /// A new value, kept the way the old one was.
+    pub fn set(&mut self, value: PinValue) {
+        *self = match *self {
+            Self::Clear(_) => Self::Clear(value),
+            Self::Sealed(sealing, _) => Self::Sealed(sealing, seal(sealing, &value)),
+        };
+    }
+
+    /// Seals a clear value (what opening a state file does to the profile's values); a
+    /// sealed one keeps its form, under the new sealing.
+    pub fn seal(&mut self, sealing: Sealing) {
+        *self = match *self {
+            Self::Clear(value) => Self::Sealed(sealing, seal(sealing, &value)),
+            Self::Sealed(_, sealed) => Self::Sealed(sealing, sealed),
+        };
+    }
+
+    /// The sealed form, for the state file (`None` in the clear).
+    #[must_use]
+    pub fn sealed(&self) -> Option<SealedPin> {
+        match self {
+            Self::Clear(_) => None,
+            Self::Sealed(_, sealed) => Some(*sealed),
+        }
+    }
+}
+
+/// `value` sealed at `sealing`'s place.
+fn seal(sealing: Sealing, value: &PinValue) -> SealedPin {
+    sealing.seal(&value.to_bytes(), &value.to_bcd())
 }
 
 #[cfg(test)]

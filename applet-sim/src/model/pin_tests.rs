@@ -1,6 +1,7 @@
 //! Unit tests of the PIN object (model/pin.rs): decoding, the counter rules, commits.
 
 use super::*;
+use crate::model::secret::Sealing;
 
 /// No durable state: every write point succeeds.
 #[allow(clippy::unnecessary_wraps)]
@@ -186,5 +187,47 @@ fn commits_come_in_order_and_a_failed_one_stops_the_comparison() {
     assert_eq!(
         StatusWord::from(PinError::Storage),
         StatusWord::MemoryFailure
+    );
+}
+
+fn pin(s: &str) -> PinValue {
+    PinValue::from_digits(s).unwrap()
+}
+
+#[test]
+fn sealed_secrets_compare_by_verifier_and_depend_on_salt_and_place() {
+    let sealing = Sealing {
+        salt: [7; 16],
+        index: 0,
+        keeps_pki_key: false,
+    };
+    let mut s = Secret::Clear(pin("123456"));
+    s.seal(sealing);
+    assert!(s.matches(&pin("123456")) && !s.matches(&pin("1234560")));
+    assert_eq!(s.pki_key(), None);
+    s.set(pin("654321"));
+    assert!(s.matches(&pin("654321")) && !s.matches(&pin("123456")));
+    let other_salt = Sealing {
+        salt: [8; 16],
+        ..sealing
+    };
+    let other_index = Sealing {
+        index: 1,
+        ..sealing
+    };
+    let v = sealing.verifier(&pin("1234").to_bytes());
+    assert_ne!(v, other_salt.verifier(&pin("1234").to_bytes()));
+    assert_ne!(v, other_index.verifier(&pin("1234").to_bytes()));
+    let pki = Sealing {
+        keeps_pki_key: true,
+        ..sealing
+    };
+    let mut s = Secret::Clear(pin("123456"));
+    let clear_key = s.pki_key();
+    s.seal(pki);
+    assert_eq!(s.pki_key(), clear_key);
+    assert_eq!(
+        format!("{:?}", pki.seal(&pin("1").to_bytes(), &pin("1").to_bcd())),
+        "SealedPin(key kept: true)"
     );
 }
