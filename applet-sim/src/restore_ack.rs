@@ -10,7 +10,7 @@
 //! Each update is written to a temporary file in the folder and renamed over the
 //! acknowledgement (a reader never sees half a line). The serve removes its files when it
 //! stops (and the folder when it is empty); a serve killed with SIGKILL leaves one small file
-//! in the private folder, never anything in `$TMPDIR` itself.
+//! in the private folder (never anything in `$TMPDIR` itself), removed by the next serve.
 
 use std::fs;
 use std::io::{self, Read};
@@ -117,6 +117,7 @@ impl RestoreAck {
     /// I/O, or a folder that is not private.
     pub fn create(base: &Path, slot: usize) -> io::Result<Self> {
         let dir = private_dir(base, true)?;
+        remove_stale(&dir);
         let ack = Self {
             path: dir.join(format!("{}.slot{slot}", std::process::id())),
         };
@@ -146,6 +147,26 @@ impl RestoreAck {
         tmp.push(".tmp");
         fs::write(&tmp, line)?;
         fs::rename(&tmp, &self.path)
+    }
+}
+
+/// Removes the acknowledgements of serves that no longer run (killed with SIGKILL: no
+/// `/proc/<pid>`), so that nothing stays behind for long.
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.split('.').next()) else {
+            continue;
+        };
+        if pid.bytes().all(|b| b.is_ascii_digit())
+            && !pid.is_empty()
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -186,6 +207,12 @@ mod tests {
             Ack::read(ack.path()).unwrap().failure.as_deref(),
             Some("disk full")
         );
+        // A killed serve's file (no such process) goes when the next serve starts.
+        let stale = dir.join("4294967295.slot0");
+        fs::write(&stale, "0 ok\n").unwrap();
+        let next = RestoreAck::create(&b, 4).unwrap();
+        assert!(!stale.exists() && ack.path().exists());
+        drop(next);
         drop(ack);
         assert!(!dir.exists(), "left behind");
         fs::remove_dir(&b).unwrap();

@@ -141,6 +141,9 @@ fn restore_timeouts_are_validated_before_any_signal() {
     let ack = applet_sim::restore_ack::restore_ack_path(pid, 0).unwrap();
     let now = applet_sim::restore_ack::Ack::read(&ack).unwrap();
     assert_eq!(now.count, 1);
+    let mut s = s;
+    assert_eq!(stop(&mut s.0, "TERM", Duration::from_secs(5)), Some(0));
+    assert!(!ack.exists(), "{} left behind", ack.display());
 }
 
 /// Issue 16 item 7: SIGTERM was ignored while `connect()` blocked. A listener whose

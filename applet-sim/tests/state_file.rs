@@ -52,6 +52,7 @@ fn a_new_state_file_is_private_and_leaves_nothing_beside_it() {
     drop(Card::open(&gen3(), &path).unwrap());
     assert_eq!(mode(&path), 0o600);
     assert_eq!(names(&dir), ["card.state"]);
+    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Issue 16 item 1: `FILE.tmp` followed a planted symlink (the victim overwritten with state
@@ -84,6 +85,7 @@ fn planted_temporary_names_are_never_used() {
     assert_eq!(meta.mode() & 0o777, 0o600);
     assert_ne!(meta.ino(), fs::metadata(&planted).unwrap().ino());
     assert_eq!(fs::read(&planted).unwrap(), b"");
+    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Issue 16 item 3: the lock was on `FILE.lock`, so a symlink or a hard link opened the same
@@ -106,6 +108,7 @@ fn the_lock_covers_every_path_to_the_file() {
     // one of them).
     let e = Card::open(&gen3(), &hard).unwrap_err();
     assert!(e.to_string().contains("hard link"), "{e}");
+    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Issue 16 item 3: compaction through a symlink replaced the link by a regular file, so the
@@ -140,6 +143,7 @@ fn compaction_replaces_the_real_file_and_a_dangling_link_is_refused() {
     assert!(e.to_string().contains("dangling"), "{e}");
     assert!(fs::symlink_metadata(&dangling).unwrap().is_symlink());
     assert!(!dir.join("nowhere").exists());
+    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Issue 16 item 1: a 0666 state file (or one another user owns) was used as it was.
@@ -161,6 +165,7 @@ fn a_state_file_others_can_write_or_own_is_refused() {
         assert!(matches!(e, StateError::Unsafe { .. }), "{e}");
         assert!(e.to_string().contains("owned by"), "{e}");
     }
+    let _ = fs::remove_dir_all(&dir);
 }
 
 fn running_as(uid: u32) -> bool {
@@ -187,6 +192,7 @@ fn special_and_huge_state_files_are_refused_without_reading_them() {
     fs::set_permissions(&huge, fs::Permissions::from_mode(0o600)).unwrap();
     let e = Card::open(&gen3(), &huge).unwrap_err();
     assert!(e.to_string().contains("larger than"), "{e}");
+    let _ = fs::remove_dir_all(&dir);
 }
 
 /// The fixed-length form of the PIN `123456` and the PUK `12345678` as format 1 stored them,
@@ -234,6 +240,7 @@ fn pin_values_are_not_readable_from_the_state_file() {
             ("0020000003654321", "9000"),
         ],
     );
+    let _ = fs::remove_dir_all(&dir);
 }
 
 /// A format-1 file (clear PIN values; written by the previous build, one wrong SSSE PIN in
@@ -273,4 +280,5 @@ fn a_format_1_file_is_migrated() {
             ("0020000003123456", "9000"),
         ],
     );
+    let _ = fs::remove_dir_all(&dir);
 }
