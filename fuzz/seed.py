@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Seeds the fuzz corpora from the conformance vectors and profiles (fuzz/corpus/<target>).
+"""Seeds the fuzz corpora from the conformance vectors, profiles and state files
+(fuzz/seeds/state_file) in fuzz/corpus/<target>.
 
 Run from the repository root: python3 fuzz/seed.py
 """
@@ -61,6 +62,9 @@ def main():
         os.path.join(ROOT, "applet-sim", "tests", "fixtures", "*.toml")
     ):
         put("profile", open(path, "rb").read())
+    # State files: format 1 (migrated on opening) and format 2, of the gen3 profile.
+    for path in glob.glob(os.path.join(ROOT, "fuzz", "seeds", "state_file", "*.state")):
+        put("state_file", open(path, "rb").read())
     print(f"seeded from {n} cases")
 
 

@@ -353,27 +353,24 @@ pub fn pboc_reload_mac(key: &[u8], pin: &[u8]) -> Result<[u8; 4], KeyLengthError
     pboc_mac(&folded, &[0; 8], pin)
 }
 
-/// The PKI application's PIN key (§3.7): the first 16 bytes of SM3 of the PIN in packed BCD.
-#[must_use]
-pub fn pki_pin_key(pin_bcd: &[u8]) -> [u8; 16] {
-    use sm3::Digest;
-    let digest = sm3::Sm3::digest(pin_bcd);
-    let mut key = [0u8; 16];
-    key.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
-    key
-}
+pub use crate::model::secret::pki_pin_key;
 
 /// The PKI application's VERIFY data (§3.7): SM4-ECB of the card's 16-byte challenge (or an
-/// 8-byte challenge ‖ 00×8) under [`pki_pin_key`].
+/// 8-byte challenge ‖ 00×8) under [`pki_pin_key`] of the PIN in packed BCD.
 #[must_use]
 pub fn pki_verify_cryptogram(pin_bcd: &[u8], challenge: &[u8]) -> [u8; 16] {
-    let key = pki_pin_key(pin_bcd);
+    pki_cryptogram(&pki_pin_key(pin_bcd), challenge)
+}
+
+/// [`pki_verify_cryptogram`] from the PIN key itself (what a card on a state file keeps).
+#[must_use]
+pub fn pki_cryptogram(key: &[u8; 16], challenge: &[u8]) -> [u8; 16] {
     let mut block = [0u8; 16];
     let n = challenge.len().min(16);
     if let (Some(dst), Some(src)) = (block.get_mut(..n), challenge.get(..n)) {
         dst.copy_from_slice(src);
     }
-    if let Ok(cipher) = BlockCipher::new(CipherSuite::Sm4, &key) {
+    if let Ok(cipher) = BlockCipher::new(CipherSuite::Sm4, key) {
         cipher.encrypt_block(&mut block);
     }
     block

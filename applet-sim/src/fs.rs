@@ -238,6 +238,19 @@ impl FileSystem {
         self.df(self.application_of(df)).and_then(|d| d.kind)
     }
 
+    /// True when an application of `kind` is `df` or lies below it (a PIN of `df` is in
+    /// its scope).
+    #[must_use]
+    pub fn reaches_kind(&self, df: NodeId, kind: AppKind) -> bool {
+        (0..self.nodes.len())
+            .filter_map(|i| u16::try_from(i).ok().map(NodeId))
+            .any(|n| {
+                matches!(self.node(n), Some(Node::Df(_)))
+                    && self.kind_of(n) == Some(kind)
+                    && self.is_within(n, df)
+            })
+    }
+
     /// True when `id` is `ancestor` or lies below it.
     #[must_use]
     pub fn is_within(&self, mut id: NodeId, ancestor: NodeId) -> bool {

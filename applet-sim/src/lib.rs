@@ -31,6 +31,7 @@ mod device;
 mod fs;
 pub mod model;
 pub mod profile;
+pub mod restore_ack;
 pub mod shell;
 mod storage;
 pub mod vpcd;
@@ -38,7 +39,7 @@ pub mod vpcd;
 pub use card::Card;
 pub use device::SmartCard;
 pub use profile::{Profile, ProfileError};
-pub use storage::StateError;
+pub use storage::{StateError, create_private};
 
 /// Test support (feature `testing`): the in-memory medium with power cuts for tearing
 /// tests, and what it stores. The inspection methods of [`Card`] (counters, state

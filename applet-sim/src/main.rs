@@ -58,6 +58,10 @@ enum Cmd {
         /// FILE.slotN); created from the profile when missing, locked while in use.
         #[arg(long, value_name = "FILE")]
         state: Option<std::path::PathBuf>,
+        /// Drop a peer that stops in the middle of a frame for this many seconds (so one
+        /// silent client cannot hold the card in reversed mode).
+        #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+        frame_timeout: std::time::Duration,
     },
     /// Restore the card of a running `ssc-card serve` to its profile's initial state and wait
     /// until it is done (SIGHUP, then the serve's acknowledgement): for `ssc-harness run
@@ -69,9 +73,9 @@ enum Cmd {
         /// The slot to wait for.
         #[arg(long, default_value_t = 0)]
         slot: usize,
-        /// Give up after this many seconds.
-        #[arg(long, default_value_t = 10.0)]
-        timeout: f64,
+        /// Give up after this many seconds (more than 0, at most 3600).
+        #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+        timeout: std::time::Duration,
     },
     /// Print a built-in profile as an editable TOML file, or list them.
     Profile {
@@ -88,6 +92,21 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A number of seconds for a timeout: finite, more than 0, at most an hour (clap reports
+/// anything else as a usage error, before anything is done).
+fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    let s: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if s.is_finite() && s > 0.0 && s <= 3600.0 {
+        Ok(std::time::Duration::from_secs_f64(s))
+    } else {
+        Err(format!(
+            "{text:?}: a timeout is more than 0 and at most 3600 seconds"
+        ))
     }
 }
 
@@ -133,14 +152,27 @@ fn slot_state(state: Option<&std::path::Path>, i: usize) -> Option<std::path::Pa
     })
 }
 
-fn serve(
-    vpcd: &[String],
+/// What `ssc-card serve` was asked.
+struct ServeArgs<'a> {
+    vpcd: &'a [String],
     slots: u16,
     listen: Option<String>,
-    profile: &str,
+    profile: &'a str,
     verbose: bool,
-    state: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
+    state: Option<&'a std::path::Path>,
+    frame_timeout: std::time::Duration,
+}
+
+fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
+    let ServeArgs {
+        vpcd,
+        slots,
+        listen,
+        profile,
+        verbose,
+        state,
+        frame_timeout,
+    } = args;
     use applet_sim::vpcd::{Controls, Endpoint, Slot, install_signal_handlers};
     use std::sync::Arc;
 
@@ -160,7 +192,6 @@ fn serve(
     };
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut threads = Vec::new();
-    let mut acks = Vec::new();
     for (i, addr) in addrs.into_iter().enumerate() {
         let endpoint = if listen.is_some() {
             Endpoint::Listen(addr)
@@ -169,10 +200,10 @@ fn serve(
         };
         let card = open_card(&profile, slot_state(state, i).as_deref())?;
         let mut slot = Slot::new(&format!("slot {i}"), card, Card::new(&profile), verbose);
-        let ack = applet_sim::vpcd::restore_ack_path(std::process::id(), i);
-        slot.acknowledge_restores(ack.clone())
-            .with_context(|| format!("writing {}", ack.display()))?;
-        acks.push(ack);
+        slot.set_frame_timeout(frame_timeout);
+        let ack = applet_sim::restore_ack::RestoreAck::create(&std::env::temp_dir(), i)
+            .context("creating the restore acknowledgement")?;
+        slot.acknowledge_restores(ack);
         let controls = Controls {
             stop: Arc::clone(&stop),
             ..Controls::default()
@@ -187,10 +218,8 @@ fn serve(
     }
     let mut results = Vec::new();
     for t in threads {
+        // A slot's acknowledgement file goes with the slot, when its thread ends.
         results.push(t.join());
-    }
-    for ack in acks {
-        let _ = std::fs::remove_file(ack);
     }
     for r in results {
         match r {
@@ -202,31 +231,39 @@ fn serve(
     Ok(())
 }
 
-/// `ssc-card restore`: SIGHUP to the serve, then wait until its acknowledgement file counts
-/// one more restore (the serve applies it between frames, within its 20 ms poll).
-fn restore(pid: u32, slot: usize, timeout: f64) -> anyhow::Result<()> {
-    let ack = applet_sim::vpcd::restore_ack_path(pid, slot);
-    let read = || -> anyhow::Result<u64> {
-        let text = std::fs::read_to_string(&ack)
-            .with_context(|| format!("{} (is ssc-card serve {pid} running?)", ack.display()))?;
-        Ok(text.trim().parse().unwrap_or(0))
+/// `ssc-card restore`: SIGHUP to the serve, then wait until its acknowledgement counts one
+/// more restore (the serve applies it between frames, within its 20 ms poll); an error when
+/// that restore failed.
+fn restore(pid: u32, slot: usize, timeout: std::time::Duration) -> anyhow::Result<()> {
+    use applet_sim::restore_ack::{Ack, restore_ack_path};
+    let ack = restore_ack_path(pid, slot)
+        .with_context(|| format!("is ssc-card serve {pid} running, as this user?"))?;
+    let read = || -> anyhow::Result<Ack> {
+        Ack::read(&ack)
+            .with_context(|| format!("{} (is ssc-card serve {pid} running?)", ack.display()))
     };
-    let before = read()?;
+    let before = read()?.count;
     // The shell's kill: no process-control code of our own (no `unsafe`).
     let status = std::process::Command::new("sh")
         .args(["-c", &format!("kill -HUP {pid}")])
         .status()
         .context("running kill")?;
     anyhow::ensure!(status.success(), "kill -HUP {pid} failed: {status}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(timeout);
-    while read()? <= before {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let now = read()?;
+        if now.count > before {
+            return match now.failure {
+                None => Ok(()),
+                Some(why) => anyhow::bail!("ssc-card serve {pid}: the restore failed: {why}"),
+            };
+        }
         anyhow::ensure!(
             std::time::Instant::now() < deadline,
-            "ssc-card serve {pid} did not acknowledge the restore within {timeout} s"
+            "ssc-card serve {pid} did not acknowledge the restore within {timeout:?}"
         );
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    Ok(())
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -246,14 +283,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             profile,
             verbose,
             state,
-        } => serve(
-            &vpcd,
+            frame_timeout,
+        } => serve(ServeArgs {
+            vpcd: &vpcd,
             slots,
-            reversed.then_some(listen),
-            &profile,
+            listen: reversed.then_some(listen),
+            profile: &profile,
             verbose,
-            state.as_deref(),
-        ),
+            state: state.as_deref(),
+            frame_timeout,
+        }),
         Cmd::Restore { pid, slot, timeout } => restore(pid, slot, timeout),
         Cmd::Profile { show: Some(name) } => {
             let text = profile::builtin_text(&name).with_context(|| {

@@ -8,21 +8,29 @@
 //! connects again when inserted. Frames are read exactly: a partial read is never taken
 //! for a frame, and a dropped connection drops the partial frame, not the card's state.
 //!
+//! Availability: a stop (SIGTERM) is seen within [`CONNECT_TIMEOUT`] while connecting and
+//! within [`POLL`] otherwise; a peer that stops in the middle of a frame for longer than the
+//! slot's frame timeout ([`DEFAULT_FRAME_TIMEOUT`], `serve --frame-timeout`) is dropped, so
+//! one silent client cannot hold the card (reversed mode).
+//!
 //! Speed (docs/PROTOCOLS.md, "the 40 ms trap"): TCP_NODELAY, one write per response (length and bytes
 //! together), and TCP_QUICKACK re-armed after every read.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apdu::hex_spaced;
 use socket2::SockRef;
 
 use crate::SmartCard;
+use crate::restore_ack::{Ack, RestoreAck};
 use crate::shell::answer_line;
+
+pub use crate::restore_ack::restore_ack_path;
 
 /// vpcd's first port (`0x8C7B`): slot 0 is "Virtual PCD 00 00", 35964 is slot 1.
 pub const DEFAULT_PORT: u16 = 35963;
@@ -34,7 +42,13 @@ const CTRL_RESET: u8 = 2;
 const CTRL_ATR: u8 = 4;
 
 /// How often a blocked read looks at the control flags.
-const POLL: Duration = Duration::from_millis(20);
+pub const POLL: Duration = Duration::from_millis(20);
+
+/// How long one attempt to connect to vpcd may block (a stop waits at most this long).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How long a peer may stay silent in the middle of a frame before it is dropped.
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the card meets vpcd.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,9 +89,10 @@ pub struct Slot<C: SmartCard = crate::Card> {
     initial: C,
     present: bool,
     verbose: bool,
-    /// Restores applied, and the file that acknowledges them.
+    /// Restores handled, and the file that acknowledges them.
     restores: u64,
-    ack: Option<std::path::PathBuf>,
+    ack: Option<RestoreAck>,
+    frame_timeout: Duration,
 }
 
 /// Why a connection ended.
@@ -89,6 +104,8 @@ pub enum Ended {
     Stopped,
     /// The card was taken out of the reader: stay away until it is put back.
     Removed,
+    /// The peer stopped in the middle of a frame for longer than the frame timeout.
+    Stalled,
 }
 
 impl<C: SmartCard> Slot<C> {
@@ -99,6 +116,7 @@ impl<C: SmartCard> Slot<C> {
             name: name.to_owned(),
             restores: 0,
             ack: None,
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
             initial,
             card,
             present: true,
@@ -106,15 +124,16 @@ impl<C: SmartCard> Slot<C> {
         }
     }
 
-    /// Writes the number of restores applied so far to `path` after each one (see
-    /// [`restore_ack_path`]); the file is created now, with 0.
-    ///
-    /// # Errors
-    /// The I/O error writing it.
-    pub fn acknowledge_restores(&mut self, path: std::path::PathBuf) -> io::Result<()> {
-        std::fs::write(&path, "0")?;
-        self.ack = Some(path);
-        Ok(())
+    /// Acknowledges each restore handled, with its outcome, in `ack` (see
+    /// [`crate::restore_ack`]); the file goes when the slot does.
+    pub fn acknowledge_restores(&mut self, ack: RestoreAck) {
+        self.ack = Some(ack);
+    }
+
+    /// Drops a peer silent for `timeout` in the middle of a frame (default
+    /// [`DEFAULT_FRAME_TIMEOUT`]).
+    pub fn set_frame_timeout(&mut self, timeout: Duration) {
+        self.frame_timeout = timeout;
     }
 
     /// The card in the slot.
@@ -137,17 +156,30 @@ impl<C: SmartCard> Slot<C> {
     /// Applies removal, insertion and restore requests made since the last look.
     fn apply(&mut self, controls: &Controls) {
         if controls.restore.swap(false, Ordering::SeqCst) {
-            match self.card.restore_from(&self.initial) {
-                Ok(()) => eprintln!(
-                    "[{}] card restored to the profile's initial state",
-                    self.name
-                ),
-                Err(e) => eprintln!("[{}] restore failed: {e}", self.name),
-            }
-            // Acknowledge, so `ssc-card restore` knows the next frame meets the restored card.
+            let failure = match self.card.restore_from(&self.initial) {
+                Ok(()) => {
+                    eprintln!(
+                        "[{}] card restored to the profile's initial state",
+                        self.name
+                    );
+                    None
+                }
+                Err(e) => {
+                    eprintln!("[{}] restore failed: {e}", self.name);
+                    Some(e.to_string())
+                }
+            };
+            // Acknowledge with the outcome, so `ssc-card restore` knows the next frame meets
+            // the restored card — or that there is none.
             self.restores += 1;
-            if let Some(path) = &self.ack {
-                let _ = std::fs::write(path, self.restores.to_string());
+            if let Some(ack) = &self.ack {
+                let done = Ack {
+                    count: self.restores,
+                    failure,
+                };
+                if let Err(e) = ack.record(&done) {
+                    eprintln!("[{}] cannot acknowledge the restore: {e}", self.name);
+                }
             }
         }
         if controls.remove.swap(false, Ordering::SeqCst) {
@@ -208,13 +240,6 @@ impl<C: SmartCard> Slot<C> {
     }
 }
 
-/// Where `ssc-card serve` (process `pid`) acknowledges the restores of slot `slot`: a file
-/// holding how many restores it has applied.
-#[must_use]
-pub fn restore_ack_path(pid: u32, slot: usize) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("ssc-card-{pid}-slot{slot}.restores"))
-}
-
 /// Serves one slot until a stop is requested: connects (or accepts), answers frames, and
 /// reconnects with backoff when the peer goes away, keeping the card's state.
 ///
@@ -246,7 +271,7 @@ pub fn serve<C: SmartCard>(
                 Ok((s, _)) => s.set_nonblocking(false).map(|()| s),
                 Err(e) => Err(e),
             },
-            (None, Endpoint::Connect(addr)) => TcpStream::connect(addr.as_str()),
+            (None, Endpoint::Connect(addr)) => connect(addr),
             (None, Endpoint::Listen(_)) => Err(io::Error::other("no listener")),
         };
         match stream {
@@ -265,8 +290,12 @@ pub fn serve<C: SmartCard>(
                         }
                     }
                     Ok(Ended::Disconnected) => {
-                        eprintln!("[{}] vpcd went away; reconnecting", slot.name)
+                        eprintln!("[{}] vpcd went away; reconnecting", slot.name);
                     }
+                    Ok(Ended::Stalled) => eprintln!(
+                        "[{}] the peer stopped in the middle of a frame for {:?}; dropped",
+                        slot.name, slot.frame_timeout
+                    ),
                     Err(e) => eprintln!("[{}] connection error: {e}; reconnecting", slot.name),
                 }
             }
@@ -275,12 +304,36 @@ pub fn serve<C: SmartCard>(
                     eprintln!("[{}] waiting for vpcd at {endpoint:?}: {e}", slot.name);
                     announced_wait = true;
                 }
-                thread::sleep(if listener.is_some() { POLL } else { backoff });
+                sleep_unless_stopped(if listener.is_some() { POLL } else { backoff }, controls);
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
     }
     Ok(())
+}
+
+/// One attempt to connect to `addr`, blocking at most [`CONNECT_TIMEOUT`] per address.
+fn connect(addr: &str) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{addr}: no address"));
+    for a in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&a, CONNECT_TIMEOUT) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Sleeps `total`, in [`POLL`] slices, returning early on a stop.
+fn sleep_unless_stopped(total: Duration, controls: &Controls) {
+    let until = Instant::now() + total;
+    while !controls.stopped() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        thread::sleep(left.min(POLL));
+    }
 }
 
 /// What waiting for a frame came to.
@@ -293,6 +346,8 @@ enum ReadOutcome {
     Stopped,
     /// Nothing arrived for a while (a partial frame stays buffered).
     Idle,
+    /// A partial frame waited longer than the frame timeout.
+    Stalled,
 }
 
 /// Reads vpcd frames, taking whatever the socket holds in one `recv` (often the length and
@@ -303,14 +358,20 @@ struct FrameReader {
     len: usize,
     /// Size of the frame handed out last (header included), dropped on the next call.
     consumed: usize,
+    /// Since when a partial frame has waited for the rest.
+    partial_since: Option<Instant>,
+    /// How long it may wait.
+    frame_timeout: Duration,
 }
 
 impl FrameReader {
-    fn new() -> Self {
+    fn new(frame_timeout: Duration) -> Self {
         Self {
             buf: vec![0; 4096],
             len: 0,
             consumed: 0,
+            partial_since: None,
+            frame_timeout,
         }
     }
 
@@ -329,7 +390,11 @@ impl FrameReader {
         loop {
             if let Some((size, _)) = self.complete() {
                 self.consumed = size;
+                self.partial_since = None;
                 return Ok(ReadOutcome::Frame);
+            }
+            if self.len > 0 && self.partial_since.is_none() {
+                self.partial_since = Some(Instant::now());
             }
             if self.len == self.buf.len() {
                 // A frame longer than the buffer: grow to its size (at most 2 + 65,535).
@@ -354,6 +419,12 @@ impl FrameReader {
                 {
                     if controls.stopped() {
                         return Ok(ReadOutcome::Stopped);
+                    }
+                    if self
+                        .partial_since
+                        .is_some_and(|t| t.elapsed() >= self.frame_timeout)
+                    {
+                        return Ok(ReadOutcome::Stalled);
                     }
                     return Ok(ReadOutcome::Idle);
                 }
@@ -406,7 +477,7 @@ fn serve_connection<C: SmartCard>(
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(POLL))?;
     let _ = SockRef::from(&stream).set_tcp_quickack(true);
-    let mut reader = FrameReader::new();
+    let mut reader = FrameReader::new(slot.frame_timeout);
     let mut answer = Vec::with_capacity(512);
     let mut wire = Vec::with_capacity(514);
     loop {
@@ -419,6 +490,7 @@ fn serve_connection<C: SmartCard>(
             ReadOutcome::Frame => {}
             ReadOutcome::Idle => continue,
             ReadOutcome::Closed => return Ok(Ended::Disconnected),
+            ReadOutcome::Stalled => return Ok(Ended::Stalled),
             ReadOutcome::Stopped => return Ok(Ended::Stopped),
         }
         if !slot.present {
@@ -481,6 +553,42 @@ mod tests {
         slot.apply(&controls);
         slot.handle(&[CTRL_ATR], &mut out);
         assert_eq!(out, slot.card().atr());
+    }
+
+    /// Issue 16 item 6: a restore whose rewrite fails (the medium refuses the write, as a
+    /// full disk does) is acknowledged as failed, not as done.
+    #[test]
+    fn a_failed_restore_is_acknowledged_as_failed() {
+        use crate::restore_ack::{Ack, RestoreAck};
+        use crate::testing::{CutMode, MemMedium};
+        let profile = crate::Profile::builtin("gen3").unwrap();
+        let medium = MemMedium::new();
+        let card = Card::open_on(&profile, Box::new(medium.clone())).unwrap();
+        let mut slot = Slot::new("t", card, Card::new(&profile), false);
+        let base = std::env::temp_dir().join(format!("ssc-slot-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        let ack = RestoreAck::create(&base, 0).unwrap();
+        let path = ack.path().to_owned();
+        slot.acknowledge_restores(ack);
+        let controls = Controls::default();
+        controls.restore.store(true, Ordering::SeqCst);
+        slot.apply(&controls);
+        assert_eq!(
+            Ack::read(&path).unwrap(),
+            Ack {
+                count: 1,
+                failure: None
+            }
+        );
+        medium.cut_at(medium.writes(), CutMode::Dropped);
+        controls.restore.store(true, Ordering::SeqCst);
+        slot.apply(&controls);
+        let ack = Ack::read(&path).unwrap();
+        assert_eq!(ack.count, 2);
+        assert!(ack.failure.is_some_and(|f| f.contains("power cut")));
+        drop(slot);
+        assert!(!path.exists());
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

@@ -90,6 +90,7 @@ fn a_bad_profile_is_refused_with_file_and_line() {
         err.contains("bad.toml:4:12: protocol: expected \"T=0\" or \"T=1\""),
         "{err}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

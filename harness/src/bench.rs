@@ -38,14 +38,17 @@ pub struct BenchResult {
 }
 
 /// One write of a PIN record's size and one fdatasync per loop, in a scratch file in `dir`,
-/// for `duration`: how many a second this disk allows.
+/// for `duration`: how many a second this disk allows. The scratch file is private (0600),
+/// has an unpredictable name and is created exclusively (never through a planted file or
+/// symlink), and is removed at once: it is written through its descriptor only.
 ///
 /// # Errors
 /// I/O on the scratch file.
 pub fn fsync_baseline(dir: &std::path::Path, duration: Duration) -> std::io::Result<f64> {
     use std::io::Write;
-    let path = dir.join(format!(".ssc-fsync-probe-{}", std::process::id()));
-    let mut f = std::fs::File::create(&path)?;
+    let (path, mut f) = applet_sim::create_private(dir, ".ssc-fsync-probe-")?;
+    // Unlinked now: a SIGKILL leaves nothing behind.
+    std::fs::remove_file(&path)?;
     let record = [0x5Au8; 33];
     let started = Instant::now();
     let mut ops = 0u64;
@@ -58,7 +61,6 @@ pub fn fsync_baseline(dir: &std::path::Path, duration: Duration) -> std::io::Res
         Ok::<(), std::io::Error>(())
     })();
     let seconds = started.elapsed().as_secs_f64();
-    std::fs::remove_file(&path)?;
     result?;
     Ok(ops as f64 / seconds)
 }
@@ -171,4 +173,35 @@ pub fn verify_loop(
         fsync_per_s: None,
         fsync_ratio: None,
     })
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use std::time::Duration;
+
+    /// Issue 16 item 1: the probe was `File::create(DIR/.ssc-fsync-probe-<pid>)`, which
+    /// wrote through a symlink planted at that name and was left behind after a SIGKILL.
+    #[test]
+    fn the_fsync_probe_uses_no_predictable_name_and_leaves_nothing() {
+        let dir = std::env::temp_dir().join(format!("ssc-probe-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let planted = dir.join(format!(".ssc-fsync-probe-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let rate = super::fsync_baseline(&dir, Duration::from_millis(20)).unwrap();
+        assert!(rate > 0.0);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        let mut left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [planted.file_name().unwrap(), victim.file_name().unwrap()]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -11,6 +11,7 @@ use super::Card;
 use super::state::{AppBlock, Persistent};
 use crate::fs::{EfContent, Node, NodeId};
 use crate::model::pin::PinObject;
+use crate::model::{AppKind, Salt, Sealing};
 use crate::profile::Profile;
 use crate::storage::{
     EfData, FileMedium, Journal, Medium, OpenError, Record, StateError, StorageFailure, WritePoint,
@@ -65,13 +66,14 @@ pub(crate) enum Datum {
     Lifecycle,
 }
 
-/// The record of PIN object `index`.
-pub(crate) fn pin_record(index: usize, pin: &PinObject) -> Record {
-    Record::Pin {
-        index: u16::try_from(index).unwrap_or(u16::MAX),
-        value: pin.value(),
+/// The record of PIN object `index`: its sealed value and counter (`None` for a value in
+/// the clear, which never goes to a state file).
+pub(crate) fn pin_record(index: usize, pin: &PinObject) -> Option<Record> {
+    Some(Record::Pin {
+        index: u16::try_from(index).ok()?,
+        sealed: pin.secret().sealed()?,
         remaining: pin.remaining(),
-    }
+    })
 }
 
 /// The fingerprint of a profile's layout: a state file belongs to one (files, PINs, keys).
@@ -106,7 +108,7 @@ impl Persistent {
             .pins
             .iter()
             .enumerate()
-            .map(|(i, p)| pin_record(i, &p.pin))
+            .filter_map(|(i, p)| pin_record(i, &p.pin))
             .collect();
         for i in 0..self.keys.len() {
             out.extend(self.record(Datum::Key(i)));
@@ -144,12 +146,47 @@ impl Persistent {
         })
     }
 
+    /// Keeps every PIN value sealed under a state file's salt (model/secret.rs); the PKI key
+    /// is kept only for a PIN in whose scope a PKI application lies (VERIFY by cryptogram).
+    pub(super) fn seal_pins(&mut self, salt: Salt) {
+        for (i, p) in self.pins.iter_mut().enumerate() {
+            p.pin.seal(Sealing {
+                salt,
+                index: u16::try_from(i).unwrap_or(u16::MAX),
+                keeps_pki_key: self.fs.reaches_kind(p.owner, AppKind::Pki),
+            });
+        }
+    }
+
+    /// The salt the PIN values are sealed under (`None` when they are in the clear).
+    #[cfg(any(test, feature = "testing"))]
+    pub(super) fn salt(&self) -> Option<Salt> {
+        self.pins.iter().find_map(|p| match p.pin.secret() {
+            crate::model::Secret::Sealed(sealing, _) => Some(sealing.salt),
+            crate::model::Secret::Clear(_) => None,
+        })
+    }
+
     /// Applies a record read from a state file; a record that does not fit this profile's
     /// layout (an index or node out of range, a content of the wrong shape or size) is an
     /// error, and the file is refused.
     fn apply(&mut self, record: Record) -> Result<(), String> {
         match record {
             Record::Pin {
+                index,
+                sealed,
+                remaining,
+            } => {
+                let p = self.pins.get_mut(usize::from(index)).ok_or(format!(
+                    "a record for PIN #{index}, which the profile lacks"
+                ))?;
+                if !p.pin.restore_sealed(sealed, remaining) {
+                    return Err(format!(
+                        "a sealed record for PIN #{index}, kept in the clear"
+                    ));
+                }
+            }
+            Record::LegacyPin {
                 index,
                 value,
                 remaining,
@@ -257,12 +294,23 @@ impl Card {
         new: bool,
     ) -> Result<Self, OpenError> {
         let mut card = Self::new(profile);
-        let initial = card.persistent.records();
-        let (mut journal, opened) = Journal::open(medium, fingerprint(profile), &initial, new)?;
+        let (mut journal, opened) = Journal::open(medium, fingerprint(profile), new)?;
+        card.persistent.seal_pins(journal.salt());
+        if opened.new {
+            journal
+                .compact(&card.persistent.records())
+                .map_err(OpenError::Io)?;
+        }
         for r in opened.records {
             card.persistent.apply(r).map_err(OpenError::Refused)?;
         }
-        if let Some(at) = opened.torn_tail_at {
+        if opened.migrate_from.is_some() {
+            // An older format, every record accepted: rewritten whole in the current one
+            // (atomically; a torn tail is left out with the rest).
+            journal
+                .compact(&card.persistent.records())
+                .map_err(OpenError::Io)?;
+        } else if let Some(at) = opened.torn_tail_at {
             journal.drop_torn_tail(at).map_err(OpenError::Io)?;
         }
         card.store = Storage(Some(journal));
@@ -278,7 +326,10 @@ impl Card {
         self.persistent = initial.persistent.clone();
         self.volatile = super::state::Volatile::new();
         match &mut self.store.0 {
-            Some(j) => j.compact(&self.persistent.records()),
+            Some(j) => {
+                self.persistent.seal_pins(j.salt());
+                j.compact(&self.persistent.records())
+            }
             None => Ok(()),
         }
     }
@@ -312,7 +363,7 @@ impl Card {
         let record = || {
             let mut records: Vec<Record> = indices
                 .iter()
-                .filter_map(|&i| pins.get(i).map(|p| pin_record(i, &p.pin)))
+                .filter_map(|&i| pins.get(i).and_then(|p| pin_record(i, &p.pin)))
                 .collect();
             match records.len() {
                 1 => records.pop(),
@@ -336,9 +387,8 @@ impl Card {
             .pins
             .get_mut(index)
             .ok_or(StatusWord::ReferenceNotFound)?;
-        let mut commit = |point: WritePoint, pin: &PinObject| {
-            store.write(point, || Some(pin_record(index, pin)))
-        };
+        let mut commit =
+            |point: WritePoint, pin: &PinObject| store.write(point, || pin_record(index, pin));
         Ok(f(&mut owned.pin, &mut commit))
     }
 

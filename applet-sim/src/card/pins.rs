@@ -74,13 +74,16 @@ impl Card {
                 // The challenge first: without one nothing is compared or counted (6984).
                 let challenge = self.take_challenge()?;
                 let result = self.with_pin(index, |p, commit| {
-                    p.check_with(commit, |value| {
-                        let expected =
-                            crate::crypto::pki_verify_cryptogram(&value.to_bcd(), &challenge);
-                        bool::from(subtle::ConstantTimeEq::ct_eq(
-                            &expected[..],
-                            &cryptogram[..],
-                        ))
+                    p.check_with(commit, |secret| {
+                        // The key the card holds (docs/CARD.md §3.7); a PIN sealed without
+                        // one is outside every PKI application and never matches.
+                        secret.pki_key().is_some_and(|key| {
+                            let expected = crate::crypto::pki_cryptogram(&key, &challenge);
+                            bool::from(subtle::ConstantTimeEq::ct_eq(
+                                &expected[..],
+                                &cryptogram[..],
+                            ))
+                        })
                     })
                 })?;
                 self.note(index, result)

@@ -1,7 +1,8 @@
 //! The card's domain vocabulary, depending on nothing else in this crate: protocol, cipher
 //! suite, application kind, EF structure and control parameters, unblock method
 //! ([`kinds`]), key ids ([`keys`]), application names ([`aid`]), access conditions
-//! ([`access`]), write points ([`write`](mod@write)) and the PIN object ([`pin`]).
+//! ([`access`]), write points ([`write`](mod@write)), the PIN object ([`pin`]) and what it keeps
+//! of its value ([`secret`]).
 //!
 //! Everything else — crypto, the file system, profiles, the card — is built on these.
 
@@ -11,10 +12,12 @@ pub mod file;
 pub mod keys;
 pub mod kinds;
 pub mod pin;
+pub mod secret;
 pub mod write;
 
 pub use access::{Access, AccessParseError, Granted, KeySet};
 pub use file::EfControl;
 pub use kinds::{AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName, Vocabulary};
-pub use pin::{PinEncoding, PinError, PinObject, PinTextError, PinValue};
+pub use pin::{PinEncoding, PinError, PinObject, PinTextError, PinValue, Secret};
+pub use secret::{Salt, SealedPin, Sealing};
 pub use write::{StorageFailure, WritePoint};

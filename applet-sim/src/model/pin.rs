@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use apdu::StatusWord;
 
+use super::secret::{SealedPin, Sealing, pki_pin_key};
 use super::write::{StorageFailure, WritePoint};
 use subtle::ConstantTimeEq;
 
@@ -287,7 +288,7 @@ pub struct PinObject {
     pub max_digits: u8,
     /// Tries after a success.
     pub max_tries: u8,
-    value: PinValue,
+    secret: Secret,
     remaining: u8,
 }
 
@@ -307,7 +308,7 @@ impl PinObject {
             min_digits,
             max_digits,
             max_tries,
-            value,
+            secret: Secret::Clear(value),
             remaining: max_tries,
         }
     }
@@ -338,7 +339,7 @@ impl PinObject {
 
     /// The counted comparison: blocked check, decrement, compare, restore on match.
     fn check(&mut self, candidate: &PinValue, commit: &mut Commit<'_>) -> Result<(), PinError> {
-        self.check_with(commit, |value| value.ct_eq(candidate))
+        self.check_with(commit, |secret| secret.matches(candidate))
     }
 
     /// A counted comparison by a derived value (the PKI application's VERIFY compares a
@@ -350,7 +351,7 @@ impl PinObject {
     pub fn check_with(
         &mut self,
         commit: &mut Commit<'_>,
-        matches: impl FnOnce(&PinValue) -> bool,
+        matches: impl FnOnce(&Secret) -> bool,
     ) -> Result<(), PinError> {
         self.attempt(commit, matches)?;
         commit(WritePoint::PinRestore, self).map_err(|_| PinError::Storage)
@@ -367,14 +368,14 @@ impl PinObject {
     pub fn attempt(
         &mut self,
         commit: &mut Commit<'_>,
-        matches: impl FnOnce(&PinValue) -> bool,
+        matches: impl FnOnce(&Secret) -> bool,
     ) -> Result<(), PinError> {
         if self.remaining == 0 {
             return Err(PinError::Blocked);
         }
         self.remaining -= 1;
         commit(WritePoint::PinDecrement, self).map_err(|_| PinError::Storage)?;
-        if matches(&self.value) {
+        if matches(&self.secret) {
             self.remaining = self.max_tries;
             Ok(())
         } else {
@@ -423,13 +424,13 @@ impl PinObject {
         commit: &mut Commit<'_>,
     ) -> Result<(), PinError> {
         let old = self.decode(old)?;
-        self.attempt(commit, |v| v.ct_eq(&old))?;
+        self.attempt(commit, |s| s.matches(&old))?;
         // The restored counter and the new value go in one record.
         let Ok(new) = self.decode(new) else {
             commit(WritePoint::PinRestore, self).map_err(|_| PinError::Storage)?;
             return Err(PinError::BadFormat);
         };
-        self.value = new;
+        self.secret.set(new);
         commit(WritePoint::PinValue, self).map_err(|_| PinError::Storage)
     }
 
@@ -443,7 +444,7 @@ impl PinObject {
         candidate: &PinValue,
         commit: &mut Commit<'_>,
     ) -> Result<(), PinError> {
-        self.attempt(commit, |v| v.ct_eq(candidate))
+        self.attempt(commit, |s| s.matches(candidate))
     }
 
     /// Replaces the value and restores the counter (RESET RETRY COUNTER with a new PIN),
@@ -452,7 +453,7 @@ impl PinObject {
     /// # Errors
     /// [`PinError::Storage`] when the write point fails.
     pub fn set_value(&mut self, value: PinValue, commit: &mut Commit<'_>) -> Result<(), PinError> {
-        self.value = value;
+        self.secret.set(value);
         self.remaining = self.max_tries;
         commit(WritePoint::PinValue, self).map_err(|_| PinError::Storage)
     }
@@ -461,7 +462,7 @@ impl PinObject {
     /// the terminal (PBOC PIN UNBLOCK, §5.4).
     #[must_use]
     pub fn matches(&self, candidate: &PinValue) -> bool {
-        self.value.ct_eq(candidate)
+        self.secret.matches(candidate)
     }
 
     /// Restores the counter (RESET RETRY COUNTER without a new PIN). Unlike a restore after
@@ -474,17 +475,33 @@ impl PinObject {
         commit(WritePoint::PinValue, self).map_err(|_| PinError::Storage)
     }
 
-    /// The value, for the state file.
+    /// The value as kept (clear, or sealed for the state file).
     #[must_use]
-    pub fn value(&self) -> PinValue {
-        self.value
+    pub fn secret(&self) -> &Secret {
+        &self.secret
     }
 
-    /// Puts back a value and counter read from the state file (the counter capped at the
-    /// maximum).
+    /// Keeps the value sealed from now on (a card on a state file, model/secret.rs).
+    pub fn seal(&mut self, sealing: Sealing) {
+        self.secret.seal(sealing);
+    }
+
+    /// Puts back a value (clear in a format-1 file: sealed as this object is) and counter
+    /// read from the state file (the counter capped at the maximum).
     pub fn restore_state(&mut self, value: PinValue, remaining: u8) {
-        self.value = value;
+        self.secret.set(value);
         self.remaining = remaining.min(self.max_tries);
+    }
+
+    /// Puts back a sealed value and counter read from the state file; `false` (nothing
+    /// changed) when this object is not sealed.
+    pub fn restore_sealed(&mut self, sealed: SealedPin, remaining: u8) -> bool {
+        let Secret::Sealed(sealing, _) = self.secret else {
+            return false;
+        };
+        self.secret = Secret::Sealed(sealing, sealed);
+        self.remaining = remaining.min(self.max_tries);
+        true
     }
 
     /// VERIFY without data: 63Cx with the tries left (never costs a try), or 6983 blocked.
@@ -498,194 +515,73 @@ impl PinObject {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A PIN object's secret: the digits (a volatile card: compared directly, no hash, no
+/// allocation), or their sealed form (a card on a state file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secret {
+    /// The digits.
+    Clear(PinValue),
+    /// The sealed form and how it was sealed.
+    Sealed(Sealing, SealedPin),
+}
 
-    /// No durable state: every write point succeeds.
-    #[allow(clippy::unnecessary_wraps)]
-    fn none(_: WritePoint, _: &PinObject) -> Result<(), StorageFailure> {
-        Ok(())
-    }
-
-    fn ssse_pin() -> PinObject {
-        PinObject::new(
-            0,
-            PinEncoding::Bcd,
-            (4, 16),
-            PinValue::from_digits("123456").unwrap(),
-            3,
-        )
-    }
-
-    #[test]
-    fn bcd_decoding() {
-        let d = |hex: &str| PinEncoding::Bcd.decode(&apdu::parse_hex(hex).unwrap(), 4, 16);
-        assert_eq!(
-            d("123456").unwrap(),
-            PinValue::from_digits("123456").unwrap()
-        );
-        assert_eq!(
-            d("12345F").unwrap(),
-            PinValue::from_digits("12345").unwrap()
-        );
-        assert_eq!(d("1234567890123456").unwrap().len(), 16);
-        assert_eq!(d("12"), Err(PinError::WrongLength));
-        assert_eq!(d("123456789012345678"), Err(PinError::WrongLength));
-        assert_eq!(d("123F"), Err(PinError::BadFormat)); // 3 digits < 4
-        assert_eq!(d("12A4"), Err(PinError::BadFormat));
-        assert_eq!(d("12F4"), Err(PinError::BadFormat)); // digit after padding
-        assert_eq!(d("1234FF"), Err(PinError::BadFormat)); // a whole padding byte
-    }
-
-    #[test]
-    fn ascii_decodings() {
-        let ff = PinEncoding::AsciiFfPadded;
-        assert_eq!(
-            ff.decode(b"123456\xFF\xFF", 4, 8).unwrap(),
-            PinValue::from_digits("123456").unwrap()
-        );
-        assert_eq!(ff.decode(b"123456\xFF", 4, 8), Err(PinError::WrongLength));
-        assert_eq!(
-            ff.decode(b"12\xFF456\xFF\xFF", 4, 8),
-            Err(PinError::BadFormat)
-        );
-        assert_eq!(
-            ff.decode(b"123\xFF\xFF\xFF\xFF\xFF", 4, 8),
-            Err(PinError::BadFormat)
-        );
-        assert_eq!(
-            PinEncoding::Ascii.decode(b"12345678", 8, 8).unwrap().len(),
-            8
-        );
-        assert_eq!(
-            PinEncoding::Ascii.decode(b"1234567", 8, 8),
-            Err(PinError::WrongLength)
-        );
-        assert_eq!(
-            PinEncoding::Ascii.decode(b"1234567a", 8, 8),
-            Err(PinError::BadFormat)
-        );
-    }
-
-    #[test]
-    fn counter_rules() {
-        let mut pin = ssse_pin();
-        assert_eq!(pin.query(), StatusWord::RemainingRetries(3));
-        assert_eq!(
-            pin.verify(&[0x12, 0x34, 0x57], &mut none),
-            Err(PinError::Mismatch { remaining: 2 })
-        );
-        assert_eq!(pin.verify(&[0x12, 0x34, 0x56], &mut none), Ok(()));
-        assert_eq!(pin.remaining(), 3);
-        // Malformed input costs nothing.
-        assert_eq!(pin.verify(&[0x12], &mut none), Err(PinError::WrongLength));
-        assert_eq!(
-            pin.verify(&[0x1A, 0x34], &mut none),
-            Err(PinError::BadFormat)
-        );
-        assert_eq!(pin.remaining(), 3);
-        for left in [2, 1, 0] {
-            assert_eq!(
-                pin.verify(&[0, 0, 0], &mut none),
-                Err(PinError::Mismatch { remaining: left })
-            );
+impl Secret {
+    /// Whether `candidate` is the PIN, in constant time (over the fixed-length form, or over
+    /// the 32 bytes of the verifier).
+    #[must_use]
+    pub fn matches(&self, candidate: &PinValue) -> bool {
+        match self {
+            Self::Clear(value) => value.ct_eq(candidate),
+            Self::Sealed(sealing, sealed) => bool::from(
+                sealing
+                    .verifier(&candidate.to_bytes())
+                    .ct_eq(&sealed.verifier),
+            ),
         }
-        // Blocked: no comparison, even with the right PIN.
-        assert_eq!(
-            pin.verify(&[0x12, 0x34, 0x56], &mut none),
-            Err(PinError::Blocked)
-        );
-        assert_eq!(pin.query(), StatusWord::AuthenticationMethodBlocked);
-        assert!(pin.is_blocked());
     }
 
-    #[test]
-    fn change_checks_old_first_then_new_format() {
-        let mut pin = ssse_pin();
-        // Wrong old PIN: counted, whatever the new one looks like.
-        assert_eq!(
-            pin.change(&[0x11, 0x11], &[0xAA], &mut none),
-            Err(PinError::Mismatch { remaining: 2 })
-        );
-        // Right old PIN, malformed new one: counter restored, value unchanged.
-        assert_eq!(
-            pin.change(&[0x12, 0x34, 0x56], &[0x1A, 0x22], &mut none),
-            Err(PinError::BadFormat)
-        );
-        assert_eq!(pin.remaining(), 3);
-        assert_eq!(pin.verify(&[0x12, 0x34, 0x56], &mut none), Ok(()));
-        // Malformed old PIN: nothing counted.
-        assert_eq!(
-            pin.change(&[0x12], &[0x11, 0x11], &mut none),
-            Err(PinError::WrongLength)
-        );
-        assert_eq!(pin.remaining(), 3);
-        assert_eq!(
-            pin.change(&[0x12, 0x34, 0x56], &[0x65, 0x43, 0x21], &mut none),
-            Ok(())
-        );
-        assert_eq!(
-            pin.verify(&[0x12, 0x34, 0x56], &mut none),
-            Err(PinError::Mismatch { remaining: 2 })
-        );
-        assert_eq!(pin.verify(&[0x65, 0x43, 0x21], &mut none), Ok(()));
-        assert_eq!(pin.fixed_len(), None);
-        let puk = PinObject::new(
-            0,
-            PinEncoding::Ascii,
-            (8, 8),
-            PinValue::from_digits("12345678").unwrap(),
-            10,
-        );
-        assert_eq!(puk.fixed_len(), Some(8));
+    /// The PKI PIN key, when this secret can give it (always in the clear; sealed, only when
+    /// kept).
+    #[must_use]
+    pub fn pki_key(&self) -> Option<[u8; 16]> {
+        match self {
+            Self::Clear(value) => Some(pki_pin_key(&value.to_bcd())),
+            Self::Sealed(_, sealed) => sealed.pki_key,
+        }
     }
 
-    #[test]
-    fn fixed_length_form_separates_lengths() {
-        let a = PinValue::from_digits("1234").unwrap();
-        let b = PinValue::from_digits("12340").unwrap();
-        assert!(!a.ct_eq(&b) && a.ct_eq(&a));
-        assert_eq!(format!("{a:?}"), "PinValue(4 digits)");
-    }
-
-    /// docs/SECURITY.md §1 rule 3: the decrement is committed before `matches` runs, the restore
-    /// after; a failing commit stops before the comparison.
-    #[test]
-    fn commits_come_in_order_and_a_failed_one_stops_the_comparison() {
-        let mut pin = ssse_pin();
-        let mut log = Vec::new();
-        let mut record = |point: WritePoint, p: &PinObject| {
-            log.push((point, p.remaining()));
-            Ok(())
+    /// A new value, kept the way the old one was.
+    pub fn set(&mut self, value: PinValue) {
+        *self = match *self {
+            Self::Clear(_) => Self::Clear(value),
+            Self::Sealed(sealing, _) => Self::Sealed(sealing, seal(sealing, &value)),
         };
-        let compared = std::cell::Cell::new(false);
-        let result = pin.check_with(&mut record, |v| {
-            compared.set(true);
-            v.ct_eq(&PinValue::from_digits("123456").unwrap_or_else(|_| unreachable!()))
-        });
-        assert_eq!(result, Ok(()));
-        assert!(compared.get());
-        assert_eq!(
-            log,
-            [(WritePoint::PinDecrement, 2), (WritePoint::PinRestore, 3)]
-        );
-        let mut failing = |point: WritePoint, _: &PinObject| {
-            Err(StorageFailure {
-                point,
-                message: "disk gone".into(),
-            })
+    }
+
+    /// Seals a clear value (what opening a state file does to the profile's values); a
+    /// sealed one keeps its form, under the new sealing.
+    pub fn seal(&mut self, sealing: Sealing) {
+        *self = match *self {
+            Self::Clear(value) => Self::Sealed(sealing, seal(sealing, &value)),
+            Self::Sealed(_, sealed) => Self::Sealed(sealing, sealed),
         };
-        compared.set(false);
-        let result = pin.check_with(&mut failing, |_| {
-            compared.set(true);
-            true
-        });
-        assert_eq!(result, Err(PinError::Storage));
-        assert!(!compared.get(), "compared before the decrement was durable");
-        assert_eq!(
-            StatusWord::from(PinError::Storage),
-            StatusWord::MemoryFailure
-        );
+    }
+
+    /// The sealed form, for the state file (`None` in the clear).
+    #[must_use]
+    pub fn sealed(&self) -> Option<SealedPin> {
+        match self {
+            Self::Clear(_) => None,
+            Self::Sealed(_, sealed) => Some(*sealed),
+        }
     }
 }
+
+/// `value` sealed at `sealing`'s place.
+fn seal(sealing: Sealing, value: &PinValue) -> SealedPin {
+    sealing.seal(&value.to_bytes(), &value.to_bcd())
+}
+
+#[cfg(test)]
+#[path = "pin_tests.rs"]
+mod tests;

@@ -1,22 +1,29 @@
-//! The journal: the card's storage on a medium. Opening parses the state file (a new one is
-//! written whole; a torn tail is cut off only once every record was accepted), each write
-//! point appends one record (synced unless the point says otherwise; after a failure every
-//! write fails), and compaction rewrites the whole state atomically.
+//! The journal: the card's storage on a medium. Opening parses the state file (or draws the
+//! salt of a new one, which the caller then writes whole; a torn tail is cut off only once
+//! every record was accepted), each write point appends one record (synced unless the point
+//! says otherwise; after a failure every write fails), and compaction rewrites the whole
+//! state atomically, in the current format, under the file's salt.
 
 use std::fmt;
 use std::io;
 
-use super::record::{Record, header, parse};
+use super::record::{FORMAT_VERSION, Record, header, parse};
 use super::{Medium, StorageFailure, WritePoint};
+use crate::model::Salt;
 
 /// Compact after this many journal records.
 const COMPACT_AFTER: usize = 4096;
+/// Compact after this many bytes of journal, whatever the count: far below the largest state
+/// file read (`file.rs`).
+const COMPACT_AFTER_BYTES: usize = 32 << 20;
 
 /// The card's storage: a medium holding a state file, appended at each write point.
 pub struct Journal {
     medium: Box<dyn Medium>,
     fingerprint: u64,
+    salt: Salt,
     since_compaction: usize,
+    bytes_since_compaction: usize,
     compact_after: usize,
     failed: Option<StorageFailure>,
     /// The write points passed (compaction as "compaction"), for the tearing report: kept
@@ -36,26 +43,24 @@ impl fmt::Debug for Journal {
 
 impl Journal {
     /// Opens the journal on `medium`: the records to replay, or the reason the content is
-    /// refused (nothing written then). When `new` (no file existed), `initial` (the profile's
-    /// state) is written; an existing empty file is refused as truncated. A torn tail is cut
-    /// off.
+    /// refused (nothing written then). When `new` (no file existed) and the medium is empty,
+    /// a salt is drawn and nothing is read: the caller writes the initial state with
+    /// [`Journal::compact`]; an existing empty file is refused as truncated.
     ///
     /// # Errors
-    /// A message for a refused file, or the I/O error.
+    /// A message for a refused file, or the I/O error (or no random source).
     pub fn open(
         mut medium: Box<dyn Medium>,
         fingerprint: u64,
-        initial: &[Record],
         new: bool,
     ) -> Result<(Self, Opened), OpenError> {
         let bytes = medium.read_all().map_err(OpenError::Io)?;
-        let mut journal = Self {
-            medium,
-            fingerprint,
-            since_compaction: 0,
-            compact_after: COMPACT_AFTER,
-            failed: None,
-            log: None,
+        let mut journal = Self::new(medium, fingerprint, Salt::default(), None);
+        let mut opened = Opened {
+            records: Vec::new(),
+            torn_tail_at: None,
+            new: bytes.is_empty(),
+            migrate_from: None,
         };
         if bytes.is_empty() {
             if !new {
@@ -63,25 +68,31 @@ impl Journal {
                     "empty: truncated (a new state file is made only where none exists)".into(),
                 ));
             }
-            journal.compact(initial).map_err(OpenError::Io)?;
-            return Ok((
-                journal,
-                Opened {
-                    records: Vec::new(),
-                    torn_tail_at: None,
-                },
-            ));
+            getrandom::fill(&mut journal.salt)
+                .map_err(|e| OpenError::Io(io::Error::other(e.to_string())))?;
+            return Ok((journal, opened));
         }
         let parsed = parse(&bytes, fingerprint).map_err(OpenError::Refused)?;
         journal.since_compaction = parsed.records.len();
-        let torn_tail_at = (parsed.valid_len < bytes.len()).then_some(parsed.valid_len);
-        Ok((
-            journal,
-            Opened {
-                records: parsed.records,
-                torn_tail_at,
-            },
-        ))
+        journal.bytes_since_compaction = bytes.len();
+        match parsed.salt {
+            Some(salt) => journal.salt = salt,
+            None => {
+                // Format 1: a salt for the rewrite in the current format.
+                getrandom::fill(&mut journal.salt)
+                    .map_err(|e| OpenError::Io(io::Error::other(e.to_string())))?;
+            }
+        }
+        opened.torn_tail_at = (parsed.valid_len < bytes.len()).then_some(parsed.valid_len);
+        opened.migrate_from = (parsed.version != FORMAT_VERSION).then_some(parsed.version);
+        opened.records = parsed.records;
+        Ok((journal, opened))
+    }
+
+    /// The state file's salt (PIN values are sealed under it).
+    #[must_use]
+    pub fn salt(&self) -> Salt {
+        self.salt
     }
 
     /// Cuts off a torn tail, once the records before it were all accepted (so a refused
@@ -93,17 +104,29 @@ impl Journal {
         self.medium.truncate(at)
     }
 
-    /// A journal on a medium that already holds the state it continues (no read, no write).
+    /// A journal on a medium that already holds the state it continues, under its salt (no
+    /// read, no write). It keeps a log of its write points ([`Journal::take_log`]).
     #[cfg(any(test, feature = "testing"))]
     #[must_use]
-    pub fn resume(medium: Box<dyn Medium>, fingerprint: u64) -> Self {
+    pub fn resume(medium: Box<dyn Medium>, fingerprint: u64, salt: Salt) -> Self {
+        Self::new(medium, fingerprint, salt, Some(Vec::new()))
+    }
+
+    fn new(
+        medium: Box<dyn Medium>,
+        fingerprint: u64,
+        salt: Salt,
+        log: Option<Vec<&'static str>>,
+    ) -> Self {
         Self {
             medium,
             fingerprint,
+            salt,
             since_compaction: 0,
+            bytes_since_compaction: 0,
             compact_after: COMPACT_AFTER,
             failed: None,
-            log: Some(Vec::new()),
+            log,
         }
     }
 
@@ -119,7 +142,9 @@ impl Journal {
         if let Some(log) = &mut self.log {
             log.push(point.name());
         }
-        let result = self.medium.append(&record.encode()).and_then(|()| {
+        let bytes = record.encode();
+        self.bytes_since_compaction = self.bytes_since_compaction.saturating_add(bytes.len());
+        let result = self.medium.append(&bytes).and_then(|()| {
             if point.synced() {
                 self.medium.sync()
             } else {
@@ -147,6 +172,7 @@ impl Journal {
     #[must_use]
     pub fn wants_compaction(&self) -> bool {
         self.since_compaction >= self.compact_after
+            || self.bytes_since_compaction >= COMPACT_AFTER_BYTES
     }
 
     /// Compacts after `n` journal records instead of the default (the tearing run uses a
@@ -171,7 +197,7 @@ impl Journal {
         for r in state {
             snapshot.extend_from_slice(&r.encode());
         }
-        let mut bytes = header(self.fingerprint, snapshot.len());
+        let mut bytes = header(self.fingerprint, &self.salt, snapshot.len());
         bytes.extend_from_slice(&snapshot);
         if let Some(log) = &mut self.log {
             log.push("compaction");
@@ -184,6 +210,7 @@ impl Journal {
             });
         } else {
             self.since_compaction = 0;
+            self.bytes_since_compaction = 0;
         }
         result
     }
@@ -204,6 +231,11 @@ pub struct Opened {
     pub records: Vec<Record>,
     /// Where a torn last append starts, to cut off after the records are accepted.
     pub torn_tail_at: Option<usize>,
+    /// The medium was empty: the caller writes the initial state ([`Journal::compact`]).
+    pub new: bool,
+    /// The file is in this older format: the caller rewrites it ([`Journal::compact`]) once
+    /// its records are accepted.
+    pub migrate_from: Option<u16>,
 }
 
 /// Why a journal could not be opened.
@@ -228,14 +260,8 @@ mod tests {
             card_blocked: false,
             blocked_apps: Vec::new(),
         };
-        let (mut opened, _) = Journal::open(
-            Box::new(MemMedium::new()),
-            7,
-            std::slice::from_ref(&record),
-            true,
-        )
-        .unwrap();
-        let mut resumed = Journal::resume(Box::new(MemMedium::new()), 7);
+        let (mut opened, _) = Journal::open(Box::new(MemMedium::new()), 7, true).unwrap();
+        let mut resumed = Journal::resume(Box::new(MemMedium::new()), 7, Salt::default());
         for _ in 0..3 {
             opened.write(WritePoint::Lifecycle, &record).unwrap();
             resumed.write(WritePoint::Lifecycle, &record).unwrap();

@@ -20,7 +20,8 @@
 //! - `record.rs`: the record format, its CRC-32, encoding and decoding, and the parser of a
 //!   state file (header, snapshot, journal, torn tail);
 //! - `journal.rs`: the journal on a medium (append at a write point, compaction);
-//! - `file.rs`: the state file on disk (lock file, fsync, atomic replace);
+//! - `file.rs`: the state file on disk (checks, lock on the file, fsync, atomic replace
+//!   through a private temporary file with an unpredictable name);
 //! - `fault.rs`: the in-memory medium with power cuts of the tearing tests, built only for
 //!   tests and the `testing` feature.
 //!
@@ -37,7 +38,7 @@ use std::path::PathBuf;
 
 #[cfg(any(test, feature = "testing"))]
 pub use fault::{CutMode, MemMedium};
-pub use file::FileMedium;
+pub use file::{FileMedium, create_private, effective_uid};
 pub use journal::{Journal, OpenError};
 pub use record::{EfData, Record, fnv1a};
 
@@ -59,6 +60,16 @@ pub enum StateError {
     /// The file is not a state file of this card (corrupt, truncated, foreign, newer).
     #[error("{path}: {reason}; the file was left as it was")]
     Refused {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file is not safe to use: another user owns it, others can write it, it is not a
+    /// regular file, it has several names (hard links), it is a dangling symlink, or it is
+    /// too large to be a state file.
+    #[error("{path}: {reason}; refused")]
+    Unsafe {
         /// The file.
         path: PathBuf,
         /// What is wrong.

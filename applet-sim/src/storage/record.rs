@@ -1,15 +1,29 @@
-//! The state file's format: a header (magic, version, profile fingerprint, snapshot length,
-//! CRC-32), then records, each `len ‖ !len ‖ payload ‖ CRC-32`; the encoding and decoding of
-//! a record, and the parser that reads a whole file, tells a torn last append (dropped) from
-//! damage (refused).
+//! The state file's format: a header (magic, version, profile fingerprint, salt, snapshot
+//! length, CRC-32), then records, each `len ‖ !len ‖ payload ‖ CRC-32`; the encoding and
+//! decoding of a record, and the parser that reads a whole file, tells a torn last append
+//! (dropped) from damage (refused).
+//!
+//! Format 2 keeps PIN values sealed (model/secret.rs: a salted verifier, and the PKI key of
+//! a PIN verified by cryptogram) under the header's salt. Format 1 (no salt, PIN values in
+//! the clear) is still read, so that opening migrates it: its records are replayed, then the
+//! file is rewritten in format 2.
 
-use crate::model::PinValue;
+use crate::model::{PinValue, Salt, SealedPin};
 
 /// One datum of the persistent state, whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
-    /// PIN object `index` (profile order): its value and counter.
+    /// PIN object `index` (profile order): its sealed value and counter (format 2).
     Pin {
+        /// Index among the profile's PINs.
+        index: u16,
+        /// The value, sealed.
+        sealed: SealedPin,
+        /// Tries left.
+        remaining: u8,
+    },
+    /// PIN object `index`: its value in the clear and counter (format 1, read to migrate).
+    LegacyPin {
         /// Index among the profile's PINs.
         index: u16,
         /// The value.
@@ -53,11 +67,14 @@ pub enum EfData {
 
 /// `SSCSTATE`: the first bytes of a state file.
 pub const MAGIC: [u8; 8] = *b"SSCSTATE";
-/// The format version written and read.
-pub const FORMAT_VERSION: u16 = 1;
-/// magic(8) ‖ version(2) ‖ profile fingerprint(8) ‖ snapshot length(4) ‖ CRC-32 of the
-/// previous 22 bytes(4).
-const HEADER_LEN: usize = 26;
+/// The format version written (format 1 is read too, to migrate it).
+pub const FORMAT_VERSION: u16 = 2;
+/// Format 1: magic(8) ‖ version(2) ‖ profile fingerprint(8) ‖ snapshot length(4) ‖ CRC-32
+/// of the previous 22 bytes(4).
+const HEADER_V1_LEN: usize = 26;
+/// Format 2: magic(8) ‖ version(2) ‖ profile fingerprint(8) ‖ salt(16) ‖ snapshot length(4)
+/// ‖ CRC-32 of the previous 38 bytes(4).
+const HEADER_LEN: usize = 42;
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib), bitwise: records are small.
 #[must_use]
@@ -86,11 +103,12 @@ pub fn fnv1a(data: &[u8]) -> u64 {
 
 /// The header of a file whose snapshot (the records written whole at creation or
 /// compaction, which must all be there) takes `snapshot_len` bytes.
-pub(super) fn header(fingerprint: u64, snapshot_len: usize) -> Vec<u8> {
+pub(super) fn header(fingerprint: u64, salt: &Salt, snapshot_len: usize) -> Vec<u8> {
     let mut h = Vec::with_capacity(HEADER_LEN);
     h.extend_from_slice(&MAGIC);
     h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     h.extend_from_slice(&fingerprint.to_le_bytes());
+    h.extend_from_slice(salt);
     put_u32(&mut h, snapshot_len);
     let crc = crc32(&h);
     h.extend_from_slice(&crc.to_le_bytes());
@@ -105,6 +123,23 @@ impl Record {
         let mut p = Vec::new();
         match self {
             Self::Pin {
+                index,
+                sealed,
+                remaining,
+            } => {
+                p.push(6);
+                p.extend_from_slice(&index.to_le_bytes());
+                p.push(*remaining);
+                p.extend_from_slice(&sealed.verifier);
+                match &sealed.pki_key {
+                    None => p.push(0),
+                    Some(key) => {
+                        p.push(1);
+                        p.extend_from_slice(key);
+                    }
+                }
+            }
+            Self::LegacyPin {
                 index,
                 value,
                 remaining,
@@ -166,17 +201,31 @@ impl Record {
         out
     }
 
-    /// Decodes one record's payload (length and CRC already checked).
-    fn decode(p: &[u8]) -> Option<Self> {
-        Self::decode_at(p, false)
+    /// Decodes one record's payload (length and CRC already checked) of a file in format
+    /// `version`.
+    fn decode(p: &[u8], version: u16) -> Option<Self> {
+        Self::decode_at(p, false, version)
     }
 
     /// Decodes a payload; inside a batch (`nested`) another batch is refused before it is
-    /// read, so a crafted file cannot make decoding recurse.
-    fn decode_at(p: &[u8], nested: bool) -> Option<Self> {
+    /// read, so a crafted file cannot make decoding recurse. A PIN record is of its file's
+    /// format: clear in format 1, sealed in format 2.
+    fn decode_at(p: &[u8], nested: bool, version: u16) -> Option<Self> {
         let mut r = Reader(p);
         let record = match r.u8()? {
-            1 => Self::Pin {
+            6 if version >= 2 => Self::Pin {
+                index: r.u16()?,
+                remaining: r.u8()?,
+                sealed: SealedPin {
+                    verifier: r.take(32)?.try_into().ok()?,
+                    pki_key: match r.u8()? {
+                        0 => None,
+                        1 => Some(r.take(16)?.try_into().ok()?),
+                        _ => return None,
+                    },
+                },
+            },
+            1 if version == 1 => Self::LegacyPin {
                 index: r.u16()?,
                 remaining: r.u8()?,
                 value: PinValue::from_bytes(r.take(17)?)?,
@@ -218,7 +267,7 @@ impl Record {
                 let n = r.u32()?;
                 let mut records = Vec::new();
                 for _ in 0..n {
-                    let inner = parse_one(r.bytes()?)?;
+                    let inner = parse_one(r.bytes()?, version)?;
                     // No batch inside a batch.
                     if matches!(inner, Self::Batch(_)) {
                         return None;
@@ -234,7 +283,7 @@ impl Record {
 }
 
 /// One whole encoded record (length, inverted length, payload, CRC), or `None`.
-fn parse_one(bytes: &[u8]) -> Option<Record> {
+fn parse_one(bytes: &[u8], version: u16) -> Option<Record> {
     let (body, crc) = bytes.split_last_chunk::<4>()?;
     let len = u32::from_le_bytes(body.get(..4)?.try_into().ok()?);
     let check = u32::from_le_bytes(body.get(4..8)?.try_into().ok()?);
@@ -242,7 +291,7 @@ fn parse_one(bytes: &[u8]) -> Option<Record> {
     (len == !check
         && usize::try_from(len).ok() == Some(payload.len())
         && u32::from_le_bytes(*crc) == crc32(body))
-    .then(|| Record::decode_at(payload, true))
+    .then(|| Record::decode_at(payload, true, version))
     .flatten()
 }
 
@@ -287,6 +336,10 @@ pub struct Parsed {
     pub records: Vec<Record>,
     /// Bytes of header and whole records.
     pub valid_len: usize,
+    /// The file's format version (1: to migrate).
+    pub version: u16,
+    /// The file's salt (`None` in format 1).
+    pub salt: Option<Salt>,
 }
 
 /// Parses a state file's bytes for a profile with this fingerprint.
@@ -294,13 +347,17 @@ pub struct Parsed {
 /// # Errors
 /// The reason the file is refused.
 pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
-    let snapshot_end = check_header(bytes, fingerprint)?;
+    let Header {
+        version,
+        salt,
+        len: mut at,
+        snapshot_end,
+    } = check_header(bytes, fingerprint)?;
     let mut records = Vec::new();
-    let mut at = HEADER_LEN;
     while at < bytes.len() {
         let in_snapshot = at < snapshot_end;
         let rest = bytes.get(at..).unwrap_or_default();
-        let Some((record, len)) = next_record(rest, at, in_snapshot)? else {
+        let Some((record, len)) = next_record(rest, at, in_snapshot, version)? else {
             // A torn tail: the valid part ends here.
             break;
         };
@@ -315,7 +372,19 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
     Ok(Parsed {
         records,
         valid_len: at,
+        version,
+        salt,
     })
+}
+
+/// What a checked header says.
+struct Header {
+    version: u16,
+    salt: Option<Salt>,
+    /// Its length (where the snapshot starts).
+    len: usize,
+    /// Where the snapshot ends (the journal starts).
+    snapshot_end: usize,
 }
 
 /// A header field: `N` bytes at `at`.
@@ -323,29 +392,33 @@ fn field<const N: usize>(head: &[u8], at: usize) -> Option<[u8; N]> {
     head.get(at..at + N)?.try_into().ok()
 }
 
-/// Checks the header (magic, checksum, version, fingerprint) and that the file holds its
-/// whole snapshot; the snapshot's end (the journal's start).
-fn check_header(bytes: &[u8], fingerprint: u64) -> Result<usize, String> {
-    let head = bytes.get(..HEADER_LEN).ok_or_else(|| {
-        format!(
-            "truncated: {} bytes, a header has {HEADER_LEN}",
-            bytes.len()
-        )
-    })?;
-    if head.get(..8) != Some(&MAGIC[..]) {
+/// Checks the header (magic, version, checksum, fingerprint) and that the file holds its
+/// whole snapshot.
+fn check_header(bytes: &[u8], fingerprint: u64) -> Result<Header, String> {
+    let truncated = |need: usize| format!("truncated: {} bytes, a header has {need}", bytes.len());
+    let magic_and_version = bytes.get(..10).ok_or_else(|| truncated(HEADER_V1_LEN))?;
+    if magic_and_version.get(..8) != Some(&MAGIC[..]) {
         return Err("not a card state file (no SSCSTATE magic)".into());
     }
+    let version = field(magic_and_version, 8).map_or(0, u16::from_le_bytes);
+    let header_len = match version {
+        1 => HEADER_V1_LEN,
+        FORMAT_VERSION => HEADER_LEN,
+        other => {
+            return Err(format!(
+                "format version {other} (this build reads versions 1 and {FORMAT_VERSION})"
+            ));
+        }
+    };
+    let head = bytes
+        .get(..header_len)
+        .ok_or_else(|| truncated(header_len))?;
     let le32 = |at| field(head, at).map(u32::from_le_bytes);
-    if le32(22) != Some(crc32(head.get(..22).unwrap_or_default())) {
+    let crc_at = header_len - 4;
+    if le32(crc_at) != Some(crc32(head.get(..crc_at).unwrap_or_default())) {
         return Err("corrupt header (checksum mismatch)".into());
     }
-    let version = field(head, 8).map(u16::from_le_bytes);
-    if version != Some(FORMAT_VERSION) {
-        return Err(format!(
-            "format version {} (this build reads version {FORMAT_VERSION})",
-            version.unwrap_or_default()
-        ));
-    }
+    let salt = (version >= 2).then(|| field::<16>(head, 18)).flatten();
     let stored = field(head, 10).map(u64::from_le_bytes);
     if stored != Some(fingerprint) {
         return Err(format!(
@@ -353,9 +426,9 @@ fn check_header(bytes: &[u8], fingerprint: u64) -> Result<usize, String> {
             stored.unwrap_or_default()
         ));
     }
-    let snapshot_end = le32(18)
+    let snapshot_end = le32(crc_at - 4)
         .and_then(|n| usize::try_from(n).ok())
-        .and_then(|n| n.checked_add(HEADER_LEN))
+        .and_then(|n| n.checked_add(header_len))
         .unwrap_or(usize::MAX);
     if bytes.len() < snapshot_end {
         return Err(format!(
@@ -363,7 +436,12 @@ fn check_header(bytes: &[u8], fingerprint: u64) -> Result<usize, String> {
             bytes.len()
         ));
     }
-    Ok(snapshot_end)
+    Ok(Header {
+        version,
+        salt,
+        len: header_len,
+        snapshot_end,
+    })
 }
 
 /// The record at the start of `rest` (byte `at` of the file) and the bytes it takes, or
@@ -376,6 +454,7 @@ fn next_record(
     rest: &[u8],
     at: usize,
     in_snapshot: bool,
+    version: u16,
 ) -> Result<Option<(Record, usize)>, String> {
     // An append the file system extended but never filled (zeros after a crash, as some
     // file systems leave them) is a torn tail too.
@@ -405,7 +484,10 @@ fn next_record(
     };
     let (body, crc) = whole.split_at(whole.len() - 4);
     let ok = crc.try_into().map(u32::from_le_bytes).ok() == Some(crc32(body));
-    match (ok, Record::decode(body.get(8..).unwrap_or_default())) {
+    match (
+        ok,
+        Record::decode(body.get(8..).unwrap_or_default(), version),
+    ) {
         (true, Some(r)) => Ok(Some((r, whole.len()))),
         // Whole and checksummed but not a record this build knows: never torn.
         (true, None) => Err(format!(
@@ -430,16 +512,22 @@ mod tests {
         assert_eq!(fnv1a(b""), 0xCBF2_9CE4_8422_2325);
     }
 
+    const SALT: Salt = [0x5A; 16];
+
     fn record() -> impl Strategy<Value = Record> {
         let bytes = prop::collection::vec(any::<u8>(), 0..40);
         prop_oneof![
-            (any::<u16>(), "[0-9]{1,16}", any::<u8>()).prop_map(|(index, digits, remaining)| {
-                Record::Pin {
+            (
+                any::<u16>(),
+                any::<[u8; 32]>(),
+                any::<Option<[u8; 16]>>(),
+                any::<u8>()
+            )
+                .prop_map(|(index, verifier, pki_key, remaining)| Record::Pin {
                     index,
-                    value: PinValue::from_digits(&digits).unwrap_or_else(|_| unreachable!()),
+                    sealed: SealedPin { verifier, pki_key },
                     remaining,
-                }
-            }),
+                }),
             (any::<u16>(), any::<u8>())
                 .prop_map(|(index, remaining)| Record::Key { index, remaining }),
             (any::<u16>(), bytes.clone()).prop_map(|(node, b)| Record::Ef {
@@ -473,7 +561,7 @@ mod tests {
         ) {
             let mut snap = Vec::new();
             for r in &snapshot { snap.extend(r.encode()); }
-            let mut bytes = header(7, snap.len());
+            let mut bytes = header(7, &SALT, snap.len());
             bytes.extend(&snap);
             let journal_start = bytes.len();
             let mut last_start = bytes.len();
@@ -504,7 +592,7 @@ mod tests {
         }
     }
     fn file(records: &[Vec<u8>]) -> Vec<u8> {
-        let mut bytes = header(7, 0);
+        let mut bytes = header(7, &SALT, 0);
         for r in records {
             bytes.extend(r);
         }
@@ -542,7 +630,7 @@ mod tests {
         let e = parse(&file(&[key.encode(), inner]), 7).unwrap_err();
         assert!(e.contains("cannot read"), "{e}");
         // A whole record of an unknown kind at the end: refused, not dropped.
-        let e = parse(&file(&[key.encode(), raw(&[6, 1, 2])]), 7).unwrap_err();
+        let e = parse(&file(&[key.encode(), raw(&[7, 1, 2])]), 7).unwrap_err();
         assert!(e.contains("cannot read"), "{e}");
         // Zeros where an append should have landed: a torn tail.
         let mut bytes = file(&[key.encode()]);
@@ -550,5 +638,53 @@ mod tests {
         bytes.extend([0u8; 37]);
         let p = parse(&bytes, 7).unwrap();
         assert_eq!((p.records, p.valid_len), (vec![key], valid));
+    }
+
+    /// Format 1 (no salt, clear PIN records) is read, for migration; a clear PIN record in a
+    /// format-2 file and a sealed one in a format-1 file are refused.
+    #[test]
+    fn format_1_is_read_and_pin_records_match_their_format() {
+        let legacy = Record::LegacyPin {
+            index: 0,
+            value: PinValue::from_digits("1234").unwrap(),
+            remaining: 3,
+        };
+        let sealed = Record::Pin {
+            index: 0,
+            sealed: SealedPin {
+                verifier: [1; 32],
+                pki_key: None,
+            },
+            remaining: 3,
+        };
+        let v1 = |record: &Record| {
+            let mut h = MAGIC.to_vec();
+            h.extend(1u16.to_le_bytes());
+            h.extend(7u64.to_le_bytes());
+            h.extend(0u32.to_le_bytes());
+            let crc = crc32(&h);
+            h.extend(crc.to_le_bytes());
+            h.extend(record.encode());
+            h
+        };
+        let p = parse(&v1(&legacy), 7).unwrap();
+        assert_eq!(
+            (p.version, p.salt, p.records),
+            (1, None, vec![legacy.clone()])
+        );
+        assert!(parse(&v1(&sealed), 7).unwrap_err().contains("cannot read"));
+        let p = parse(&file(&[sealed.encode()]), 7).unwrap();
+        assert_eq!(
+            (p.version, p.salt, p.records),
+            (2, Some(SALT), vec![sealed])
+        );
+        assert!(
+            parse(&file(&[legacy.encode()]), 7)
+                .unwrap_err()
+                .contains("cannot read")
+        );
+        let mut future = file(&[]);
+        future[8] = 3;
+        assert!(parse(&future, 7).unwrap_err().contains("version 3"));
     }
 }
