@@ -17,6 +17,8 @@ use applet_sim::model::CipherSuite;
 use common::{fixture, script, x};
 
 const DF01_KEY: &str = "84848484848484848484848484840101";
+const DF02_KEY: &str = "84848484848484848484848484840202";
+const APP_KEY: &str = "848484848484848484848484848400AA";
 const ORIGINAL: [u8; 8] = [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11];
 
 /// GET CHALLENGE, then EXTERNAL AUTHENTICATE with key id 84 computed with `key`.
@@ -55,6 +57,49 @@ fn a_sub_dfs_key_opens_its_own_files_only() {
             ("00A4020C02EF21", "9000"),
             ("00B0000004", "6982"),
         ],
+    );
+}
+
+#[test]
+fn the_key_declared_nearest_the_current_df_answers_to_its_id() {
+    let mut c = fixture("scoped");
+    script(
+        &mut c,
+        &[
+            ("00A4040C07A0000000010203", "9000"),
+            ("00A4000C02DF01", "9000"),
+        ],
+    );
+    // DF01's own key 84 is declared before the application's: still DF01's answers.
+    assert_eq!(authenticate_84(&mut c, APP_KEY), "63C2");
+    assert_eq!(authenticate_84(&mut c, DF01_KEY), "9000");
+    // The application's EF02 (key:84 of the application), selected from DF01, stays shut.
+    script(
+        &mut c,
+        &[("00A4000C02EF02", "9000"), ("00B0000002", "6982")],
+    );
+    // DF02's key is declared after the application's: DF02's answers there.
+    script(
+        &mut c,
+        &[
+            ("00A4040C07A0000000010203", "9000"),
+            ("00A4000C02DF02", "9000"),
+        ],
+    );
+    assert_eq!(authenticate_84(&mut c, APP_KEY), "63C2");
+    assert_eq!(authenticate_84(&mut c, DF02_KEY), "9000");
+    // DF03 has no key 84 of its own: the application's answers, and opens EF02.
+    script(
+        &mut c,
+        &[
+            ("00A4040C07A0000000010203", "9000"),
+            ("00A4000C02DF03", "9000"),
+        ],
+    );
+    assert_eq!(authenticate_84(&mut c, APP_KEY), "9000");
+    script(
+        &mut c,
+        &[("00A4000C02EF02", "9000"), ("00B0000002", "A5A59000")],
     );
 }
 

@@ -58,3 +58,19 @@ pub mod pboc {
     /// DPRK: PIN reload.
     pub const DPRK: KeyId = 0x03;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_ssse_key_00_is_internal() {
+        assert_eq!(usage(Some(AppKind::Ssse), ssse::IRK), Usage::Internal);
+        assert_eq!(usage(None, ssse::IRK), Usage::Internal);
+        assert_eq!(usage(Some(AppKind::Pki), ssse::IRK), Usage::Internal);
+        // In the financial application 00 is not the IRK.
+        assert_eq!(usage(Some(AppKind::Pboc), 0x00), Usage::External);
+        assert_eq!(usage(Some(AppKind::Ssse), ssse::RK), Usage::External);
+        assert_eq!(usage(Some(AppKind::Pboc), pboc::DAMK), Usage::External);
+    }
+}
