@@ -129,9 +129,8 @@ fn open_card(profile: &Profile, state: Option<&std::path::Path>) -> anyhow::Resu
     match state {
         None => Ok(Card::new(profile)),
         Some(path) => {
-            let created = !path.exists();
             let card = Card::open(profile, path)?;
-            if created {
+            if card.state_file_created() {
                 eprintln!("{}: new state file from the profile", path.display());
             }
             Ok(card)

@@ -288,6 +288,13 @@ impl Card {
         Ok(card)
     }
 
+    /// True when [`Card::open`] made this card's state file (none existed): the card
+    /// started from the profile. False for a card read back from its file, or without one.
+    #[must_use]
+    pub fn state_file_created(&self) -> bool {
+        self.store.0.as_ref().is_some_and(Journal::created)
+    }
+
     pub(super) fn open_medium(
         profile: &Profile,
         medium: Box<dyn Medium>,

@@ -26,6 +26,8 @@ pub struct Journal {
     bytes_since_compaction: usize,
     compact_after: usize,
     failed: Option<StorageFailure>,
+    /// The medium was empty when opened: this journal wrote the file's first state.
+    created: bool,
     /// The write points passed (compaction as "compaction"), for the tearing report: kept
     /// only by a resumed journal (the tearing run's), so a long-running card does not grow.
     log: Option<Vec<&'static str>>,
@@ -70,6 +72,7 @@ impl Journal {
             }
             getrandom::fill(&mut journal.salt)
                 .map_err(|e| OpenError::Io(io::Error::other(e.to_string())))?;
+            journal.created = true;
             return Ok((journal, opened));
         }
         let parsed = parse(&bytes, fingerprint).map_err(OpenError::Refused)?;
@@ -87,6 +90,12 @@ impl Journal {
         opened.migrate_from = (parsed.version != FORMAT_VERSION).then_some(parsed.version);
         opened.records = parsed.records;
         Ok((journal, opened))
+    }
+
+    /// Whether the medium was empty when opened (a new state file).
+    #[must_use]
+    pub fn created(&self) -> bool {
+        self.created
     }
 
     /// The state file's salt (PIN values are sealed under it).
@@ -126,6 +135,7 @@ impl Journal {
             bytes_since_compaction: 0,
             compact_after: COMPACT_AFTER,
             failed: None,
+            created: false,
             log,
         }
     }
