@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use apdu::Response;
+use apdu::{Response, StatusWord};
 
 use applet_sim::model::keys::ssse;
 
@@ -13,20 +13,16 @@ use crate::card;
 use crate::psam::{Op, Operation, Psam, PsamError, Transcript};
 use crate::transport::{self, Transport, TransportError};
 
-/// Sends a command the way readers do ([`transport::exchange`]). Returns the final data and
-/// status word (0 for a response without one).
-///
-/// # Errors
-/// [`TransportError`] when the card cannot be reached.
-pub fn exchange(t: &mut dyn Transport, apdu: &[u8]) -> Result<(Vec<u8>, u16), TransportError> {
+/// Sends a command the way readers do ([`transport::exchange`]): the final data and status
+/// word.
+fn send(t: &mut dyn Transport, apdu: &[u8]) -> Result<Response, TransportError> {
     let response = transport::exchange(t, apdu, &mut Vec::new())?;
-    let (data, sw) = split(&response);
-    Ok((data.to_vec(), sw))
+    Ok(parse(&response))
 }
 
-/// The data and status word of a response (0 for a response without one).
-fn split(response: &[u8]) -> (&[u8], u16) {
-    Response::split(response).map_or((&[], 0), |(data, sw)| (data, u16::from(sw)))
+/// A response's data and status word (`0000` for a response too short to hold one).
+fn parse(response: &[u8]) -> Response {
+    Response::parse(response).unwrap_or(Response::status(StatusWord::from(0u16)))
 }
 
 /// Why a flow stopped.
@@ -36,14 +32,20 @@ pub enum FlowError {
     #[error(transparent)]
     Psam(#[from] PsamError),
     /// The card refused a step.
-    #[error("{step}: the card answered {sw:04X} ({meaning})")]
+    #[error("{step}: the card answered {code:04X} ({meaning})", code = u16::from(*sw), meaning = sw.meaning())]
     Refused {
         /// The step.
         step: String,
         /// Its status word.
-        sw: u16,
-        /// The status word's meaning.
-        meaning: String,
+        sw: StatusWord,
+    },
+    /// A step's answer did not check out (e.g. the card's cryptogram).
+    #[error("{step}: {problem}")]
+    Failed {
+        /// The step.
+        step: String,
+        /// What was wrong.
+        problem: String,
     },
 }
 
@@ -53,19 +55,18 @@ impl From<TransportError> for FlowError {
     }
 }
 
-fn refused(step: &str, sw: u16) -> FlowError {
+fn refused(step: &str, sw: StatusWord) -> FlowError {
     FlowError::Refused {
         step: step.to_owned(),
         sw,
-        meaning: apdu::StatusWord::from(sw).meaning().into_owned(),
     }
 }
 
 /// SELECT the SSSE by name, FCI requested (§3.2); it must answer 9000.
 fn select_ssse(t: &mut dyn Transport) -> Result<(), FlowError> {
-    match exchange(t, &card::select_ssse(true))? {
-        (_, 0x9000) => Ok(()),
-        (_, sw) => Err(refused("SELECT SSSE", sw)),
+    match send(t, &card::select_ssse(true))?.sw {
+        StatusWord::Success => Ok(()),
+        sw => Err(refused("SELECT SSSE", sw)),
     }
 }
 
@@ -90,13 +91,12 @@ pub fn run_ops(
         let transcript = op.run(psam, t)?;
         if !transcript.ok() {
             if let Some(problem) = &transcript.problem {
-                return Err(FlowError::Refused {
+                return Err(FlowError::Failed {
                     step: format!("{operation:?}"),
-                    sw: 0x9000,
-                    meaning: problem.clone(),
+                    problem: problem.clone(),
                 });
             }
-            let (_, sw) = split(transcript.response());
+            let sw = parse(transcript.response()).sw;
             return Err(refused(&format!("{operation:?}"), sw));
         }
         done.push(transcript);
@@ -181,10 +181,10 @@ fn cn(value: &[u8]) -> String {
 fn read_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<(u8, Vec<u8>)>, FlowError> {
     let mut out = Vec::new();
     for number in 1..=16u8 {
-        let (data, sw) = exchange(t, &[0x00, 0xB2, number, sfi << 3 | 0x04, 0x00])?;
+        let Response { data, sw } = send(t, &[0x00, 0xB2, number, sfi << 3 | 0x04, 0x00])?;
         match sw {
-            0x9000 => {}
-            0x6A83 => break,
+            StatusWord::Success => {}
+            StatusWord::RecordNotFound => break,
             sw => {
                 return Err(refused(
                     &format!("READ RECORD {number} of SFI {sfi:02X}"),
@@ -220,12 +220,15 @@ pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData,
     };
     let mut records = read_records(t, 0x05)?;
     let ef06 = match read_records(t, 0x06) {
-        Err(FlowError::Refused { sw: 0x6982, .. }) => {
+        Err(FlowError::Refused {
+            sw: StatusWord::SecurityStatusNotSatisfied,
+            ..
+        }) => {
             let tr = psam.external_authenticate(t, ssse::RK, false)?;
             if !tr.ok() {
                 return Err(refused(
                     "EXTERNAL AUTHENTICATE with RKSSSE (0A)",
-                    split(tr.response()).1,
+                    parse(tr.response()).sw,
                 ));
             }
             read_records(t, 0x06)?
