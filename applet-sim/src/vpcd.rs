@@ -184,7 +184,7 @@ impl<C: SmartCard> Slot<C> {
         }
         if controls.remove.swap(false, Ordering::SeqCst) {
             self.present = false;
-            self.card.reset();
+            self.card.power_off();
             eprintln!("[{}] card removed", self.name);
         }
         if controls.insert.swap(false, Ordering::SeqCst) {

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use apdu::{Response, StatusWord};
-use applet_sim::model::PinValue;
 
 use crate::transport::{Transport, TransportError};
 
@@ -95,20 +94,10 @@ pub struct BadPin;
 /// # Errors
 /// [`BadPin`] unless the PIN is 4 to 16 decimal digits.
 pub fn verify_apdu(pin: &str) -> Result<Vec<u8>, BadPin> {
-    let value = PinValue::from_digits(pin)
-        .ok()
-        .filter(|v| v.len() >= 4)
-        .ok_or(BadPin)?;
-    let block = value.to_bcd();
-    let mut apdu = vec![
-        0x00,
-        0x20,
-        0x00,
-        0x00,
-        u8::try_from(block.len()).map_err(|_| BadPin)?,
-    ];
-    apdu.extend(block);
-    Ok(apdu)
+    if pin.len() < 4 {
+        return Err(BadPin);
+    }
+    crate::card::verify(0x00, pin).map_err(|_| BadPin)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {

@@ -70,8 +70,10 @@ pub(super) fn command(keyword: &str, args: &str) -> Result<Vec<u8>, String> {
             }
             with_data([0x00, 0xA4, 0x00, 0x0C], &fid)
         }
-        ("verify", [pin]) => with_data([0x00, 0x20, 0x00, 0x00], &bcd(pin)?),
-        ("verify", [pin, reference]) => with_data([0x00, 0x20, 0x00, byte(reference)?], &bcd(pin)?),
+        ("verify", [pin]) => crate::card::verify(0x00, pin).map_err(|e| e.to_string()),
+        ("verify", [pin, reference]) => {
+            crate::card::verify(byte(reference)?, pin).map_err(|e| e.to_string())
+        }
         ("change-pin", [old, new]) => {
             let mut data = bcd(old)?;
             data.push(0xFF);
