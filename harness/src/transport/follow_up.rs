@@ -2,7 +2,7 @@
 //! the same command with Le = xx. The one place the harness does this; replay with
 //! `--auto-response`, the software PSAM and the service-centre flows all use it.
 
-use apdu::{Response, StatusWord};
+use apdu::{CommandApdu, Response, StatusWord};
 
 use super::{Transport, TransportError};
 
@@ -34,11 +34,7 @@ pub fn exchange(
         data.extend_from_slice(body);
         match sw {
             StatusWord::MoreAvailable(n) => command = vec![0x00, 0xC0, 0x00, 0x00, n],
-            StatusWord::WrongLe(n) => {
-                if let Some(le) = command.last_mut() {
-                    *le = n;
-                }
-            }
+            StatusWord::WrongLe(n) => command = with_le(&command, n),
             sw => {
                 data.extend_from_slice(&sw.to_bytes());
                 return Ok(data);
@@ -46,4 +42,106 @@ pub fn exchange(
         }
     }
     Err(TransportError::EndlessFollowUp)
+}
+
+/// The same command with Le = `n` (`00`: 256), re-encoded by `apdu` so a case 1 or 3 command
+/// gains an Le instead of losing its last data byte. A command that does not parse is sent
+/// again as it is (the card will refuse it, and the follow-ups end).
+fn with_le(command: &[u8], n: u8) -> Vec<u8> {
+    let ne = if n == 0 { 256 } else { u32::from(n) };
+    let Ok(parsed) = CommandApdu::parse(command) else {
+        return command.to_vec();
+    };
+    let mut owned = parsed.to_owned_command();
+    owned.ne = Some(ne);
+    owned.encode().unwrap_or_else(|_| command.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers from a script and records what it was sent.
+    struct Scripted {
+        answers: Vec<Vec<u8>>,
+        sent: Vec<Vec<u8>>,
+    }
+
+    impl Transport for Scripted {
+        fn describe(&self) -> String {
+            "scripted".into()
+        }
+
+        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+            self.sent.push(apdu.to_vec());
+            Ok(if self.answers.is_empty() {
+                vec![0x6F, 0x00]
+            } else {
+                self.answers.remove(0)
+            })
+        }
+
+        fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+            Ok(vec![0x3B, 0x00])
+        }
+
+        fn atr(&mut self) -> Result<Vec<u8>, TransportError> {
+            Ok(vec![0x3B, 0x00])
+        }
+
+        fn fresh_card(&mut self) -> Result<(), TransportError> {
+            Ok(())
+        }
+    }
+
+    fn run(command: &[u8], answers: &[&[u8]]) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let mut t = Scripted {
+            answers: answers.iter().map(|a| a.to_vec()).collect(),
+            sent: Vec::new(),
+        };
+        let response = exchange(&mut t, command, &mut Vec::new()).unwrap();
+        (response, t.sent)
+    }
+
+    #[test]
+    fn wrong_le_resends_with_the_le_the_card_asked_for() {
+        // Case 2: the Le byte is replaced.
+        let (r, sent) = run(
+            &[0x00, 0xB0, 0x00, 0x00, 0x10],
+            &[&[0x6C, 0x04], &[1, 2, 3, 4, 0x90, 0x00]],
+        );
+        assert_eq!(r, [1, 2, 3, 4, 0x90, 0x00]);
+        assert_eq!(sent[1], [0x00, 0xB0, 0x00, 0x00, 0x04]);
+        // Case 3: an Le is added; the data is kept.
+        let (_, sent) = run(
+            &[0x00, 0xB2, 0x01, 0x0C, 0x01, 0xAA],
+            &[&[0x6C, 0x08], &[0x90, 0x00]],
+        );
+        assert_eq!(sent[1], [0x00, 0xB2, 0x01, 0x0C, 0x01, 0xAA, 0x08]);
+        // 6C00 asks for 256 bytes.
+        let (_, sent) = run(&[0x00, 0xB0, 0x00, 0x00], &[&[0x6C, 0x00], &[0x90, 0x00]]);
+        assert_eq!(sent[1], [0x00, 0xB0, 0x00, 0x00, 0x00]);
+    }
+
+    #[test]
+    fn more_data_is_fetched_with_get_response_and_joined() {
+        let (r, sent) = run(
+            &[0x00, 0xA4, 0x04, 0x00, 0x01, 0xA0],
+            &[&[0x61, 0x02], &[7, 8, 0x90, 0x00]],
+        );
+        assert_eq!(r, [7, 8, 0x90, 0x00]);
+        assert_eq!(sent[1], [0x00, 0xC0, 0x00, 0x00, 0x02]);
+    }
+
+    #[test]
+    fn a_card_that_never_stops_asking_is_an_error() {
+        let mut t = Scripted {
+            answers: vec![vec![0x61, 0x01]; 64],
+            sent: Vec::new(),
+        };
+        assert!(matches!(
+            exchange(&mut t, &[0x00, 0xC0, 0x00, 0x00, 0x01], &mut Vec::new()),
+            Err(TransportError::EndlessFollowUp)
+        ));
+    }
 }
