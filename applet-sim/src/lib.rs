@@ -29,6 +29,7 @@ pub mod command;
 pub mod crypto;
 mod device;
 mod fs;
+pub mod input;
 pub mod model;
 pub mod profile;
 pub mod restore_ack;

@@ -251,3 +251,45 @@ fn master_keys_are_diversified() {
         assert!(e.line > 0, "{e}");
     }
 }
+
+/// `Profile::load` on `/dev/zero` read without end (2 GB), on a FIFO it waited for a writer
+/// for ever: both are refused at once, naming the file. Each load runs on a thread with a
+/// deadline so a regression fails instead of hanging.
+#[cfg(unix)]
+#[test]
+fn devices_fifos_and_huge_files_are_not_profiles() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    fn load_within(path: String) -> String {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(Profile::load(&path).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(r) => r.unwrap_err(),
+            Err(_) => panic!("loading the profile did not finish in 10 s"),
+        }
+    }
+    let e = load_within("/dev/zero".into());
+    assert!(
+        e.starts_with("/dev/zero: not a regular file (a device)"),
+        "{e}"
+    );
+    let dir = std::env::temp_dir().join(format!("ssc-profile-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo.toml");
+    let _ = std::fs::remove_file(&fifo);
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let e = load_within(fifo.display().to_string());
+        assert!(e.contains("not a regular file (a FIFO)"), "{e}");
+    }
+    let big = dir.join("big.toml");
+    std::fs::write(&big, vec![b'#'; 2 << 20]).unwrap();
+    let e = load_within(big.display().to_string());
+    assert!(e.contains("big.toml: larger than"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::pattern::Expect;
-use crate::vectors::{self, Case, Step, StepKind, VectorError};
+use crate::vectors::{self, Budget, Case, Step, StepKind, VectorError};
 
 /// A script format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +75,28 @@ impl Format {
 /// # Errors
 /// [`VectorError`] naming the file, line and column.
 pub fn parse_file(path: &Path) -> Result<Vec<Case>, VectorError> {
-    parse_str(&vectors::read_text(path)?, path)
+    parse_file_in(path, &mut Budget::new())
+}
+
+/// [`parse_file`] as part of a run whose bounds `budget` keeps (vectors/README.md,
+/// "Limits"): the file's bytes and steps, and for native vectors its includes.
+///
+/// # Errors
+/// [`VectorError`] naming the file, line and column (for a bound, the line that crosses it).
+pub fn parse_file_in(path: &Path, budget: &mut Budget) -> Result<Vec<Case>, VectorError> {
+    let text = vectors::read_text_in(path, budget)?;
+    match Format::detect(path, &text) {
+        Format::Native => vectors::parse_str_in(&text, path, budget),
+        f => {
+            let cases = parse_script(&text, path, f)?;
+            for step in cases.iter().flat_map(|c| &c.steps) {
+                budget
+                    .steps(1)
+                    .map_err(|m| VectorError::at(path, step.line, 1, m))?;
+            }
+            Ok(cases)
+        }
+    }
 }
 
 /// Parses text in the format [`Format::detect`] finds for it.

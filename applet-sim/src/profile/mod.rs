@@ -13,6 +13,8 @@ use std::path::Path;
 
 pub use error::{ProfileError, line_col, location};
 
+use crate::input::{InputProblem, read_text};
+
 use crate::fs::{Df, Ef, EfContent, FileSystem, MF, NodeId};
 use crate::model::{
     AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure, Unblock,
@@ -23,6 +25,9 @@ pub const BUILTIN: [(&str, &str); 2] = [
     ("gen3", include_str!("../../profiles/gen3.toml")),
     ("gen2", include_str!("../../profiles/gen2.toml")),
 ];
+
+/// The largest profile file [`Profile::load`] reads (the built-ins are about 14 KB).
+pub const MAX_PROFILE_BYTES: u64 = 1 << 20;
 
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "gen3";
@@ -161,7 +166,8 @@ impl Profile {
         Self::parse(text, &format!("builtin:{name}"))
     }
 
-    /// A profile from a built-in name or, if no built-in has that name, a file path.
+    /// A profile from a built-in name or, if no built-in has that name, a file path: a
+    /// regular file of at most [`MAX_PROFILE_BYTES`] ([`crate::input::read_text`]).
     ///
     /// # Errors
     /// [`ProfileError`] naming the file (unreadable, or what is wrong and where).
@@ -170,19 +176,19 @@ impl Profile {
             return Self::builtin(name_or_path);
         }
         let path = Path::new(name_or_path);
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+        let text = read_text(path, MAX_PROFILE_BYTES).map_err(|e| ProfileError {
             source_name: name_or_path.to_owned(),
             line: 0,
             column: 0,
-            message: if e.kind() == std::io::ErrorKind::NotFound
-                && !name_or_path.contains(['/', '.'])
-            {
+            message: if e.is_not_found() && !name_or_path.contains(['/', '.']) {
                 format!(
                     "no built-in profile {name_or_path:?} and no such file (built-in: {})",
                     BUILTIN.map(|(n, _)| n).join(", ")
                 )
+            } else if let InputProblem::Io(io) = &e.problem {
+                format!("cannot read profile: {io}")
             } else {
-                format!("cannot read profile: {e}")
+                e.problem.to_string()
             },
         })?;
         Self::parse(&text, name_or_path)

@@ -12,9 +12,11 @@ pub(super) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Case>> {
     if files.is_empty() {
         anyhow::bail!("no vector files (*.apdu) or scripts under {paths:?}");
     }
+    // One budget for the run: its bytes, steps and includes are bounded as a whole.
+    let mut budget = vectors::Budget::new();
     let mut cases = Vec::new();
     for f in &files {
-        cases.extend(harness::import::parse_file(f)?);
+        cases.extend(harness::import::parse_file_in(f, &mut budget)?);
     }
     Ok(cases)
 }

@@ -56,9 +56,9 @@ pub(super) struct RunArgs {
     /// Print every exchange of every case (text format).
     #[arg(long)]
     trace: bool,
-    /// Cases spread over N independent in-process cards (with readers: one job per
-    /// `--reader`); results in file order, as a serial run.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    /// Cases spread over N independent in-process cards, 1 to 4 per CPU (with readers: one
+    /// job per `--reader`); results in file order, as a serial run.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = jobs)]
     jobs: usize,
     /// On a reader: a shell command run before every case that restores the card's initial
     /// state (for `ssc-card serve`: `kill -HUP <pid>`). Without it, cases tagged `stateful`
@@ -72,6 +72,24 @@ pub(super) struct RunArgs {
     /// Vector files or folders.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+}
+
+/// The most jobs a run may ask for: four per CPU the machine can run at once (a job is a
+/// thread with its own card; past that they only wait their turn, and tens of thousands
+/// exhaust the process).
+fn max_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .saturating_mul(4)
+}
+
+/// `--jobs N`: a count from 1 to [`max_jobs`].
+fn jobs(text: &str) -> Result<usize, String> {
+    let max = max_jobs();
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("expected a number of jobs from 1 to {max} (4 per CPU)"))
 }
 
 impl RunArgs {
@@ -108,7 +126,7 @@ impl RunArgs {
         let jobs = if on_reader {
             self.target.reader.len()
         } else {
-            self.jobs.max(1)
+            self.jobs
         };
         let report = harness::jobs::run_parallel(
             jobs,

@@ -40,17 +40,15 @@ pub struct Keys {
 /// Card keys by application and id, and the SSSE's cipher suite.
 pub(super) type Resolved = BTreeMap<(App, u8), Vec<u8>>;
 
+/// The largest keys file read (a few dozen keys take a few KB).
+pub const MAX_KEYS_BYTES: u64 = 64 << 10;
+
 /// A keys file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeysError {
-    /// The file cannot be read.
-    #[error("{}: cannot read the keys file", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The file cannot be read (missing, not a regular file, larger than [`MAX_KEYS_BYTES`]).
+    #[error("{}: cannot read the keys file: {}", .0.path.display(), .0.problem)]
+    Read(applet_sim::input::InputError),
     /// The file's content is wrong.
     #[error("{}: {problem}", path.display())]
     Invalid {
@@ -162,16 +160,13 @@ impl Keys {
         }
     }
 
-    /// Reads a keys file (TOML: `cipher`, optional `region`, `[[key]]` entries with `app`
+    /// Reads a keys file (a regular file of at most [`MAX_KEYS_BYTES`]; TOML: `cipher`, optional `region`, `[[key]]` entries with `app`
     /// (`ssse` or `pboc`), `id`, and `value` or `master` + `diversify`).
     ///
     /// # Errors
     /// [`KeysError`] naming the file, and the line for a syntax or field error.
     pub fn load(path: &Path) -> Result<Self, KeysError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeysError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = applet_sim::input::read_text(path, MAX_KEYS_BYTES).map_err(KeysError::Read)?;
         Self::parse(&text).map_err(|problem| KeysError::Invalid {
             path: path.to_owned(),
             problem,

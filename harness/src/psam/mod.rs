@@ -18,7 +18,7 @@ use applet_sim::model::keys::{pboc, ssse};
 pub mod keys;
 pub mod op;
 
-pub use self::keys::{App, Keys, KeysError, KeysFileError};
+pub use self::keys::{App, Keys, KeysError, KeysFileError, MAX_KEYS_BYTES};
 pub use self::op::{OPERATIONS, Op, Operation};
 
 /// The PSAM for one card: card keys resolved (master keys diversified with the card's ATR).

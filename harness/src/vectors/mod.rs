@@ -7,30 +7,53 @@
 
 use std::path::{Path, PathBuf};
 
+mod budget;
 mod high_level;
 mod line;
 pub mod model;
 mod parse;
 
+pub use self::budget::{Budget, MAX_FILE_BYTES, MAX_RUN_BYTES, MAX_RUN_INCLUDES, MAX_RUN_STEPS};
 pub use self::model::{Case, Step, StepKind, VectorError};
 
 /// The newest format version this parser reads (version 2 adds `psam`; it reads 1 too).
 pub const FORMAT_VERSION: u32 = 2;
 
-/// Reads and parses a vector file.
+/// Reads and parses a vector file (a run of its own: [`Budget`]).
 ///
 /// # Errors
 /// [`VectorError`] naming the file, line and column.
 pub fn parse_file(path: &Path) -> Result<Vec<Case>, VectorError> {
-    parse_str(&read_text(path)?, path)
+    parse_file_in(path, &mut Budget::new())
 }
 
-/// A vector file's or script's text, or an error naming it.
+/// Reads and parses a vector file as part of a run whose bounds `budget` keeps.
+///
+/// # Errors
+/// [`VectorError`] naming the file, line and column.
+pub fn parse_file_in(path: &Path, budget: &mut Budget) -> Result<Vec<Case>, VectorError> {
+    let text = read_text_in(path, budget)?;
+    parse_str_in(&text, path, budget)
+}
+
+/// A vector file's or script's text (a regular file of at most [`MAX_FILE_BYTES`]), or an
+/// error naming it.
 ///
 /// # Errors
 /// [`VectorError`] without a line.
 pub fn read_text(path: &Path) -> Result<String, VectorError> {
-    std::fs::read_to_string(path).map_err(|e| VectorError::file(path, format!("cannot read: {e}")))
+    read_text_in(path, &mut Budget::new())
+}
+
+/// [`read_text`], its bytes counted in a run's `budget`.
+///
+/// # Errors
+/// [`VectorError`] without a line: the file cannot be read, or the run has read too much.
+pub fn read_text_in(path: &Path, budget: &mut Budget) -> Result<String, VectorError> {
+    budget
+        .read(path)
+        .map_err(|e| VectorError::file(path, e.problem.to_string()))?
+        .map_err(|m| VectorError::file(path, m))
 }
 
 /// Parses vector text; `path` is used in errors and in the cases (and to find includes).
@@ -38,7 +61,20 @@ pub fn read_text(path: &Path) -> Result<String, VectorError> {
 /// # Errors
 /// [`VectorError`] naming the file, line and column.
 pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
-    parse::parse(text, path, 0)
+    parse::parse(text, path, 0, &mut Budget::new())
+}
+
+/// [`parse_str`] as part of a run whose bounds `budget` keeps (the text itself is counted
+/// by whoever read it).
+///
+/// # Errors
+/// [`VectorError`] naming the file, line and column.
+pub fn parse_str_in(
+    text: &str,
+    path: &Path,
+    budget: &mut Budget,
+) -> Result<Vec<Case>, VectorError> {
+    parse::parse(text, path, 0, budget)
 }
 
 /// Finds vector files (`*.apdu`) under `paths` (files are taken as given), sorted.

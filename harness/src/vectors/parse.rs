@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::budget::Budget;
 use super::line::{Line, line, usage};
 use super::model::{Case, Step, StepKind, VectorError};
 use super::{FORMAT_VERSION, high_level};
@@ -14,13 +15,16 @@ use crate::psam::Op;
 /// How deep `include`s may nest.
 const MAX_INCLUDE_DEPTH: usize = 8;
 
-/// The largest step file `include` reads.
-const MAX_INCLUDE_BYTES: u64 = 1 << 20;
-
 /// Parses vector text at include depth `depth`.
-pub(super) fn parse(text: &str, path: &Path, depth: usize) -> Result<Vec<Case>, VectorError> {
+pub(super) fn parse(
+    text: &str,
+    path: &Path,
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<Vec<Case>, VectorError> {
     let mut parser = Parser {
         path,
+        budget,
         file: Arc::from(path),
         depth,
         cases: Vec::new(),
@@ -67,6 +71,8 @@ impl At {
 /// The state of a file being read.
 struct Parser<'p> {
     path: &'p Path,
+    /// The bounds of the run.
+    budget: &'p mut Budget,
     file: Arc<Path>,
     depth: usize,
     cases: Vec<Case>,
@@ -102,6 +108,16 @@ impl Parser<'_> {
                 "steps and tags belong to a case: start one with `case NAME`".into(),
             )
         })
+    }
+
+    /// Adds a parsed step to the current case, counted in the run's steps (an error at the
+    /// line that crosses the bound).
+    fn push_step(&mut self, at: At, step: Step) -> Result<(), VectorError> {
+        self.budget
+            .steps(1)
+            .map_err(|m| VectorError::at(self.path, step.line, 1, m))?;
+        self.case(at)?.steps.push(step);
+        Ok(())
     }
 
     /// One non-blank line (comment removed, trimmed).
@@ -148,13 +164,13 @@ impl Parser<'_> {
             },
             Awaiting::Psam(op) => StepKind::Psam { op, expect },
         };
-        if let Some(case) = self.cases.last_mut() {
-            case.steps.push(Step {
+        self.push_step(
+            at,
+            Step {
                 line: cmd_line,
                 kind,
-            });
-        }
-        Ok(())
+            },
+        )
     }
 
     fn directive(&mut self, at: At, parsed: Line<'_>) -> Result<(), VectorError> {
@@ -186,11 +202,13 @@ impl Parser<'_> {
                             .map_err(|e| self.err(n, e.column, e.message))
                     })
                     .transpose()?;
-                self.case(at)?.steps.push(Step {
-                    line: n,
-                    kind: StepKind::Reset { atr },
-                });
-                Ok(())
+                self.push_step(
+                    at,
+                    Step {
+                        line: n,
+                        kind: StepKind::Reset { atr },
+                    },
+                )
             }
             Line::Command(c, hex) => {
                 self.case(at)?;
@@ -270,32 +288,22 @@ impl Parser<'_> {
         if self.depth >= MAX_INCLUDE_DEPTH {
             return Err(self.err(n, at.col(c), "includes nested more than 8 deep".into()));
         }
+        self.budget
+            .include()
+            .map_err(|m| self.err(n, at.col(c), m))?;
         let included = self.path.parent().unwrap_or(Path::new(".")).join(target);
-        let cannot_read = |e: std::io::Error| {
-            self.err(
-                n,
-                at.col(c),
-                format!("cannot read {}: {e}", included.display()),
-            )
-        };
-        match std::fs::metadata(&included) {
-            Ok(m) if m.is_file() && m.len() <= MAX_INCLUDE_BYTES => {}
-            Ok(_) => {
-                return Err(self.err(
-                    n,
-                    at.col(c),
-                    format!(
-                        "{} is not a step file (a regular file of at most 1 MiB)",
-                        included.display()
-                    ),
-                ));
-            }
-            Err(e) => return Err(cannot_read(e)),
-        }
-        let text = std::fs::read_to_string(&included).map_err(cannot_read)?;
+        let text = self
+            .budget
+            .read(&included)
+            .map_err(|e| self.err(n, at.col(c), format!("cannot read include: {e}")))?
+            .map_err(|m| self.err(n, at.col(c), m))?;
         let wrapped = format!("case included\n{text}");
-        let inner = parse(&wrapped, &included, self.depth + 1).map_err(|mut e| {
-            e.line = e.line.saturating_sub(1);
+        let inner = parse(&wrapped, &included, self.depth + 1, self.budget).map_err(|mut e| {
+            // The wrapper's `case` line is not the file's (an error of a deeper include is
+            // already placed in its own file).
+            if e.path == included {
+                e.line = e.line.saturating_sub(1);
+            }
             e
         })?;
         for step in inner.into_iter().flat_map(|c| c.steps) {

@@ -5,6 +5,10 @@ use std::fmt;
 
 use apdu::Response;
 
+mod glob;
+
+use self::glob::glob;
+
 /// One nibble of a pattern: a hex digit or a wildcard (`x`, `X`, `?`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Nibble {
@@ -24,6 +28,8 @@ pub enum Item {
     },
     /// `*`: any number of bytes (zero or more).
     AnyData,
+    /// `*N`: any N bytes (only the length is checked).
+    AnyBytes(usize),
     /// `{name:N}`: any N bytes, kept as the case's variable `name` (version 2).
     Capture {
         /// The variable.
@@ -216,6 +222,16 @@ impl Expect {
                 message: "odd number of hex digits in the data".into(),
             });
         }
+        // No response carries more: refusing here keeps every pattern's size bounded.
+        let fixed = items.iter().fold(0usize, |n, i| n.saturating_add(i.len()));
+        if fixed > MAX_DATA {
+            return Err(PatternError {
+                column,
+                message: format!(
+                    "the data pattern asks for {fixed} bytes; a response carries at most {MAX_DATA}"
+                ),
+            });
+        }
         Ok(Self {
             data: DataPattern(items),
             sw,
@@ -263,7 +279,7 @@ fn special(tok: &str, col: usize) -> Result<Option<Vec<Item>>, PatternError> {
                 "expected `*` or `*N` (N bytes, at most {MAX_DATA}), found {tok:?}"
             ))
         })?;
-        return Ok(Some(vec![Item::Byte { value: 0, mask: 0 }; n]));
+        return Ok(Some(vec![Item::AnyBytes(n)]));
     }
     if let Some((v, m)) = tok.split_once('/') {
         let hex = |h: &str| {
@@ -364,35 +380,6 @@ impl DataPattern {
 /// Variables captured by `{name:N}` items.
 pub type Captures = Vec<(String, Vec<u8>)>;
 
-fn glob(pattern: &[Item], data: &[u8], caps: &mut Captures) -> bool {
-    match pattern.split_first() {
-        None => data.is_empty(),
-        Some((Item::AnyData, rest)) => (0..=data.len()).any(|skip| {
-            let mark = caps.len();
-            let ok = glob(rest, data.get(skip..).unwrap_or_default(), caps);
-            if !ok {
-                caps.truncate(mark);
-            }
-            ok
-        }),
-        Some((Item::Byte { value, mask }, rest)) => match data.split_first() {
-            Some((b, tail)) => b & mask == *value && glob(rest, tail, caps),
-            None => false,
-        },
-        Some((Item::Capture { name, len }, rest)) => match data.split_at_checked(*len) {
-            Some((value, tail)) => {
-                caps.push((name.clone(), value.to_vec()));
-                let ok = glob(rest, tail, caps);
-                if !ok {
-                    caps.pop();
-                }
-                ok
-            }
-            None => false,
-        },
-    }
-}
-
 impl fmt::Display for SwPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for shift in [12u16, 8, 4, 0] {
@@ -414,6 +401,7 @@ impl fmt::Display for DataPattern {
             }
             match item {
                 Item::AnyData => f.write_str("*")?,
+                Item::AnyBytes(n) => write!(f, "*{n}")?,
                 Item::Capture { name, len } => write!(f, "{{{name}:{len}}}")?,
                 Item::Byte { value, mask }
                     if *mask & 0x0F != 0x0F && *mask & 0x0F != 0

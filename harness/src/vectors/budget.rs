@@ -1,0 +1,85 @@
+//! The bounds of a vector run (vectors/README.md, "Limits"): every file a regular file of at
+//! most [`MAX_FILE_BYTES`], and over the whole run (each file, each include every time it is
+//! included) at most [`MAX_RUN_BYTES`] read, [`MAX_RUN_STEPS`] steps and
+//! [`MAX_RUN_INCLUDES`] includes. Include fan-out grows exponentially with depth (eight
+//! includes in each of nine nested files make 8⁹ copies), so only totals bound it.
+
+use std::path::Path;
+
+use applet_sim::input::{InputError, read_text};
+
+/// The largest vector file, step file (`include`) or script read.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// The most bytes a run reads: its files and every include each time it is included.
+pub const MAX_RUN_BYTES: u64 = 64 << 20;
+
+/// The most steps a run holds (a step from an included file counts each time it is included).
+pub const MAX_RUN_STEPS: usize = 250_000;
+
+/// The most `include` lines a run follows (at any depth, each time its file is read).
+pub const MAX_RUN_INCLUDES: usize = 4096;
+
+/// What a run has used of its bounds; one for the run, given to every file it reads.
+#[derive(Clone, Debug, Default)]
+pub struct Budget {
+    bytes: u64,
+    steps: usize,
+    includes: usize,
+}
+
+impl Budget {
+    /// A run that has read nothing yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads a file of the run (a regular file of at most [`MAX_FILE_BYTES`]) and counts
+    /// its bytes. The outer error is the file's own; the inner one, the run's bound.
+    pub(crate) fn read(&mut self, path: &Path) -> Result<Result<String, String>, InputError> {
+        let text = read_text(path, MAX_FILE_BYTES)?;
+        Ok(self.bytes(text.len()).map(|()| text))
+    }
+
+    /// Counts `n` bytes of vector text.
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<(), String> {
+        self.bytes = self
+            .bytes
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        if self.bytes > MAX_RUN_BYTES {
+            return Err(format!(
+                "the run reads more than {MAX_RUN_BYTES} bytes of vectors (includes count each \
+                 time they are included)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `n` steps (of a script read as a whole; the vector parser counts its own).
+    ///
+    /// # Errors
+    /// The message of a run that crosses [`MAX_RUN_STEPS`].
+    pub fn steps(&mut self, n: usize) -> Result<(), String> {
+        self.steps = self.steps.saturating_add(n);
+        if self.steps > MAX_RUN_STEPS {
+            return Err(format!(
+                "the run has more than {MAX_RUN_STEPS} steps (steps of an included file count \
+                 each time it is included)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts one `include` line.
+    pub(crate) fn include(&mut self) -> Result<(), String> {
+        self.includes += 1;
+        if self.includes > MAX_RUN_INCLUDES {
+            return Err(format!(
+                "the run follows more than {MAX_RUN_INCLUDES} includes (at any depth, each \
+                 time its file is read)"
+            ));
+        }
+        Ok(())
+    }
+}
