@@ -89,80 +89,70 @@ impl Apps {
     }
 }
 
-/// Builds the typed command from the APDU for an application of the given kind.
-pub(crate) type Decoder =
-    for<'a> fn(&CommandApdu<'a>, Option<AppKind>) -> Result<Command<'a>, StatusWord>;
-
-/// One row of the command set.
-#[derive(Clone, Copy)]
+/// One row of the command set, as data (for tests and tools; the dispatch is the `match`
+/// the same table expands to).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Row {
     /// Class byte.
     pub(crate) cla: u8,
     /// Instruction byte.
     pub(crate) ins: u8,
-    /// Where the command is accepted.
-    pub(crate) apps: Apps,
-    /// Its decoder.
-    pub(crate) decode: Decoder,
 }
 
-/// The card's command set (docs/CARD.md §4.1, §5.4, §3.7).
+/// The command set, written once: each row expands both to an entry of `TABLE` and to an
+/// arm of `dispatch`, a `match` on (CLA, INS) that calls the row's decoder directly (no
+/// indirect call on the APDU path).
+macro_rules! command_table {
+    ($( ($cla:literal, $ins:path, $apps:ident, $decode:expr) ),* $(,)?) => {
+        /// The card's command set (docs/CARD.md §4.1, §5.4, §3.7).
+        pub(crate) const TABLE: &[Row] = &[$( Row { cla: $cla, ins: $ins } ),*];
+
+        /// The row's decoder for a (CLA, INS) of the table, refused with 6D00 where the row
+        /// does not accept the application; for a pair not in the table, 6E00 when the
+        /// instruction exists with another class, else 6D00.
+        #[inline]
+        fn dispatch<'a>(
+            apdu: &CommandApdu<'a>,
+            kind: Option<AppKind>,
+        ) -> Result<Command<'a>, StatusWord> {
+            match (apdu.cla.0, apdu.ins) {
+                $( ($cla, $ins) if !Apps::$apps.accepts(kind) => Err(StatusWord::InsNotSupported),
+                   ($cla, $ins) => ($decode)(apdu, kind), )*
+                (_, ins) if TABLE.iter().any(|r| r.ins == ins) => Err(StatusWord::ClaNotSupported),
+                _ => Err(StatusWord::InsNotSupported),
+            }
+        }
+    };
+}
+
 #[rustfmt::skip]
-pub(crate) const TABLE: &[Row] = &[
-    Row { cla: 0x00, ins: ins::SELECT,                apps: Apps::All,        decode: |a, _| decode::select(a) },
-    Row { cla: 0x00, ins: ins::READ_BINARY,           apps: Apps::All,        decode: |a, _| decode::read_binary(a) },
-    Row { cla: 0x00, ins: ins::UPDATE_BINARY,         apps: Apps::All,        decode: |a, _| decode::update_binary(a) },
-    Row { cla: 0x04, ins: ins::UPDATE_BINARY,         apps: Apps::All,        decode: |a, _| decode::update_binary(a) },
-    Row { cla: 0x00, ins: ins::READ_RECORD,           apps: Apps::All,        decode: |a, _| decode::read_record(a) },
-    Row { cla: 0x00, ins: ins::UPDATE_RECORD,         apps: Apps::All,        decode: |a, _| decode::update_record(a) },
-    Row { cla: 0x04, ins: ins::UPDATE_RECORD,         apps: Apps::All,        decode: |a, _| decode::update_record(a) },
-    Row { cla: 0x00, ins: ins::APPEND_RECORD,         apps: Apps::All,        decode: |a, _| decode::append_record(a) },
-    Row { cla: 0x00, ins: ins::GET_CHALLENGE,         apps: Apps::All,        decode: |a, _| decode::get_challenge(a) },
-    Row { cla: 0x00, ins: ins::EXTERNAL_AUTHENTICATE, apps: Apps::All,        decode: |a, _| decode::external_authenticate(a) },
-    Row { cla: 0x00, ins: ins::INTERNAL_AUTHENTICATE, apps: Apps::All,        decode: |a, _| decode::internal_authenticate(a) },
-    Row { cla: 0x00, ins: ins::GET_RESPONSE,          apps: Apps::All,        decode: |a, _| decode::get_response(a) },
-    Row { cla: 0x00, ins: ins::VERIFY,                apps: Apps::All,        decode: decode::verify },
-    Row { cla: 0x00, ins: ins::CHANGE_REFERENCE_DATA, apps: Apps::Pki,        decode: |a, _| decode::change_reference_data(a) },
-    Row { cla: 0x00, ins: ins::RESET_RETRY_COUNTER,   apps: Apps::Pki,        decode: |a, _| decode::reset_retry_counter(a) },
-    Row { cla: 0x80, ins: ins::CHANGE_PIN,            apps: Apps::SsseOrPboc, decode: decode::change_pin },
-    Row { cla: 0x84, ins: ins::PIN_UNBLOCK,           apps: Apps::SsseOrPboc, decode: decode::pin_unblock },
-    Row { cla: 0x84, ins: ins::APPLICATION_BLOCK,     apps: Apps::SsseOrPboc, decode: decode::application_block },
-    Row { cla: 0x84, ins: ins::APPLICATION_UNBLOCK,   apps: Apps::Pboc,       decode: |a, _| decode::mac_only(a).map(|mac| Command::ApplicationUnblock { mac }) },
-    Row { cla: 0x84, ins: ins::CARD_BLOCK,            apps: Apps::SsseOrPboc, decode: |a, _| decode::mac_only(a).map(|mac| Command::CardBlock { mac }) },
+command_table![
+    (0x00, ins::SELECT,                All,        |a, _| decode::select(a)),
+    (0x00, ins::READ_BINARY,           All,        |a, _| decode::read_binary(a)),
+    (0x00, ins::UPDATE_BINARY,         All,        |a, _| decode::update_binary(a)),
+    (0x04, ins::UPDATE_BINARY,         All,        |a, _| decode::update_binary(a)),
+    (0x00, ins::READ_RECORD,           All,        |a, _| decode::read_record(a)),
+    (0x00, ins::UPDATE_RECORD,         All,        |a, _| decode::update_record(a)),
+    (0x04, ins::UPDATE_RECORD,         All,        |a, _| decode::update_record(a)),
+    (0x00, ins::APPEND_RECORD,         All,        |a, _| decode::append_record(a)),
+    (0x00, ins::GET_CHALLENGE,         All,        |a, _| decode::get_challenge(a)),
+    (0x00, ins::EXTERNAL_AUTHENTICATE, All,        |a, _| decode::external_authenticate(a)),
+    (0x00, ins::INTERNAL_AUTHENTICATE, All,        |a, _| decode::internal_authenticate(a)),
+    (0x00, ins::GET_RESPONSE,          All,        |a, _| decode::get_response(a)),
+    (0x00, ins::VERIFY,                All,        decode::verify),
+    (0x00, ins::CHANGE_REFERENCE_DATA, Pki,        |a, _| decode::change_reference_data(a)),
+    (0x00, ins::RESET_RETRY_COUNTER,   Pki,        |a, _| decode::reset_retry_counter(a)),
+    (0x80, ins::CHANGE_PIN,            SsseOrPboc, decode::change_pin),
+    (0x84, ins::PIN_UNBLOCK,           SsseOrPboc, decode::pin_unblock),
+    (0x84, ins::APPLICATION_BLOCK,     SsseOrPboc, decode::application_block),
+    (0x84, ins::APPLICATION_UNBLOCK,   Pboc,       |a, _| decode::mac_only(a).map(|mac| Command::ApplicationUnblock { mac })),
+    (0x84, ins::CARD_BLOCK,            SsseOrPboc, |a, _| decode::mac_only(a).map(|mac| Command::CardBlock { mac })),
 ];
 
 /// Every (CLA, INS) pair the card implements, in table order.
 pub fn implemented() -> impl Iterator<Item = (u8, u8)> {
     TABLE.iter().map(|r| (r.cla, r.ins))
 }
-
-/// No row: the index of `BY_HEADER` for an unknown pair.
-const NO_ROW: u8 = u8::MAX;
-
-/// The row of each (known CLA, INS), computed from `TABLE` at compile time so the lookup
-/// on the APDU path is one index: `BY_HEADER[ins][position of CLA in KNOWN_CLA]`.
-// Indexing here is evaluated by the compiler: an out-of-range index fails the build.
-#[allow(clippy::indexing_slicing)]
-const BY_HEADER: [[u8; KNOWN_CLA.len()]; 256] = {
-    let mut by = [[NO_ROW; KNOWN_CLA.len()]; 256];
-    let mut row = 0;
-    while row < TABLE.len() {
-        let Row { cla, ins, .. } = TABLE[row];
-        let mut c = 0;
-        while c < KNOWN_CLA.len() {
-            if KNOWN_CLA[c] == cla {
-                // `row` < NO_ROW fits a byte (checked below).
-                by[ins as usize][c] = row as u8;
-            }
-            c += 1;
-        }
-        row += 1;
-    }
-    by
-};
-
-// Every row's number fits the byte of `BY_HEADER`, and NO_ROW stays free.
-const _: () = assert!(TABLE.len() < NO_ROW as usize);
 
 impl<'a> Command<'a> {
     /// Decodes a command for the current application: 6E00 for an unknown class or a class
@@ -172,22 +162,10 @@ impl<'a> Command<'a> {
     /// # Errors
     /// The status word that rejects the command.
     pub fn decode(apdu: &CommandApdu<'a>, kind: Option<AppKind>) -> Result<Self, StatusWord> {
-        let class = KNOWN_CLA
-            .iter()
-            .position(|c| *c == apdu.cla.0)
-            .ok_or(StatusWord::ClaNotSupported)?;
-        let by_class = BY_HEADER
-            .get(usize::from(apdu.ins))
-            .copied()
-            .unwrap_or_default();
-        let row = by_class.get(class).and_then(|r| TABLE.get(usize::from(*r)));
-        match row {
-            Some(row) if row.apps.accepts(kind) => (row.decode)(apdu, kind),
-            Some(_) => Err(StatusWord::InsNotSupported),
-            // The instruction exists with another class.
-            None if by_class.iter().any(|r| *r != NO_ROW) => Err(StatusWord::ClaNotSupported),
-            None => Err(StatusWord::InsNotSupported),
+        if !KNOWN_CLA.contains(&apdu.cla.0) {
+            return Err(StatusWord::ClaNotSupported);
         }
+        dispatch(apdu, kind)
     }
 }
 
@@ -267,12 +245,23 @@ mod tests {
     }
 
     #[test]
-    fn every_row_is_reachable_through_its_header() {
+    fn every_row_is_decoded_through_its_own_arm() {
         for row in TABLE {
-            let class = KNOWN_CLA.iter().position(|c| *c == row.cla).unwrap();
-            let found = BY_HEADER[usize::from(row.ins)][class];
-            let found = &TABLE[usize::from(found)];
-            assert_eq!((found.cla, found.ins), (row.cla, row.ins));
+            let bytes = [row.cla, row.ins, 0x00, 0x00];
+            let apdu = CommandApdu::parse(&bytes).unwrap();
+            for kind in [
+                None,
+                Some(AppKind::Ssse),
+                Some(AppKind::Pboc),
+                Some(AppKind::Pki),
+            ] {
+                // Whatever the decoder thinks of P1/P2 and lengths, the pair is known.
+                assert_ne!(
+                    dispatch(&apdu, kind).err(),
+                    Some(StatusWord::ClaNotSupported),
+                    "{row:?} in {kind:?}"
+                );
+            }
         }
         assert_eq!(implemented().count(), TABLE.len());
     }

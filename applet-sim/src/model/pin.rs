@@ -525,18 +525,25 @@ pub enum Secret {
     Sealed(Sealing, SealedPin),
 }
 
+/// The sealed comparison, kept out of line: the clear one is the in-process hot path.
+#[inline(never)]
+fn sealed_matches(sealing: &Sealing, sealed: &SealedPin, candidate: &PinValue) -> bool {
+    bool::from(
+        sealing
+            .verifier(&candidate.to_bytes())
+            .ct_eq(&sealed.verifier),
+    )
+}
+
 impl Secret {
     /// Whether `candidate` is the PIN, in constant time (over the fixed-length form, or over
     /// the 32 bytes of the verifier).
     #[must_use]
+    #[inline]
     pub fn matches(&self, candidate: &PinValue) -> bool {
         match self {
             Self::Clear(value) => value.ct_eq(candidate),
-            Self::Sealed(sealing, sealed) => bool::from(
-                sealing
-                    .verifier(&candidate.to_bytes())
-                    .ct_eq(&sealed.verifier),
-            ),
+            Self::Sealed(sealing, sealed) => sealed_matches(sealing, sealed, candidate),
         }
     }
 
