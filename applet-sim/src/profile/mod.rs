@@ -8,6 +8,7 @@ mod build;
 mod error;
 mod schema;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 pub use error::{ProfileError, line_col, location};
@@ -27,6 +28,14 @@ pub const BUILTIN: [(&str, &str); 2] = [
 
 /// The largest profile file [`Profile::load`] reads (the built-ins are about 14 KB).
 pub const MAX_PROFILE_BYTES: u64 = 1 << 20;
+
+/// The most bytes a card's files may hold together: transparent EFs' sizes, record EFs'
+/// `max_records` × `record_size`, DFs' FCIs (a real SSC has some tens of KB; the built-ins
+/// about 18 KB).
+pub const MAX_CARD_BYTES: usize = 1 << 20;
+
+/// The most files (DFs and EFs) under the MF: node numbers are 16 bits, the MF is 0.
+pub const MAX_FILES: usize = u16::MAX as usize;
 
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "gen3";
@@ -202,13 +211,8 @@ impl Profile {
     #[must_use]
     pub(crate) fn file_system(&self) -> FileSystem {
         let mut fs = FileSystem::new();
-        let mut labels: Vec<(&str, NodeId)> = vec![("MF", MF)];
-        let lookup = |labels: &[(&str, NodeId)], l: &str| {
-            labels
-                .iter()
-                .find(|(n, _)| *n == l)
-                .map_or(MF, |(_, id)| *id)
-        };
+        let mut labels: HashMap<&str, NodeId> = HashMap::from([("MF", MF)]);
+        let lookup = |labels: &HashMap<&str, NodeId>, l: &str| labels.get(l).copied().unwrap_or(MF);
         for df in &self.dfs {
             let parent = lookup(&labels, &df.parent);
             let id = fs.add_df(Df {
@@ -219,7 +223,7 @@ impl Profile {
                 children: Vec::new(),
                 kind: df.kind,
             });
-            labels.push((&df.id, id));
+            labels.insert(&df.id, id);
         }
         for ef in &self.efs {
             let content = match ef.control.structure {
