@@ -1,13 +1,14 @@
 //! From the TOML shape to a validated [`Profile`]: every field checked, every error placed at
 //! its entry's line and column.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use super::error::{ProfileError, line_col};
 use toml::Spanned;
 
 use super::schema::{CardToml, DfToml, EfToml, KeyToml, PinToml, ProfileToml};
-use super::{DfDef, EfDef, KeyDef, Options, PinDef, Profile};
+use super::{DfDef, EfDef, KeyDef, MAX_CARD_BYTES, MAX_FILES, Options, PinDef, Profile};
 use crate::model::{
     Access, AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure, Unblock,
 };
@@ -21,12 +22,21 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
     let raw: ProfileToml = toml::from_str(text)
         .map_err(|e| at.error(e.span().unwrap_or(0..0), e.message().trim().to_owned()))?;
     let (atr, protocol, cipher) = card_header(&raw.card, &at)?;
-    let dfs = entries(&raw.df, &at, df_def)?;
-    let efs = entries(&raw.ef, &at, |t, done| ef_def(t, &dfs, done))?;
+    // Node numbers are 16 bits (the MF is 0): refused before anything is built.
+    let spans = raw.df.iter().map(Spanned::span);
+    if let Some(span) = spans.chain(raw.ef.iter().map(Spanned::span)).nth(MAX_FILES) {
+        return Err(at.error(
+            span,
+            format!("at most {MAX_FILES} files (DFs and EFs) under the MF"),
+        ));
+    }
+    let mut index = Index::default();
+    let dfs = entries(&raw.df, &at, |t, _| df_def(t, &mut index))?;
+    let efs = entries(&raw.ef, &at, |t, _| ef_def(t, &mut index))?;
     if let Some(extra) = raw.pin.get(64) {
         return Err(at.error(extra.span(), "at most 64 PIN objects".into()));
     }
-    let pins = entries(&raw.pin, &at, |t, done| pin_def(t, &dfs, done))?;
+    let pins = entries(&raw.pin, &at, |t, done| pin_def(t, &index, done))?;
     check_puks(&raw.pin, &pins, &at)?;
     let factors = crate::crypto::Factors {
         region: raw.card.region.as_deref(),
@@ -36,7 +46,7 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         return Err(at.error(extra.span(), "at most 256 keys".into()));
     }
     let keys = entries(&raw.key, &at, |t, done| {
-        key_def(t, &dfs, done, cipher, &factors)
+        key_def(t, &index, done, cipher, &factors)
     })?;
     Ok(Profile {
         source_name: source_name.to_owned(),
@@ -72,6 +82,50 @@ impl Placer<'_> {
     }
 }
 
+/// What the entries validated so far declare, kept so that each check is one lookup (a
+/// profile of 65,535 files validates in linear time).
+#[derive(Default)]
+struct Index {
+    /// DF labels and the application kind each belongs to (its own or its top ancestor's).
+    dfs: HashMap<String, Option<AppKind>>,
+    /// (parent label, FID) of every DF and EF that has one.
+    fids: HashSet<(String, u16)>,
+    /// (parent label, SFI) of every EF that has one.
+    sfis: HashSet<(String, u8)>,
+    /// Bytes of the card's files so far (FCIs, transparent sizes, record capacities).
+    card_bytes: usize,
+}
+
+impl Index {
+    /// The parent is the MF or a DF declared above.
+    fn known_parent(&self, parent: &str) -> Result<(), String> {
+        if parent == "MF" || self.dfs.contains_key(parent) {
+            Ok(())
+        } else {
+            Err(format!(
+                "parent {parent:?} is not MF or a DF declared above"
+            ))
+        }
+    }
+
+    /// The application kind of DF `label`.
+    fn kind(&self, label: &str) -> Option<AppKind> {
+        self.dfs.get(label).copied().flatten()
+    }
+
+    /// Counts `n` more bytes of files against [`MAX_CARD_BYTES`].
+    fn add_bytes(&mut self, n: usize) -> Result<(), String> {
+        self.card_bytes = self.card_bytes.saturating_add(n);
+        if self.card_bytes > MAX_CARD_BYTES {
+            return Err(format!(
+                "the card's files hold more than {MAX_CARD_BYTES} bytes (FCIs, transparent \
+                 sizes, max_records × record_size)"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Validates entries in order, each against those before it; an error is placed at its entry.
 fn entries<T, D>(
     raw: &[Spanned<T>],
@@ -91,7 +145,7 @@ fn card_header(
     card: &CardToml,
     at: &Placer<'_>,
 ) -> Result<(Vec<u8>, Protocol, CipherSuite), ProfileError> {
-    let atr = hex_field(card.atr.get_ref(), "atr").map_err(|m| at.error(card.atr.span(), m))?;
+    let atr = hex_field(card.atr.get_ref(), "atr", 33).map_err(|m| at.error(card.atr.span(), m))?;
     if !(2..=33).contains(&atr.len()) || atr.first() != Some(&0x3B) {
         return Err(at.error(
             card.atr.span(),
@@ -135,14 +189,23 @@ fn check_puks(
     Ok(())
 }
 
-/// Hex as in the profiles: spaces anywhere, and `BB*N` for N repetitions of byte BB.
-fn hex_field(value: &str, field: &str) -> Result<Vec<u8>, String> {
+/// Hex as in the profiles: spaces anywhere, and `BB*N` for N repetitions of byte BB; at most
+/// `max` bytes, checked before each part is added (a repeat never expands past the field).
+fn hex_field(value: &str, field: &str, max: usize) -> Result<Vec<u8>, String> {
+    let too_long = || format!("{field}: more than {max} bytes");
     let mut out = Vec::new();
     let mut plain = String::new();
+    let flush = |out: &mut Vec<u8>, plain: &mut String| -> Result<(), String> {
+        if out.len().saturating_add(plain.len() / 2) > max {
+            return Err(too_long());
+        }
+        out.extend(apdu::parse_hex(plain).map_err(|e| format!("{field}: {e}"))?);
+        plain.clear();
+        Ok(())
+    };
     for token in value.split_whitespace() {
         if let Some((byte, count)) = token.split_once('*') {
-            out.extend(apdu::parse_hex(&plain).map_err(|e| format!("{field}: {e}"))?);
-            plain.clear();
+            flush(&mut out, &mut plain)?;
             let byte = match apdu::parse_hex(byte).as_deref() {
                 Ok([b]) => *b,
                 _ => {
@@ -158,48 +221,48 @@ fn hex_field(value: &str, field: &str) -> Result<Vec<u8>, String> {
                 .ok_or_else(|| {
                     format!("{field}: {token:?}: expected BB*N, N a decimal count up to 65536")
                 })?;
+            if out.len().saturating_add(count) > max {
+                return Err(too_long());
+            }
             out.extend(std::iter::repeat_n(byte, count));
         } else {
             plain.push_str(token);
+            if plain.len() / 2 > max {
+                return Err(too_long());
+            }
         }
     }
-    out.extend(apdu::parse_hex(&plain).map_err(|e| format!("{field}: {e}"))?);
+    flush(&mut out, &mut plain)?;
     Ok(out)
 }
 
-fn fid_field(value: &str, field: &str) -> Result<u16, String> {
-    match hex_field(value, field)?.as_slice() {
-        [hi, lo] => Ok(u16::from_be_bytes([*hi, *lo])),
-        other => Err(format!(
-            "{field}: a file identifier is 2 bytes, found {}",
-            other.len()
-        )),
-    }
-}
-
-fn known_parent(parent: &str, dfs: &[DfDef]) -> Result<(), String> {
-    if parent == "MF" || dfs.iter().any(|d| d.id == parent) {
-        Ok(())
-    } else {
-        Err(format!(
-            "parent {parent:?} is not MF or a DF declared above"
-        ))
-    }
-}
-
-fn df_def(t: &DfToml, dfs: &[DfDef]) -> Result<DfDef, String> {
-    if t.id == "MF" || dfs.iter().any(|d| d.id == t.id) {
-        return Err(format!("df id {:?} is already used", t.id));
-    }
-    known_parent(&t.parent, dfs)?;
-    let fid = t.fid.as_deref().map(|f| fid_field(f, "fid")).transpose()?;
-    if matches!(fid, Some(0x3F00 | 0x3FFF | 0xFFFF)) {
+/// A `fid`: 2 bytes, none of the identifiers ISO 7816-4 §5.3.1.1 reserves.
+fn fid_field(value: &str) -> Result<u16, String> {
+    let fid = match hex_field(value, "fid", 2)?.as_slice() {
+        [hi, lo] => u16::from_be_bytes([*hi, *lo]),
+        other => {
+            return Err(format!(
+                "fid: a file identifier is 2 bytes, found {}",
+                other.len()
+            ));
+        }
+    };
+    if matches!(fid, 0x3F00 | 0x3FFF | 0xFFFF) {
         return Err("fid: 3F00, 3FFF and FFFF are reserved (ISO 7816-4 §5.3.1.1)".into());
     }
+    Ok(fid)
+}
+
+fn df_def(t: &DfToml, index: &mut Index) -> Result<DfDef, String> {
+    if t.id == "MF" || index.dfs.contains_key(&t.id) {
+        return Err(format!("df id {:?} is already used", t.id));
+    }
+    index.known_parent(&t.parent)?;
+    let fid = t.fid.as_deref().map(fid_field).transpose()?;
     let name = t
         .name
         .as_deref()
-        .map(|n| hex_field(n, "name"))
+        .map(|n| hex_field(n, "name", MAX_FCI))
         .transpose()?;
     if let Some(n) = &name
         && !(1..=16).contains(&n.len())
@@ -216,24 +279,25 @@ fn df_def(t: &DfToml, dfs: &[DfDef]) -> Result<DfDef, String> {
         (Some(_), _) if t.dir_sfi.is_some() || t.algorithm.is_some() => {
             return Err("give either fci or dir_sfi/algorithm, not both".into());
         }
-        (Some(f), _) => Some(hex_field(f, "fci")?),
+        (Some(f), _) => Some(hex_field(f, "fci", MAX_FCI)?),
         (None, Some(n)) => Some(crate::fs::build_fci(n, t.dir_sfi, t.algorithm)),
         (None, None) => None,
     };
-    let kind = match t.kind.as_deref() {
-        None => None,
-        Some("ssse") => Some(AppKind::Ssse),
-        Some("pboc") => Some(AppKind::Pboc),
-        Some("pki") => Some(AppKind::Pki),
-        Some(other) => {
-            return Err(format!(
-                "kind: expected \"ssse\", \"pboc\" or \"pki\", found {other:?}"
-            ));
-        }
-    };
+    let kind = t
+        .kind
+        .as_deref()
+        .map(str::parse::<AppKind>)
+        .transpose()
+        .map_err(|e| format!("kind: {e}"))?;
     if kind.is_some() && t.parent != "MF" {
         return Err("kind: only an application directly under the MF has a kind".into());
     }
+    index.add_bytes(fci.as_ref().map_or(0, Vec::len))?;
+    if let Some(fid) = fid {
+        index.fids.insert((t.parent.clone(), fid));
+    }
+    let inherited = kind.or_else(|| index.kind(&t.parent));
+    index.dfs.insert(t.id.clone(), inherited);
     Ok(DfDef {
         id: t.id.clone(),
         parent: t.parent.clone(),
@@ -244,28 +308,31 @@ fn df_def(t: &DfToml, dfs: &[DfDef]) -> Result<DfDef, String> {
     })
 }
 
-fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
-    known_parent(&t.parent, dfs)?;
-    let (fid, sfi) = ef_identifiers(t, dfs, efs)?;
-    let structure = match t.structure.as_str() {
-        "transparent" => Structure::Transparent,
-        "linear" => Structure::Linear,
-        "cyclic" => Structure::Cyclic,
-        other => {
-            return Err(format!(
-                "structure: expected \"transparent\", \"linear\" or \"cyclic\", found {other:?}"
-            ));
-        }
-    };
+fn ef_def(t: &EfToml, index: &mut Index) -> Result<EfDef, String> {
+    index.known_parent(&t.parent)?;
+    let (fid, sfi) = ef_identifiers(t, index)?;
+    let structure = t
+        .structure
+        .parse::<Structure>()
+        .map_err(|e| format!("structure: {e}"))?;
     let read = t.read.parse::<Access>().map_err(|e| format!("read: {e}"))?;
     let update = t
         .update
         .parse::<Access>()
         .map_err(|e| format!("update: {e}"))?;
+    let record_size = t.record_size.unwrap_or(255);
     let (capacity, data, records) = match structure {
         Structure::Transparent => transparent_contents(t)?,
-        Structure::Linear | Structure::Cyclic => record_contents(t)?,
+        Structure::Linear | Structure::Cyclic => record_contents(t, structure, record_size)?,
     };
+    index.add_bytes(match structure {
+        Structure::Transparent => capacity,
+        Structure::Linear | Structure::Cyclic => capacity * record_size,
+    })?;
+    index.fids.insert((t.parent.clone(), fid));
+    if let Some(sfi) = sfi {
+        index.sfis.insert((t.parent.clone(), sfi));
+    }
     Ok(EfDef {
         parent: t.parent.clone(),
         control: EfControl {
@@ -273,7 +340,7 @@ fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
             sfi,
             structure,
             capacity,
-            record_size: t.record_size.unwrap_or(255),
+            record_size,
             read,
             update,
         },
@@ -283,29 +350,28 @@ fn ef_def(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<EfDef, String> {
 }
 
 /// The FID (not reserved, unique among the DF's children) and SFI (1..=30, unique in the DF).
-fn ef_identifiers(t: &EfToml, dfs: &[DfDef], efs: &[EfDef]) -> Result<(u16, Option<u8>), String> {
-    let fid = fid_field(&t.fid, "fid")?;
-    if matches!(fid, 0x3F00 | 0x3FFF | 0xFFFF) {
-        return Err("fid: 3F00, 3FFF and FFFF are reserved (ISO 7816-4 §5.3.1.1)".into());
-    }
-    let siblings = || efs.iter().filter(|e| e.parent == t.parent);
-    if siblings().any(|e| e.control.fid == fid)
-        || dfs
-            .iter()
-            .any(|d| d.parent == t.parent && d.fid == Some(fid))
-    {
+fn ef_identifiers(t: &EfToml, index: &Index) -> Result<(u16, Option<u8>), String> {
+    let fid = fid_field(&t.fid)?;
+    if index.fids.contains(&(t.parent.clone(), fid)) {
         return Err(format!("fid {fid:04X} is used twice in {}", t.parent));
     }
     if let Some(sfi) = t.sfi {
         if !(1..=30).contains(&sfi) {
             return Err(format!("sfi: must be 1..=30, found {sfi}"));
         }
-        if siblings().any(|e| e.control.sfi == Some(sfi)) {
+        if index.sfis.contains(&(t.parent.clone(), sfi)) {
             return Err(format!("sfi {sfi} is used twice in {}", t.parent));
         }
     }
     Ok((fid, t.sfi))
 }
+
+/// The longest FCI a DF may declare (what a short APDU's response carries).
+const MAX_FCI: usize = 256;
+
+/// The longest key value or master key read (keys are 8 or 16 bytes; longer ones are
+/// refused by length afterwards with a clearer message).
+const MAX_KEY: usize = 32;
 
 /// Capacity, data and records of an EF's contents.
 type Contents = (usize, Vec<u8>, Vec<Vec<u8>>);
@@ -324,7 +390,7 @@ fn transparent_contents(t: &EfToml) -> Result<Contents, String> {
     let mut data = t
         .data
         .as_deref()
-        .map(|d| hex_field(d, "data"))
+        .map(|d| hex_field(d, "data", size))
         .transpose()?
         .unwrap_or_default();
     if data.len() > size {
@@ -337,8 +403,15 @@ fn transparent_contents(t: &EfToml) -> Result<Contents, String> {
     Ok((size, data, Vec::new()))
 }
 
-/// A record EF: `max_records` (1..=254) and its initial `records` (1..=255 bytes each).
-fn record_contents(t: &EfToml) -> Result<Contents, String> {
+/// A record EF: `max_records` (1..=254), `record_size` (1..=255) and its initial `records`,
+/// each one the card itself would store (`check_record` in card/files.rs): a linear record
+/// of 1..=`record_size` bytes, a cyclic record of exactly `record_size` bytes. (A record the
+/// card would not store was written to the state file and refused when it was reopened.)
+fn record_contents(
+    t: &EfToml,
+    structure: Structure,
+    record_size: usize,
+) -> Result<Contents, String> {
     if t.data.is_some() || t.size.is_some() {
         return Err("a record EF has max_records and records, not size or data".into());
     }
@@ -346,29 +419,40 @@ fn record_contents(t: &EfToml) -> Result<Contents, String> {
     if !(1..=254).contains(&max) {
         return Err(format!("max_records: must be 1..=254, found {max}"));
     }
+    if !(1..=255).contains(&record_size) {
+        return Err(format!("record_size: must be 1..=255, found {record_size}"));
+    }
+    if t.records.len() > max {
+        return Err(format!(
+            "{} records exceed max_records {max}",
+            t.records.len()
+        ));
+    }
     let records = t
         .records
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let bytes = hex_field(r, &format!("records[{i}]"))?;
-            if bytes.is_empty() || bytes.len() > 255 {
-                return Err(format!("records[{i}]: a record is 1..=255 bytes"));
+            let bytes = hex_field(r, &format!("records[{i}]"), 255)?;
+            match structure {
+                _ if bytes.is_empty() => Err(format!("records[{i}]: a record is 1..=255 bytes")),
+                Structure::Cyclic if bytes.len() != record_size => Err(format!(
+                    "records[{i}]: a cyclic record has record_size {record_size} bytes, found {}",
+                    bytes.len()
+                )),
+                _ if bytes.len() > record_size => Err(format!(
+                    "records[{i}]: {} bytes exceed record_size {record_size}",
+                    bytes.len()
+                )),
+                _ => Ok(bytes),
             }
-            Ok(bytes)
         })
         .collect::<Result<Vec<_>, String>>()?;
-    if records.len() > max {
-        return Err(format!(
-            "{} records exceed max_records {max}",
-            records.len()
-        ));
-    }
     Ok((max, Vec::new(), records))
 }
 
-fn pin_def(t: &PinToml, dfs: &[DfDef], pins: &[PinDef]) -> Result<PinDef, String> {
-    known_parent(&t.parent, dfs)?;
+fn pin_def(t: &PinToml, index: &Index, pins: &[PinDef]) -> Result<PinDef, String> {
+    index.known_parent(&t.parent)?;
     if pins
         .iter()
         .any(|p| p.parent == t.parent && p.reference == t.reference)
@@ -428,10 +512,12 @@ fn pin_def(t: &PinToml, dfs: &[DfDef], pins: &[PinDef]) -> Result<PinDef, String
     })
 }
 
-/// The application kind a DF belongs to (its own or its nearest ancestor's).
+/// The application kind a DF belongs to (its own or its nearest ancestor's), in time linear
+/// in the number of DFs.
 pub(super) fn kind_in<'a>(dfs: &'a [DfDef], mut label: &'a str) -> Option<AppKind> {
+    let by_label: HashMap<&str, &DfDef> = dfs.iter().map(|d| (d.id.as_str(), d)).collect();
     for _ in 0..=dfs.len() {
-        let df = dfs.iter().find(|d| d.id == label)?;
+        let df = by_label.get(label)?;
         if df.kind.is_some() {
             return df.kind;
         }
@@ -442,18 +528,13 @@ pub(super) fn kind_in<'a>(dfs: &'a [DfDef], mut label: &'a str) -> Option<AppKin
 
 fn key_def(
     t: &KeyToml,
-    dfs: &[DfDef],
+    index: &Index,
     keys: &[KeyDef],
     card_cipher: CipherSuite,
     factors: &crate::crypto::Factors<'_>,
 ) -> Result<KeyDef, String> {
-    // The financial application's keys are 3DES whatever the card's suite (§5.4).
-    let cipher = if kind_in(dfs, &t.parent) == Some(AppKind::Pboc) {
-        CipherSuite::Des3
-    } else {
-        card_cipher
-    };
-    known_parent(&t.parent, dfs)?;
+    let cipher = card_cipher.for_app(index.kind(&t.parent));
+    index.known_parent(&t.parent)?;
     if keys
         .iter()
         .any(|k| k.parent == t.parent && k.id == t.id && k.version == t.version)
@@ -464,10 +545,10 @@ fn key_def(
         ));
     }
     let value = match (&t.value, &t.master) {
-        (Some(v), None) if t.diversify.is_empty() => hex_field(v, "value")?,
+        (Some(v), None) if t.diversify.is_empty() => hex_field(v, "value", MAX_KEY)?,
         (Some(_), None) => return Err("diversify: goes with master, not value".into()),
         (None, Some(m)) => factors
-            .derive(cipher, &hex_field(m, "master")?, &t.diversify)
+            .derive(cipher, &hex_field(m, "master", MAX_KEY)?, &t.diversify)
             .map_err(|e| e.to_string())?,
         _ => return Err("give either value (the card key) or master (and diversify)".into()),
     };

@@ -29,6 +29,14 @@ pub const BUILTIN: [(&str, &str); 2] = [
 /// The largest profile file [`Profile::load`] reads (the built-ins are about 14 KB).
 pub const MAX_PROFILE_BYTES: u64 = 1 << 20;
 
+/// The most bytes a card's files may hold together: transparent EFs' sizes, record EFs'
+/// `max_records` × `record_size`, DFs' FCIs (a real SSC has some tens of KB; the built-ins
+/// about 18 KB).
+pub const MAX_CARD_BYTES: usize = 1 << 20;
+
+/// The most files (DFs and EFs) under the MF: node numbers are 16 bits, the MF is 0.
+pub const MAX_FILES: usize = u16::MAX as usize;
+
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "gen3";
 

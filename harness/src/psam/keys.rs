@@ -19,6 +19,17 @@ pub enum App {
     Pboc,
 }
 
+impl App {
+    /// The card application this key table serves.
+    #[must_use]
+    pub fn kind(self) -> AppKind {
+        match self {
+            Self::Ssse => AppKind::Ssse,
+            Self::Pboc => AppKind::Pboc,
+        }
+    }
+}
+
 /// A key as given: the card key, or a master key and its diversification levels (§6.6).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum KeySource {
@@ -217,10 +228,7 @@ impl Keys {
         };
         let mut resolved = BTreeMap::new();
         for (app, id, source) in &self.keys {
-            let cipher = match app {
-                App::Ssse => self.cipher,
-                App::Pboc => CipherSuite::Des3,
-            };
+            let cipher = self.cipher.for_app(Some(app.kind()));
             let value = match source {
                 KeySource::Card(v) => v.clone(),
                 KeySource::Master { master, levels } => factors.derive(cipher, master, levels)?,
