@@ -168,6 +168,34 @@ fn a_state_file_others_can_write_or_own_is_refused() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// An adversarial pass: a symlink another user planted (a shared /tmp) made root's card
+/// resolve it, find a root-owned 0644 file that passed every check, and chmod it to 0600
+/// before reading it.
+#[test]
+fn a_symlink_another_user_planted_is_not_followed_and_nothing_is_changed() {
+    let dir = temp_dir("planted-link");
+    let victim = dir.join("victim.conf");
+    fs::write(&victim, "x\n").unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.join("card.state");
+    symlink(&victim, &link).unwrap();
+    // Owned by another user (possible only as root: skipped otherwise).
+    if std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).is_ok() && !running_as(65534)
+    {
+        let e = Card::open(&gen3(), &link).unwrap_err();
+        assert!(matches!(e, StateError::Unsafe { .. }), "{e}");
+        assert!(e.to_string().contains("symlink owned by"), "{e}");
+        assert_eq!(mode(&victim), 0o644);
+        assert_eq!(fs::read(&victim).unwrap(), b"x\n");
+    }
+    // Even through this user's own link, a file that is not a state file keeps its mode.
+    let own = dir.join("own.state");
+    symlink(&victim, &own).unwrap();
+    assert!(Card::open(&gen3(), &own).is_err());
+    assert_eq!(mode(&victim), 0o644);
+    let _ = fs::remove_dir_all(&dir);
+}
+
 fn running_as(uid: u32) -> bool {
     fs::metadata("/proc/self").is_ok_and(|m| m.uid() == uid)
 }

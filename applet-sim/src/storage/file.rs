@@ -8,7 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{Medium, StateError};
@@ -66,6 +66,18 @@ impl FileMedium {
                 ));
             }
             Err(e) => return Err(io("cannot look at")(e)),
+            // A symlink another user planted (say in a shared /tmp) is never followed: its
+            // target is not this user's to open, lock or make private.
+            Ok(link)
+                if link.file_type().is_symlink()
+                    && link.uid()
+                        != effective_uid().map_err(io("cannot tell this process's user"))? =>
+            {
+                return Err(refuse(format!(
+                    "a symlink owned by user {}, not by this process's user",
+                    link.uid()
+                )));
+            }
             Ok(_) => match path.canonicalize() {
                 Ok(real) => real,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -102,11 +114,9 @@ impl FileMedium {
                 meta.nlink()
             )));
         }
-        if meta.mode() & 0o077 != 0 {
-            // Written by an older build (0644): made private, as a compaction would.
-            file.set_permissions(std::fs::Permissions::from_mode(PRIVATE))
-                .map_err(io("cannot make private"))?;
-        }
+        // A file an older build wrote (0644) is not made private here, before its content is
+        // known to be a state file: its first compaction (which a format-1 file gets at once,
+        // by migration) writes it 0600.
         Ok((
             Self {
                 real,
