@@ -143,3 +143,21 @@ fn the_internal_authentication_key_never_authenticates_the_terminal() {
         "EXTERNAL AUTHENTICATE accepted the card's own cryptogram"
     );
 }
+
+#[test]
+fn no_reflection_in_a_financial_application_either() {
+    // The fixture with the application declared as the financial one: there key 00 is an
+    // ordinary key, so INTERNAL AUTHENTICATE must not answer with it.
+    let path = format!("{}/tests/fixtures/scoped.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("kind = \"ssse\"", "kind = \"pboc\"");
+    let mut c = applet_sim::Card::new(&applet_sim::Profile::parse(&text, "pboc-scoped").unwrap());
+    script(&mut c, &[("00A4040C07A0000000010203", "9000")]);
+    let r = x(&mut c, "0084000008");
+    let orig = apdu::hex_compact(&ORIGINAL);
+    assert_eq!(
+        x(&mut c, &format!("0088000010{}{orig}00", &r[..16])),
+        "6A88"
+    );
+}

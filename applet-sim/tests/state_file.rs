@@ -180,8 +180,7 @@ fn a_symlink_another_user_planted_is_not_followed_and_nothing_is_changed() {
     let link = dir.join("card.state");
     symlink(&victim, &link).unwrap();
     // Owned by another user (possible only as root: skipped otherwise).
-    if std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).is_ok() && !running_as(65534)
-    {
+    if std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).is_ok() && !running_as(65534) {
         let e = Card::open(&gen3(), &link).unwrap_err();
         assert!(matches!(e, StateError::Unsafe { .. }), "{e}");
         assert!(e.to_string().contains("symlink owned by"), "{e}");

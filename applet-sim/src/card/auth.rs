@@ -101,6 +101,11 @@ impl Card {
         data: &[u8; 8],
         version: Option<u8>,
     ) -> ApduResult<Response> {
+        // Only where key 00 is the IRK (not in the financial application, whose 00 would be
+        // a terminal-authentication key: its answer could be reflected).
+        if keys::usage(self.app_kind(), IRK) != keys::Usage::Internal {
+            return Err(StatusWord::ReferenceNotFound);
+        }
         let index = self.key_index(IRK, version)?;
         let key = self
             .persistent
