@@ -104,7 +104,8 @@ pub enum Ended {
     Stopped,
     /// The card was taken out of the reader: stay away until it is put back.
     Removed,
-    /// The peer stopped in the middle of a frame for longer than the frame timeout.
+    /// The peer stopped in the middle of a frame, sent no frame at all after connecting, or
+    /// stopped reading our answer, for longer than the frame timeout.
     Stalled,
 }
 
@@ -293,7 +294,8 @@ pub fn serve<C: SmartCard>(
                         eprintln!("[{}] vpcd went away; reconnecting", slot.name);
                     }
                     Ok(Ended::Stalled) => eprintln!(
-                        "[{}] the peer stopped in the middle of a frame for {:?}; dropped",
+                        "[{}] the peer stalled (mid-frame, silent since connecting, or not \
+                         reading) for {:?}; dropped",
                         slot.name, slot.frame_timeout
                     ),
                     Err(e) => eprintln!("[{}] connection error: {e}; reconnecting", slot.name),
@@ -362,6 +364,9 @@ struct FrameReader {
     partial_since: Option<Instant>,
     /// How long it may wait.
     frame_timeout: Duration,
+    /// When the connection began, until its first frame: a peer that connects and sends
+    /// nothing would otherwise hold the card (a real vpcd sends its first frame at once).
+    silent_since: Option<Instant>,
 }
 
 impl FrameReader {
@@ -372,6 +377,7 @@ impl FrameReader {
             consumed: 0,
             partial_since: None,
             frame_timeout,
+            silent_since: Some(Instant::now()),
         }
     }
 
@@ -391,6 +397,7 @@ impl FrameReader {
             if let Some((size, _)) = self.complete() {
                 self.consumed = size;
                 self.partial_since = None;
+                self.silent_since = None;
                 return Ok(ReadOutcome::Frame);
             }
             if self.len > 0 && self.partial_since.is_none() {
@@ -422,6 +429,7 @@ impl FrameReader {
                     }
                     if self
                         .partial_since
+                        .or(self.silent_since)
                         .is_some_and(|t| t.elapsed() >= self.frame_timeout)
                     {
                         return Ok(ReadOutcome::Stalled);
@@ -499,12 +507,56 @@ fn serve_connection<C: SmartCard>(
         if slot.handle(reader.frame(), &mut answer).is_some() {
             wire.clear();
             put_frame(&answer, &mut wire);
-            (&stream).write_all(&wire)?;
+            match write_frame(&stream, &wire, controls, slot.frame_timeout)? {
+                ReadOutcome::Frame | ReadOutcome::Idle => {}
+                ReadOutcome::Stopped => return Ok(Ended::Stopped),
+                ReadOutcome::Closed => return Ok(Ended::Disconnected),
+                ReadOutcome::Stalled => return Ok(Ended::Stalled),
+            }
             // Our write put the socket back in delayed-ACK ("pingpong") mode: re-arm now, so
             // the next length frame is ACKed on arrival, before this thread even wakes.
             let _ = SockRef::from(&stream).set_tcp_quickack(true);
         }
     }
+}
+
+/// Writes a whole frame in steps of at most [`POLL`], so a stop is seen while a peer that
+/// does not read keeps the socket full; `Stalled` after `timeout` without progress, `Frame`
+/// when all is written.
+fn write_frame(
+    mut stream: &TcpStream,
+    mut wire: &[u8],
+    controls: &Controls,
+    timeout: Duration,
+) -> io::Result<ReadOutcome> {
+    stream.set_write_timeout(Some(POLL))?;
+    let mut since = Instant::now();
+    while !wire.is_empty() {
+        match stream.write(wire) {
+            Ok(0) => return Ok(ReadOutcome::Closed),
+            Ok(n) => {
+                wire = wire.get(n..).unwrap_or_default();
+                since = Instant::now();
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                if controls.stopped() {
+                    return Ok(ReadOutcome::Stopped);
+                }
+                if since.elapsed() >= timeout {
+                    return Ok(ReadOutcome::Stalled);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ReadOutcome::Frame)
 }
 
 /// Routes SIGINT/SIGTERM to stop, SIGUSR1 to removal, SIGUSR2 to insertion and SIGHUP to

@@ -220,3 +220,80 @@ fn a_peer_silent_mid_frame_is_dropped_in_reversed_mode() {
     assert_eq!(u16::from_be_bytes(header), 17);
     assert_eq!(stop(&mut s.0, "INT", Duration::from_secs(5)), Some(0));
 }
+
+/// Connects to a reversed-mode serve on `port`, retrying while it starts.
+fn connect(port: u16) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(c) => break c,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("no listener: {e}"),
+        }
+    }
+}
+
+/// An adversarial pass: a peer that connects and sends nothing held the card for ever in
+/// reversed mode (the frame timeout counted only once part of a frame had arrived).
+#[test]
+fn a_peer_silent_from_the_start_is_dropped_in_reversed_mode() {
+    let port = closed_port();
+    let mut s = serve(&[
+        "--reversed",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--frame-timeout",
+        "0.5",
+    ]);
+    let mut silent = connect(port);
+    silent
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 8];
+    let got = silent.read(&mut buf);
+    assert!(
+        matches!(got, Ok(0)) || got.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the silent peer was not dropped"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let mut next = connect(port);
+    next.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    next.write_all(&[0x00, 0x01, 0x04]).unwrap();
+    let mut header = [0u8; 2];
+    next.read_exact(&mut header).unwrap();
+    assert_eq!(u16::from_be_bytes(header), 17);
+    assert_eq!(stop(&mut s.0, "INT", Duration::from_secs(5)), Some(0));
+}
+
+/// An adversarial pass: a peer that sends frames but never reads the answers filled the
+/// socket, the blocking write never returned, and SIGTERM was ignored.
+#[test]
+fn sigterm_stops_serve_while_a_peer_does_not_read() {
+    let port = closed_port();
+    let mut s = serve(&[
+        "--reversed",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--frame-timeout",
+        "30",
+    ]);
+    let peer = connect(port);
+    // GET ATR frames, never reading the 19-byte answers: the answers fill both buffers.
+    let flood = [0x00, 0x01, 0x04].repeat(4096);
+    let writer = std::thread::spawn(move || {
+        let mut peer = peer;
+        peer.set_write_timeout(Some(Duration::from_secs(1)))
+            .unwrap();
+        for _ in 0..2000 {
+            if peer.write_all(&flood).is_err() {
+                break;
+            }
+        }
+        peer
+    });
+    // Let the serve's outgoing buffer fill.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(stop(&mut s.0, "TERM", Duration::from_secs(3)), Some(0));
+    drop(writer.join());
+}
