@@ -11,8 +11,10 @@ use applet_sim::input::{InputError, read_text};
 /// The largest vector file, step file (`include`) or script read.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
-/// The most bytes a run reads: its files and every include each time it is included.
-pub const MAX_RUN_BYTES: u64 = 64 << 20;
+/// The most bytes a run reads: its files and every include each time it is included. Parsed
+/// steps take about 14 times their text (one item per pattern byte), so this keeps a run
+/// under a few hundred MB.
+pub const MAX_RUN_BYTES: u64 = 16 << 20;
 
 /// The most steps a run holds (a step from an included file counts each time it is included).
 pub const MAX_RUN_STEPS: usize = 250_000;
