@@ -200,8 +200,9 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
         let card = open_card(&profile, slot_state(state, i).as_deref())?;
         let mut slot = Slot::new(&format!("slot {i}"), card, Card::new(&profile), verbose);
         slot.set_frame_timeout(frame_timeout);
-        let ack = applet_sim::restore_ack::RestoreAck::create(&std::env::temp_dir(), i)
-            .context("creating the restore acknowledgement")?;
+        let ack =
+            applet_sim::restore_ack::RestoreAck::create(&applet_sim::restore_ack::base_dir(), i)
+                .context("creating the restore acknowledgement")?;
         slot.acknowledge_restores(ack);
         let controls = Controls {
             stop: Arc::clone(&stop),

@@ -4,7 +4,7 @@
 //!
 //! A file per slot, `<pid>.slot<N>`, holding `COUNT ok` or `COUNT failed: WHY` (the number
 //! of restores handled and the outcome of the last), in a private folder of the user:
-//! `$TMPDIR/ssc-card-<uid>`, mode 0700, created exclusively by the first serve and refused
+//! `$XDG_RUNTIME_DIR/ssc-card-<uid>` (or `$TMPDIR/ssc-card-<uid>` without one), mode 0700, created exclusively by the first serve and refused
 //! unless it is a real folder (not a symlink) owned by this user that no one else can enter.
 //! Nobody else can create, replace or link a name in it, so its names may be predictable.
 //! Each update is written to a temporary file in the folder and renamed over the
@@ -18,6 +18,16 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::storage::effective_uid;
+
+/// Where the private folder goes: `$XDG_RUNTIME_DIR` when the session has one (a folder of
+/// the user's own, so no other user can take the folder's name first), else `$TMPDIR`.
+#[must_use]
+pub fn base_dir() -> PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_dir())
+        .unwrap_or_else(std::env::temp_dir)
+}
 
 /// The largest acknowledgement file read.
 const MAX_ACK_BYTES: u64 = 4096;
@@ -68,7 +78,7 @@ pub fn private_dir(base: &Path, create: bool) -> io::Result<PathBuf> {
 /// # Errors
 /// As [`private_dir`].
 pub fn restore_ack_path(pid: u32, slot: usize) -> io::Result<PathBuf> {
-    Ok(private_dir(&std::env::temp_dir(), false)?.join(format!("{pid}.slot{slot}")))
+    Ok(private_dir(&base_dir(), false)?.join(format!("{pid}.slot{slot}")))
 }
 
 /// What an acknowledgement file says.
@@ -111,7 +121,7 @@ pub struct RestoreAck {
 
 impl RestoreAck {
     /// Creates the acknowledgement of slot `slot` of this process (no restore handled yet),
-    /// in the user's private folder under `base` (`std::env::temp_dir()` for the serve).
+    /// in the user's private folder under `base` ([`base_dir`] for the serve).
     ///
     /// # Errors
     /// I/O, or a folder that is not private.
