@@ -416,14 +416,7 @@ impl FrameReader {
             match read {
                 Ok(0) => return Ok(ReadOutcome::Closed),
                 Ok(n) => self.len += n,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(e) if timed_out(&e) => {
                     if controls.stopped() {
                         return Ok(ReadOutcome::Stopped);
                     }
@@ -538,14 +531,7 @@ fn write_frame(
                 wire = wire.get(n..).unwrap_or_default();
                 since = Instant::now();
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
+            Err(e) if timed_out(&e) => {
                 if controls.stopped() {
                     return Ok(ReadOutcome::Stopped);
                 }
@@ -557,6 +543,14 @@ fn write_frame(
         }
     }
     Ok(ReadOutcome::Frame)
+}
+
+/// A socket call that ended at its timeout (or a signal): time to look at the controls.
+fn timed_out(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
 }
 
 /// Routes SIGINT/SIGTERM to stop, SIGUSR1 to removal, SIGUSR2 to insertion and SIGHUP to

@@ -186,19 +186,7 @@ fn a_peer_silent_mid_frame_is_dropped_in_reversed_mode() {
         "--frame-timeout",
         "0.5",
     ]);
-    let connect = || {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match TcpStream::connect(("127.0.0.1", port)) {
-                Ok(c) => break c,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => panic!("no listener: {e}"),
-            }
-        }
-    };
-    let mut silent = connect();
+    let mut silent = connect(port);
     silent
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
@@ -212,7 +200,7 @@ fn a_peer_silent_mid_frame_is_dropped_in_reversed_mode() {
     );
     assert!(started.elapsed() < Duration::from_secs(4));
     // The card serves the next client.
-    let mut next = connect();
+    let mut next = connect(port);
     next.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     next.write_all(&[0x00, 0x01, 0x04]).unwrap();
     let mut header = [0u8; 2];
