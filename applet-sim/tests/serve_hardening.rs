@@ -178,14 +178,7 @@ fn sigterm_stops_serve_while_a_connect_blocks() {
 /// A reversed-mode serve with a 0.5 s frame timeout; a peer connects, sends `first` and then
 /// nothing: it must be dropped within seconds, and the card must serve the next client.
 fn a_silent_peer_is_dropped(first: &[u8]) {
-    let port = closed_port();
-    let mut s = serve(&[
-        "--reversed",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--frame-timeout",
-        "0.5",
-    ]);
+    let (port, mut s) = serve_reversed("0.5");
     let mut silent = connect(port);
     silent
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -222,6 +215,19 @@ fn a_peer_silent_from_the_start_is_dropped_in_reversed_mode() {
     a_silent_peer_is_dropped(&[]);
 }
 
+/// A serve in reversed mode (listening) on a free port, with this frame timeout (seconds).
+fn serve_reversed(frame_timeout: &str) -> (u16, Serve) {
+    let port = closed_port();
+    let s = serve(&[
+        "--reversed",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--frame-timeout",
+        frame_timeout,
+    ]);
+    (port, s)
+}
+
 /// Connects to a reversed-mode serve on `port`, retrying while it starts.
 fn connect(port: u16) -> TcpStream {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -238,14 +244,7 @@ fn connect(port: u16) -> TcpStream {
 /// socket, the blocking write never returned, and SIGTERM was ignored.
 #[test]
 fn sigterm_stops_serve_while_a_peer_does_not_read() {
-    let port = closed_port();
-    let mut s = serve(&[
-        "--reversed",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--frame-timeout",
-        "30",
-    ]);
+    let (port, mut s) = serve_reversed("30");
     let peer = connect(port);
     // GET ATR frames, never reading the 19-byte answers: the answers fill both buffers.
     let flood = [0x00, 0x01, 0x04].repeat(4096);
