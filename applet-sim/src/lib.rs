@@ -28,10 +28,12 @@ mod card;
 pub mod command;
 pub mod crypto;
 mod device;
+mod exchange;
 mod fs;
 pub mod input;
 pub mod model;
 pub mod profile;
+pub mod psam;
 pub mod restore_ack;
 pub mod shell;
 mod storage;
@@ -40,6 +42,7 @@ pub mod vpcd;
 pub use card::Card;
 pub use device::SmartCard;
 pub use profile::{Profile, ProfileError};
+pub use psam::Psam;
 pub use storage::{StateError, create_private};
 
 /// Test support (feature `testing`): the in-memory medium with power cuts for tearing

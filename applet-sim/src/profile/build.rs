@@ -191,7 +191,7 @@ fn check_puks(
 
 /// Hex as in the profiles: spaces anywhere, and `BB*N` for N repetitions of byte BB; at most
 /// `max` bytes, checked before each part is added (a repeat never expands past the field).
-fn hex_field(value: &str, field: &str, max: usize) -> Result<Vec<u8>, String> {
+pub(crate) fn hex_field(value: &str, field: &str, max: usize) -> Result<Vec<u8>, String> {
     let too_long = || format!("{field}: more than {max} bytes");
     let mut out = Vec::new();
     let mut plain = String::new();

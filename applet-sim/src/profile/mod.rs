@@ -11,6 +11,7 @@ mod schema;
 use std::collections::HashMap;
 use std::path::Path;
 
+pub(crate) use build::hex_field;
 pub use error::{ProfileError, line_col, location};
 
 use crate::input::{InputProblem, read_text};
