@@ -21,7 +21,7 @@ enum Cmd {
     /// Answer hex APDUs from stdin, one `< HEX : meaning` line each on stdout.
     Shell {
         /// A built-in profile name (gen3) or a profile file.
-        #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+        #[arg(long, default_value = profile::DEFAULT_PROFILE, conflicts_with = "psam")]
         profile: String,
         /// Keep the card's persistent state in this file across runs (created from the
         /// profile when missing; locked while in use).
@@ -140,6 +140,13 @@ fn shift_port(addr: &str, offset: u16) -> anyhow::Result<String> {
     Ok(format!("{host}:{port}"))
 }
 
+/// The port of `host:port` (0 when there is none; `shift_port` reports that).
+fn port_of(addr: &str) -> u16 {
+    addr.rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The card of a command: on its state file when given, else fresh from the profile.
 fn open_card(profile: &Profile, state: Option<&std::path::Path>) -> anyhow::Result<Card> {
     match state {
@@ -209,9 +216,16 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
             .collect::<anyhow::Result<_>>()?,
         _ => anyhow::bail!("use either --slots N with one address, or repeated --vpcd"),
     };
-    // The PSAM's slot: the port after the last card's.
-    let psam_addr = match (&psam, addrs.last()) {
-        (Some(_), Some(last)) => Some(shift_port(last, 1)?),
+    // The PSAM's slot: the port after the highest card port, never one of the cards'.
+    let psam_addr = match (&psam, addrs.iter().max_by_key(|a| port_of(a))) {
+        (Some(_), Some(highest)) => {
+            let addr = shift_port(highest, 1).context("no port left for the PSAM's slot")?;
+            anyhow::ensure!(
+                !addrs.contains(&addr),
+                "the PSAM's slot {addr} is also a card's: give the cards' addresses in order"
+            );
+            Some(addr)
+        }
         _ => None,
     };
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -323,7 +323,8 @@ fn public_files_by_sfi_and_by_selection() {
         &[
             ("00B0960000", "6C06"),       // T=0: wrong Le -> 6Cxx
             ("00B0960203", "0000009000"), // offset 2 of EF16
-            ("00B0960704", "6A86"),       // offset past the end
+            ("00B0960704", "6B00"),       // offset past the end, as the card answers
+            ("00B0950E01", "6B00"),       // offset at the end
             ("00B0970001", "6A82"),       // no EF17
             ("00B0000003", "3201009000"), // EF15 is current now
             ("00A40000020016", "9000"),
@@ -347,7 +348,7 @@ fn script_psam(psam: &mut Psam, steps: &[(&str, &str)]) {
 #[test]
 fn errors_answer_precise_status_words() {
     let mut psam = psam();
-    let f = "866032011C9B2500 3332303130307378".replace(' ', "");
+    let f = "86603201001C9B25 3332303130307378".replace(' ', "");
     script_psam(
         &mut psam,
         &[
@@ -355,13 +356,14 @@ fn errors_answer_precise_status_words() {
             (&format!("BFDE481218{f}1122334455667788"), "6985"), // no application selected
             ("00A4040C06D15600000590", "9000"),
             (&format!("BFDE481318{f}1122334455667788"), "6A88"), // no key 13
-            ("BFDE281210 866032011C9B2500 1122334455667788", "6A88"), // key 12 has usage 48
+            ("BFDE281210 86603201001C9B25 1122334455667788", "6A88"), // key 12 has usage 48
             (&format!("BFDE481210{f}"), "9000"),                 // no session input: the card key
             (&format!("BFDE481217{f}11223344556677"), "6700"),   // 7 bytes of input
             ("80FA000008 1122334455667788", "6901"), // the failed BF DE dropped the session
             (&format!("BFDE481214{f}11223344"), "9000"), // 4 bytes, zero-padded (§6.2)
             ("80FA000007 11223344556677", "6700"),   // not whole blocks
             ("80FA060008 1122334455667788", "6A86"), // no such operation
+            ("80FA090007 11223344556677", "6A86"),   // P1 is checked before Lc
             ("80FA000108 1122334455667788", "6A86"), // P2 not 00
             ("80FA050008 1122334455667788", "6700"), // IV without a block
             ("80FA030008 1122334455667788", "6901"), // middle block without a first
@@ -381,12 +383,52 @@ fn errors_answer_precise_status_words() {
             ("00A4000002 DF01", "6A82"), // DF01 is the 3.0 PSAM's
         ],
     );
+    // The P1 check does not need a session either.
+    let mut fresh = Psam::load("psam").unwrap();
+    script_psam(&mut fresh, &[("80FA090007 11223344556677", "6A86")]);
+}
+
+#[test]
+fn the_3_0_application_can_be_selected_again_and_drops_the_session() {
+    let mut psam = psam();
+    let f = "86603201001C9B25 3332303130307378".replace(' ', "");
+    script_psam(
+        &mut psam,
+        &[
+            ("00A4040C0F7378332E73682EC9E7BBE1B1A3D5CF", "9000"),
+            ("00A4000C02DF01", "9000"),
+            (&format!("BFDE481220{f}{}", "11".repeat(16)), "9000"),
+            ("00A4000C02DF01", "9000"),
+            (&format!("80FA000010{}", "11".repeat(16)), "6901"),
+            ("00A4000C02DF02", "6A82"),
+        ],
+    );
+}
+
+#[test]
+fn debug_output_never_shows_key_material() {
+    let mut psam = psam();
+    let f = "86603201002B4C11 3332303130307378".replace(' ', "");
+    script_psam(
+        &mut psam,
+        &[
+            ("00A4040C06D15600000590", "9000"),
+            (&format!("BFDE481218{f}1122334455667788"), "9000"),
+        ],
+    );
+    let shown = format!("{psam:?}");
+    assert!(shown.contains("16 bytes"), "{shown}");
+    assert!(shown.contains("8 bytes"), "{shown}");
+    // No key byte list: a master would print as [68, 69, 83, ...] ("DES-...").
+    assert!(!shown.contains("68, 69, 83"), "{shown}");
+    assert!(!shown.contains("value: ["), "{shown}");
+    assert!(!shown.contains("key: ["), "{shown}");
 }
 
 #[test]
 fn a_reset_clears_the_session() {
     let mut psam = psam();
-    let f = "866032011C9B25003332303130307378";
+    let f = "86603201001C9B253332303130307378";
     script_psam(
         &mut psam,
         &[
@@ -408,7 +450,7 @@ fn a_reset_clears_the_session() {
 #[test]
 fn broken_psam_profiles_are_refused_with_their_position() {
     let good = applet_sim::psam::BUILTIN[0].1;
-    let cases: [(&str, &str, &str); 7] = [
+    let cases: [(&str, &str, &str); 10] = [
         (
             "serial = \"32 01 00 00 00 00 00 00 00 01\"",
             "serial = \"3201\"",
@@ -435,11 +477,18 @@ fn broken_psam_profiles_are_refused_with_their_position() {
             "not declared above",
         ),
         (
-            "application = \"3.0\"\nid = 0x09",
-            "application = \"3.0\"\nid = 0x08",
+            "application = \"3.0\"\nid = 0x09\nusage = 0x26",
+            "application = \"3.0\"\nid = 0x08\nusage = 0x67",
             "declared twice",
         ),
         ("df = \"DF01\"\n", "", "either `aid`"),
+        ("atr = \"3B 6C", "atr = \"00 6C", "starts with 3B"),
+        (
+            "df = \"DF01\"",
+            "df = \"3F00\"",
+            "df: 3F00, 3FFF and FFFF are reserved",
+        ),
+        ("label = \"2.0\"", "label = \"\"", "label: empty"),
     ];
     for (from, to, message) in cases {
         assert!(good.contains(from), "{from}");
@@ -461,6 +510,38 @@ fn broken_psam_profiles_are_refused_with_their_position() {
             .contains("does not fit")
     );
     assert!(PsamProfile::parse("[psam]\nx = 1\n", "u.toml").is_err());
+    // A key id may come twice with different usages (BF DE addresses id and usage).
+    let twice = format!(
+        "{good}\n[[key]]\napplication = \"3.0\"\nid = 0x08\nusage = 0x27\nvalue = \"{}\"\n",
+        "00".repeat(16)
+    );
+    let twice = PsamProfile::parse(&twice, "t.toml").unwrap();
+    assert_eq!(twice.applications[1].keys.len(), 7);
+    // No application; more than 16.
+    let header = &good[..good.find("[[application]]").unwrap()];
+    let e = PsamProfile::parse(header, "h.toml").unwrap_err();
+    assert!(
+        e.to_string().contains("at least one [[application]]"),
+        "{e}"
+    );
+    let many: String = (0..17)
+        .map(|i| {
+            format!(
+                "[[application]]\nlabel = \"a{i}\"\naid = \"D1560000{i:04X}\"\ncipher = \"sm4\"\n"
+            )
+        })
+        .collect();
+    let e = PsamProfile::parse(&format!("{header}{many}"), "m.toml").unwrap_err();
+    assert!(e.to_string().contains("at most 16 applications"), "{e}");
+    assert!(e.line > 0, "{e}");
+    // The labels declared are named in declaration order.
+    let unknown = good.replacen(
+        "application = \"3.0\"\nid = 0x08",
+        "application = \"x\"\nid = 0x08",
+        1,
+    );
+    let e = PsamProfile::parse(&unknown, "l.toml").unwrap_err();
+    assert!(e.to_string().contains("(declared: 2.0, 3.0)"), "{e}");
     let e = PsamProfile::load("/nonexistent/psam.toml").unwrap_err();
     assert!(e.to_string().contains("/nonexistent/psam.toml"), "{e}");
     let e = PsamProfile::load("nosuchpsam").unwrap_err();
@@ -476,7 +557,7 @@ proptest! {
         let (select, n, suite) = if sm4 { ("00A4040C0F7378332E73682EC9E7BBE1B1A3D5CF", 16, CipherSuite::Sm4) } else { ("00A4040C06D15600000590", 8, CipherSuite::Des3) };
         tx(&mut psam, select);
         if sm4 { tx(&mut psam, SELECT_DF01); }
-        let f = "866032011C9B2500";
+        let f = "86603201001C9B25";
         let input = "11".repeat(n);
         prop_assert_eq!(tx(&mut psam, &format!("BFDE2609{:02X}{f}{input}", 8 + n)), "9000");
         let mut padded = data.clone();

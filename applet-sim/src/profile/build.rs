@@ -237,7 +237,7 @@ pub(crate) fn hex_field(value: &str, field: &str, max: usize) -> Result<Vec<u8>,
 }
 
 /// A `fid`: 2 bytes, none of the identifiers ISO 7816-4 §5.3.1.1 reserves.
-fn fid_field(value: &str) -> Result<u16, String> {
+pub(crate) fn fid_field(value: &str) -> Result<u16, String> {
     let fid = match hex_field(value, "fid", 2)?.as_slice() {
         [hi, lo] => u16::from_be_bytes([*hi, *lo]),
         other => {

@@ -63,10 +63,22 @@ enum Current {
 }
 
 /// The session key `BF DE` delivered.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct Session {
     suite: CipherSuite,
     key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Session {
+    /// The key is not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Session {{ suite: {:?}, key: {} bytes }}",
+            self.suite,
+            self.key.len()
+        )
+    }
 }
 
 /// The commands the PSAM answers.
@@ -155,17 +167,20 @@ impl Psam {
                 *v = Volatile::default();
             }
             (EF_PUBLIC | EF_TERMINAL, Current::Mf) => v.ef = Some(fid),
-            (df, Current::Directory(i)) => match self.profile.applications.get(i) {
-                Some(PsamApplication {
-                    selection: Selection::NameThenDf { df: app_df, .. },
-                    ..
-                }) if *app_df == df => {
-                    v.current = Current::Application(i);
-                    v.ef = None;
-                    v.session = None;
+            // The application DF from its directory, or again from itself.
+            (df, Current::Directory(i) | Current::Application(i)) => {
+                match self.profile.applications.get(i) {
+                    Some(PsamApplication {
+                        selection: Selection::NameThenDf { df: app_df, .. },
+                        ..
+                    }) if *app_df == df => {
+                        v.current = Current::Application(i);
+                        v.ef = None;
+                        v.session = None;
+                    }
+                    _ => return Err(StatusWord::FileNotFound),
                 }
-                _ => return Err(StatusWord::FileNotFound),
-            },
+            }
             _ => return Err(StatusWord::FileNotFound),
         }
         Ok(Response::status(StatusWord::Success))
@@ -211,8 +226,9 @@ impl Psam {
         };
         self.volatile.ef = Some(fid);
         let start = usize::from(offset);
-        if start > contents.len() {
-            return Err(StatusWord::IncorrectP1P2);
+        if start >= contents.len() {
+            // As the card (docs/CARD.md §4.1): an offset at or past the end is 6B00.
+            return Err(StatusWord::WrongParameters);
         }
         let rest = contents.get(start..).unwrap_or_default();
         let ne = usize::try_from(ne).unwrap_or(usize::MAX);
@@ -393,7 +409,7 @@ fn decode<'a>(apdu: &CommandApdu<'a>) -> ApduResult<PsamCommand<'a>> {
         }
         0xFA => {
             expect_cla(0x80)?;
-            if p2 != 0 {
+            if p2 != 0 || ![0x00, 0x05, 0x07, 0x03, 0x01].contains(&p1) {
                 return Err(StatusWord::IncorrectP1P2);
             }
             Ok(PsamCommand::CipherData {

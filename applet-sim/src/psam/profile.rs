@@ -2,7 +2,6 @@
 //! key table that `BF DE` addresses by usage and key id. TOML like the card's profiles,
 //! unknown keys refused, every error placed at its line and column.
 
-use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
 
@@ -12,7 +11,7 @@ use toml::Spanned;
 use crate::crypto::BlockCipher;
 use crate::input::{InputProblem, read_text};
 use crate::model::CipherSuite;
-use crate::profile::{MAX_PROFILE_BYTES, ProfileError, hex_field, line_col};
+use crate::profile::{MAX_PROFILE_BYTES, ProfileError, fid_field, hex_field, line_col};
 
 /// The built-in PSAM declarations: name and TOML text.
 pub const BUILTIN: [(&str, &str); 1] = [("psam", include_str!("../../profiles/psam.toml"))];
@@ -65,8 +64,11 @@ pub enum Selection {
     },
 }
 
+/// At most this many applications in a PSAM profile.
+pub const MAX_APPLICATIONS: usize = 16;
+
 /// A key record: addressed by `BF DE <usage> <id>` (docs/PSAM.md §2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PsamKey {
     /// Key id (P2 of `BF DE`).
     pub id: u8,
@@ -74,6 +76,19 @@ pub struct PsamKey {
     pub usage: u8,
     /// The key.
     pub value: Vec<u8>,
+}
+
+impl std::fmt::Debug for PsamKey {
+    /// The key value is not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PsamKey {{ id: {:#04x}, usage: {:#04x}, value: {} bytes }}",
+            self.id,
+            self.usage,
+            self.value.len()
+        )
+    }
 }
 
 impl PsamKey {
@@ -191,11 +206,23 @@ impl PsamProfile {
             }
         };
         let atr = field(&h.atr, "atr", 2..34)?;
+        if atr.first() != Some(&0x3B) {
+            return Err(at(
+                h.atr.span(),
+                "atr: an ATR starts with 3B (direct convention)".into(),
+            ));
+        }
         let serial = field(&h.serial, "serial", 10..11)?;
         let terminal = field(&h.terminal, "terminal", 6..7)?;
         let mut public = [0u8; 14];
         public[..10].copy_from_slice(&serial);
         public[10] = h.version;
+        if let Some(extra) = raw.application.get(MAX_APPLICATIONS) {
+            return Err(at(
+                extra.span(),
+                format!("at most {MAX_APPLICATIONS} applications"),
+            ));
+        }
         let mut applications: Vec<PsamApplication> = Vec::new();
         for entry in &raw.application {
             let app =
@@ -204,6 +231,9 @@ impl PsamProfile {
         }
         if let Some(extra) = raw.key.get(256) {
             return Err(at(extra.span(), "at most 256 keys".into()));
+        }
+        if applications.is_empty() {
+            return Err(at(0..0, "a PSAM has at least one [[application]]".into()));
         }
         for entry in &raw.key {
             key(entry.get_ref(), &mut applications).map_err(|m| at(entry.span(), m))?;
@@ -220,6 +250,9 @@ impl PsamProfile {
 }
 
 fn application(t: &ApplicationToml, before: &[PsamApplication]) -> Result<PsamApplication, String> {
+    if t.label.is_empty() {
+        return Err("label: empty".into());
+    }
     if before.iter().any(|a| a.label == t.label) {
         return Err(format!("application {:?} is declared twice", t.label));
     }
@@ -233,13 +266,10 @@ fn application(t: &ApplicationToml, before: &[PsamApplication]) -> Result<PsamAp
     let selection = match (&t.aid, &t.name, &t.df) {
         (Some(aid), None, None) => Selection::Aid(name(aid, "aid")?),
         (None, Some(n), Some(df)) => {
-            let df = hex_field(df, "df", 2)?;
-            let [hi, lo] = df[..] else {
-                return Err("df: expected 2 bytes (a FID such as DF01)".into());
-            };
+            let df = fid_field(df).map_err(|e| e.replacen("fid", "df", 1))?;
             Selection::NameThenDf {
                 name: name(n, "name")?,
-                df: u16::from_be_bytes([hi, lo]),
+                df,
             }
         }
         _ => {
@@ -263,17 +293,15 @@ fn application(t: &ApplicationToml, before: &[PsamApplication]) -> Result<PsamAp
 }
 
 fn key(t: &KeyToml, apps: &mut [PsamApplication]) -> Result<(), String> {
-    let labels: HashSet<&str> = apps.iter().map(|a| a.label.as_str()).collect();
-    let known = format!("{labels:?}");
-    let app = apps
-        .iter_mut()
-        .find(|a| a.label == t.application)
-        .ok_or_else(|| {
-            format!(
-                "application {:?} is not declared above (declared: {known})",
-                t.application
-            )
-        })?;
+    let Some(i) = apps.iter().position(|a| a.label == t.application) else {
+        let labels: Vec<&str> = apps.iter().map(|a| a.label.as_str()).collect();
+        return Err(format!(
+            "application {:?} is not declared above (declared: {})",
+            t.application,
+            labels.join(", ")
+        ));
+    };
+    let app = apps.get_mut(i).ok_or("no application")?;
     if t.usage >> 5 > 3 {
         return Err(format!(
             "usage {:#04x}: b8-b6 give {} diversification levels, at most 3",
@@ -281,7 +309,7 @@ fn key(t: &KeyToml, apps: &mut [PsamApplication]) -> Result<(), String> {
             t.usage >> 5
         ));
     }
-    if app.keys.iter().any(|k| k.id == t.id) {
+    if app.keys.iter().any(|k| (k.id, k.usage) == (t.id, t.usage)) {
         return Err(format!(
             "key {:#04x} is declared twice in {:?}",
             t.id, app.label
