@@ -61,7 +61,7 @@ class Terminal:
         fci = card.expect("00A404000F" + SSSE, "9000", "SELECT SSSE")
         self.sm4 = fci[-1] == 0x03          # FCI 9F0C { 86 01 algorithm } (docs/CARD.md §3.2)
         self.n = 16 if self.sm4 else 8
-        ef05 = card.expect("00B2010012", "9000", "EF05 record 1")   # 01 10 <region BCD> ...
+        ef05 = card.expect("00B2012C12", "9000", "EF05 record 1")   # SFI 5: 01 10 <region BCD> ...
         region = ef05[2:5].hex()
         self.factors = {
             "card": card.atr()[-8:],
