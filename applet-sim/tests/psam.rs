@@ -380,7 +380,26 @@ fn errors_answer_precise_status_words() {
             ("00A40400", "6700"),
             ("00A4040011 D1560000059000000000000000000000", "6700"),
             ("00A4080002 3F00", "6A86"),
-            ("00A4000002 DF01", "6A82"), // DF01 is the 3.0 PSAM's
+            ("00A4000002 DF01", "6A82"),   // DF01 is the 3.0 PSAM's
+            ("00A4000003 3F0000", "6700"), // a FID is 2 bytes
+            ("00A4000001 3F", "6700"),
+            ("00B09600", "6700"),         // READ BINARY without Le
+            ("00B0960001 00 06", "6700"), // ... or with data
+            ("00B0E00006", "6A86"),       // P1 b8 set with b7-b6 not 00
+            ("00C0000000", "6F00"),       // nothing pending
+            ("00C0010008", "6A86"),
+            ("00C00000", "6700"),
+        ],
+    );
+    // GET RESPONSE: more than pending is 6Cxx, less leaves 61xx for the rest (T=0).
+    script_psam(
+        &mut psam,
+        &[
+            ("00A4040006D15600000590", "610A"),
+            ("00C000000B", "6C0A"),
+            ("00C0000004", "6F0884066106"),
+            ("00C0000006", "D156000005909000"),
+            ("00C0000001", "6F00"),
         ],
     );
     // The P1 check does not need a session either.
