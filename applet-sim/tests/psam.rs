@@ -425,6 +425,50 @@ fn the_3_0_application_can_be_selected_again_and_drops_the_session() {
 }
 
 #[test]
+fn atr_reset_and_restore_leave_nothing_behind() {
+    let issued = psam();
+    let mut p = psam();
+    let atr = PsamProfile::builtin("psam").unwrap().atr;
+    assert_eq!(SmartCard::atr(&p), atr.as_slice());
+    assert_eq!(atr[0], 0x3B);
+    let f = "86603201002B4C113332303130307378";
+    script_psam(
+        &mut p,
+        &[
+            ("00A4040C06D15600000590", "9000"),
+            (&format!("BFDE481218{f}1122334455667788"), "9000"),
+        ],
+    );
+    p.restore_from(&issued).unwrap();
+    script_psam(&mut p, &[("80FA000008 1122334455667788", "6901")]);
+    assert_eq!(p.reset(), atr.as_slice());
+}
+
+#[test]
+fn profile_defaults_and_name_lengths() {
+    let good = applet_sim::psam::BUILTIN[0].1;
+    // version defaults to 01 (EF15 byte 11).
+    let text = good.replacen("version = 0x01\n", "", 1);
+    assert_ne!(text, good);
+    assert_eq!(
+        PsamProfile::parse(&text, "v.toml").unwrap().public[10],
+        0x01
+    );
+    // An AID of 5 bytes is the shortest (RID only); 4 is refused.
+    let five = good.replacen("aid = \"D15600000590\"", "aid = \"D156000005\"", 1);
+    assert!(PsamProfile::parse(&five, "5.toml").is_ok());
+    let four = good.replacen("aid = \"D15600000590\"", "aid = \"D1560000\"", 1);
+    let e = PsamProfile::parse(&four, "4.toml").unwrap_err();
+    assert!(
+        e.to_string().contains("aid: 4 bytes, expected 5 to 16"),
+        "{e}"
+    );
+    // A missing file with a path is a read error, not an unknown built-in.
+    let e = PsamProfile::load("/nonexistent/psam.toml").unwrap_err();
+    assert!(!e.to_string().contains("built-in"), "{e}");
+}
+
+#[test]
 fn debug_output_never_shows_key_material() {
     let mut psam = psam();
     let f = "86603201002B4C11 3332303130307378".replace(' ', "");

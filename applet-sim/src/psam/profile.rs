@@ -91,14 +91,6 @@ impl std::fmt::Debug for PsamKey {
     }
 }
 
-impl PsamKey {
-    /// The number of diversification levels the usage byte asks for (b8–b6).
-    #[must_use]
-    pub fn levels(&self) -> u8 {
-        self.usage >> 5
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PsamToml {
