@@ -71,6 +71,31 @@ pub enum Operation {
     PkiVerify(u8, String),
 }
 
+impl Operation {
+    /// The operation in words, for messages: `EXTERNAL AUTHENTICATE with key 06`.
+    #[must_use]
+    pub fn title(&self) -> String {
+        match self {
+            Self::ExternalAuthenticate(key) => format!("EXTERNAL AUTHENTICATE with key {key:02X}"),
+            Self::InternalAuthenticate => "INTERNAL AUTHENTICATE".into(),
+            Self::PinReset(_) => "PIN reset (84 24 00 01)".into(),
+            Self::PinUnblock => "PIN unblock (84 24 00 00)".into(),
+            Self::Secure(h, _) => format!("secured command {}", apdu::hex_spaced(h)),
+            Self::BlockApplication => "APPLICATION BLOCK (84 1E 00 01)".into(),
+            Self::BlockCard => "CARD BLOCK (84 16 00 00)".into(),
+            Self::PbocBlockApplication(permanent) => format!(
+                "bank APPLICATION BLOCK (84 1E 00 0{})",
+                u8::from(*permanent)
+            ),
+            Self::PbocUnblockApplication => "bank APPLICATION UNBLOCK (84 18 00 00)".into(),
+            Self::PbocBlockCard => "bank CARD BLOCK (84 16 00 00)".into(),
+            Self::PbocPinUnblock(_) => "bank PIN UNBLOCK (84 24 00 00)".into(),
+            Self::PbocPinReload(_) => "bank PIN RELOAD (80 5E 00 00)".into(),
+            Self::PkiVerify(reference, _) => format!("PKI VERIFY (00 20 01 {reference:02X})"),
+        }
+    }
+}
+
 /// An operation and whether its MAC or cryptogram is deliberately corrupted (`tamper`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Op {
