@@ -180,12 +180,12 @@ fn run(
         if !transcript.ok() {
             if let Some(problem) = &transcript.problem {
                 return Err(FlowError::Failed {
-                    step: operation.title(),
+                    step: operation.to_string(),
                     problem: problem.clone(),
                 });
             }
             let sw = parse(transcript.response()).sw;
-            return Err(refused(&operation.title(), sw));
+            return Err(refused(&operation.to_string(), sw));
         }
         done.push(transcript);
     }
@@ -334,8 +334,7 @@ pub fn read_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<(u8, Vec<u8>)>
 
 /// Reads the holder's data (§11): the ATR's historical bytes, SELECT SSSE, INTERNAL
 /// AUTHENTICATE when the PSAM has the IRK, EF05, then EF06 (after external authentication
-/// with RKSSSE, key 0A, when the card asks for it, §3.3 — not when the IRK's check failed:
-/// [`FlowError::KeysDoNotMatch`] before any try is spent).
+/// with RKSSSE, key 0A, when the card asks for it, §3.3).
 ///
 /// # Errors
 /// [`FlowError`] naming the refused step.
@@ -350,7 +349,22 @@ pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData,
         Err(e) => return Err(e.into()),
     };
     let mut records = read_records(t, 0x05)?;
-    let ef06 = read_ef06(t, psam, card_authentic)?;
+    let ef06 = match read_records(t, 0x06) {
+        Err(FlowError::Refused {
+            sw: StatusWord::SecurityStatusNotSatisfied,
+            ..
+        }) => {
+            let tr = psam.external_authenticate(t, ssse::RK, false)?;
+            if !tr.ok() {
+                return Err(refused(
+                    "EXTERNAL AUTHENTICATE with RKSSSE (0A)",
+                    parse(tr.response()).sw,
+                ));
+            }
+            read_records(t, 0x06)?
+        }
+        other => other?,
+    };
     records.extend(ef06);
     let get = |tag: u8| {
         records

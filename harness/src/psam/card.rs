@@ -342,13 +342,17 @@ impl Crypto for PsamCard {
         KEY_TABLE.iter().any(|k| k.card_key == id)
     }
 
+    fn missing(&self, id: u8) -> PsamError {
+        PsamError::NotInKeyTable(id)
+    }
+
     /// `BF DE <usage> <PSAM key> Lc <factors, card first> <input ‖ 00.. to one block>`.
     fn session(&mut self, id: u8, input: &[u8]) -> Result<(), PsamError> {
         self.session = false;
         let key = KEY_TABLE
             .iter()
             .find(|k| k.card_key == id)
-            .ok_or(PsamError::NoKey(super::App::Ssse, id))?;
+            .ok_or_else(|| self.missing(id))?;
         let mut data = self.factors(key.levels())?;
         let mut block = input.to_vec();
         block.resize(block_len(self.card.suite), 0);

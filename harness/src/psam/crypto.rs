@@ -44,6 +44,11 @@ pub trait Crypto: fmt::Debug {
     /// Whether the module can serve card key `id`.
     fn holds(&self, id: u8) -> bool;
 
+    /// Why card key `id` cannot be served (when [`Crypto::holds`] says so).
+    fn missing(&self, id: u8) -> PsamError {
+        PsamError::NoKey(super::App::Ssse, id)
+    }
+
     /// Makes the session key of card key `id` from `input` (8 bytes: the card's challenge or
     /// a terminal random; zero-padded to one block, docs/CARD.md §6.2) the current one.
     ///
@@ -137,10 +142,7 @@ impl Crypto for Software {
 
     fn session(&mut self, id: u8, input: &[u8]) -> Result<(), PsamError> {
         self.session = None;
-        let key = self
-            .keys
-            .get(&id)
-            .ok_or(PsamError::NoKey(super::App::Ssse, id))?;
+        let key = self.keys.get(&id).ok_or_else(|| self.missing(id))?;
         self.session = Some(crypto::session_key(self.suite, key, input)?);
         Ok(())
     }

@@ -128,6 +128,11 @@ pub enum PsamError {
         /// How many bytes it answered.
         len: usize,
     },
+    /// The PSAM key table ([`KEY_TABLE`]) has no key for this card key.
+    #[error(
+        "the PSAM key table has no key for card key {0:02X} (it serves 00, 02, 04, 05, 06, 0A)"
+    )]
+    NotInKeyTable(u8),
     /// No PSAM application serves the card's cipher.
     #[error("no PSAM application serves {0} cards (2.0: des3, 3.0: sm4)")]
     NoApplication(&'static str),
@@ -212,11 +217,12 @@ impl Psam {
         self.ssse.holds(id)
     }
 
+    /// Fails without key `id` before anything is sent.
     fn ssse_key(&self, id: u8) -> Result<(), PsamError> {
         if self.ssse.holds(id) {
             Ok(())
         } else {
-            Err(PsamError::NoKey(App::Ssse, id))
+            Err(self.ssse.missing(id))
         }
     }
 
