@@ -302,7 +302,8 @@ impl CardArgs {
             flow(service::check_keys(t, &mut psam))?;
         }
         let ef05 = service::read_records(t, 0x05)?;
-        let ef06 = service::read_ef06(t, &mut psam, None)?;
+        let checked = (!self.unchecked).then_some(true);
+        let ef06 = service::read_ef06(t, &mut psam, checked)?;
         let r = self.changes(&atr, &ef05)?;
         let text = profile_text(&self.target.profile)?;
         let new_text = reissue::reissued_profile(&text, &self.target.profile, &ef05, &ef06, &r)?;
