@@ -160,6 +160,21 @@ for profile in gen3 gen2; do
   start_serve --psam --profile "$profile"
   wait_for 20 psam_present
   /usr/bin/python3 scripts/psam_terminal.py "$READER" "$PSAM_READER"
+  # The same flows with the project's own terminal code, its cryptograms from the PSAM reader.
+  # The Python terminal left the PIN at 654321: reset it to 123456 and check both.
+  CARD=(card --reader "$READER" --psam-reader "$PSAM_READER")
+  "$BIN/ssc-harness" "${CARD[@]}" read > "$LOGS/read.txt" \
+    || { cat "$LOGS/read.txt"; exit 1; }
+  grep -q 'yes (INTERNAL AUTHENTICATE' "$LOGS/read.txt" || { cat "$LOGS/read.txt"; exit 1; }
+  "$BIN/ssc-harness" "${CARD[@]}" pin-reset --new-pin 123456 --trace 2> "$LOGS/trace.txt" \
+    || { cat "$LOGS/trace.txt"; exit 1; }
+  grep -q '^\[psam\] > BF DE 48 10' "$LOGS/trace.txt" && grep -q '^\[card\] > 84 24 00 01' "$LOGS/trace.txt" \
+    || { echo "pin-reset --trace: no BF DE to the PSAM or 84 24 to the card"; cat "$LOGS/trace.txt"; exit 1; }
+  "$BIN/ssc-harness" "${CARD[@]}" pin-unblock
+  printf '%s\n00 20 00 00 03 12 34 56\n' "$SSSE" > "$LOGS/verify.txt"
+  scriptor -r "$READER" "$LOGS/verify.txt" > "$LOGS/verify.out" 2>&1
+  grep -q '< 90 00' "$LOGS/verify.out" || { cat "$LOGS/verify.out"; echo "PIN not reset by ssc-harness card"; exit 1; }
+  echo "ssc-harness card through the PSAM reader ($profile): read, pin-reset, pin-unblock"
 done
 stop_serve
 start_serve
