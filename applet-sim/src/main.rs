@@ -26,6 +26,10 @@ enum Cmd {
         /// profile when missing; locked while in use).
         #[arg(long, value_name = "FILE")]
         state: Option<std::path::PathBuf>,
+        /// Start the state file again from the profile (its card's state is lost): after
+        /// the profile was edited, or to use the file with another profile.
+        #[arg(long, requires = "state")]
+        reset_state: bool,
     },
     /// Be the card in pcscd's virtual reader (vsmartcard's vpcd). SIGINT/SIGTERM stop it
     /// (exit 0); SIGUSR1 removes the card, SIGUSR2 inserts it, SIGHUP restores the profile's
@@ -58,6 +62,10 @@ enum Cmd {
         /// FILE.slotN); created from the profile when missing, locked while in use.
         #[arg(long, value_name = "FILE")]
         state: Option<std::path::PathBuf>,
+        /// Start the state file(s) again from the profile (their cards' state is lost):
+        /// after the profile was edited, or to use them with another profile.
+        #[arg(long, requires = "state")]
+        reset_state: bool,
         /// Drop a peer that stops in the middle of a frame for this many seconds (so one
         /// silent client cannot hold the card in reversed mode).
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
@@ -124,18 +132,45 @@ fn shift_port(addr: &str, offset: u16) -> anyhow::Result<String> {
     Ok(format!("{host}:{port}"))
 }
 
-/// The card of a command: on its state file when given, else fresh from the profile.
-fn open_card(profile: &Profile, state: Option<&std::path::Path>) -> anyhow::Result<Card> {
-    match state {
-        None => Ok(Card::new(profile)),
-        Some(path) => {
-            let card = Card::open(profile, path)?;
-            if card.state_file_created() {
-                eprintln!("{}: new state file from the profile", path.display());
-            }
-            Ok(card)
-        }
+/// The card of a command: on its state file when given (started again from the profile
+/// with `reset`), else fresh from the profile.
+fn open_card(
+    profile: &Profile,
+    state: Option<&std::path::Path>,
+    reset: bool,
+) -> anyhow::Result<Card> {
+    let Some(path) = state else {
+        return Ok(Card::new(profile));
+    };
+    if reset {
+        let card = Card::recreate(profile, path)?;
+        eprintln!(
+            "{}: state file started again from the profile",
+            path.display()
+        );
+        return Ok(card);
     }
+    let card = match Card::open(profile, path) {
+        Err(e @ applet_sim::StateError::OtherDeclaration { .. }) => anyhow::bail!(
+            "{e}; to start the card again from {}, add --reset-state (the state in the file is \
+             lost)",
+            profile.source_name
+        ),
+        other => other?,
+    };
+    if card.state_file_created() {
+        eprintln!("{}: new state file from the profile", path.display());
+    }
+    if card.state_file_adopted() {
+        eprintln!(
+            "warning: {}: written by an older build, it did not say which profile it came \
+             from; taken as {}'s, which it records from now on (if it came from another \
+             profile, start again with --reset-state)",
+            path.display(),
+            profile.source_name
+        );
+    }
+    Ok(card)
 }
 
 /// The state file of slot `i`: FILE for slot 0, FILE.slotN after.
@@ -159,6 +194,7 @@ struct ServeArgs<'a> {
     profile: &'a str,
     verbose: bool,
     state: Option<&'a std::path::Path>,
+    reset_state: bool,
     frame_timeout: std::time::Duration,
 }
 
@@ -170,6 +206,7 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
         profile,
         verbose,
         state,
+        reset_state,
         frame_timeout,
     } = args;
     use applet_sim::vpcd::{Controls, Endpoint, Slot, install_signal_handlers};
@@ -197,7 +234,7 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
         } else {
             Endpoint::Connect(addr)
         };
-        let card = open_card(&profile, slot_state(state, i).as_deref())?;
+        let card = open_card(&profile, slot_state(state, i).as_deref(), reset_state)?;
         let mut slot = Slot::new(&format!("slot {i}"), card, Card::new(&profile), verbose);
         slot.set_frame_timeout(frame_timeout);
         let ack =
@@ -268,9 +305,13 @@ fn restore(pid: u32, slot: usize, timeout: std::time::Duration) -> anyhow::Resul
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Cmd::Shell { profile, state } => {
+        Cmd::Shell {
+            profile,
+            state,
+            reset_state,
+        } => {
             let profile = Profile::load(&profile)?;
-            let mut card = open_card(&profile, state.as_deref())?;
+            let mut card = open_card(&profile, state.as_deref(), reset_state)?;
             applet_sim::shell::run(&mut card, io::stdin().lock(), io::stdout().lock())
                 .context("shell I/O")?;
             card.flush().context("syncing the state file")
@@ -283,6 +324,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             profile,
             verbose,
             state,
+            reset_state,
             frame_timeout,
         } => serve(ServeArgs {
             vpcd: &vpcd,
@@ -291,6 +333,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             profile: &profile,
             verbose,
             state: state.as_deref(),
+            reset_state,
             frame_timeout,
         }),
         Cmd::Restore { pid, slot, timeout } => restore(pid, slot, timeout),

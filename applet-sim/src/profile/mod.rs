@@ -5,6 +5,7 @@
 //! Built-in profiles are embedded in the binary ([`Profile::builtin`]).
 
 mod build;
+mod canonical;
 mod error;
 mod schema;
 
