@@ -22,7 +22,8 @@
 //! ids, AIDs, access conditions, write points, the PIN object) → [`crypto`], the file
 //! system and the state file's storage → [`profile`] (schema, validation, built-ins) and
 //! [`command`] (the command table) → the card (state, durable state, secure messaging,
-//! handlers) and [`SmartCard`] → [`shell`] and [`vpcd`].
+//! handlers) and [`SmartCard`] → [`shell`] and [`vpcd`]; [`state_view`] reads a state file
+//! without opening it for writing.
 
 mod card;
 pub mod command;
@@ -34,13 +35,14 @@ pub mod model;
 pub mod profile;
 pub mod restore_ack;
 pub mod shell;
+pub mod state_view;
 mod storage;
 pub mod vpcd;
 
 pub use card::Card;
 pub use device::SmartCard;
 pub use profile::{Profile, ProfileError};
-pub use storage::{StateError, create_private};
+pub use storage::{Declaration, StateError, create_private};
 
 /// Test support (feature `testing`): the in-memory medium with power cuts for tearing
 /// tests, and what it stores. The inspection methods of [`Card`] (counters, state

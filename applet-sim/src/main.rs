@@ -85,6 +85,19 @@ enum Cmd {
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
         timeout: std::time::Duration,
     },
+    /// Show a state file's PIN and key counters, blocks and files, without opening it for
+    /// writing (nothing is created, locked or changed).
+    State {
+        /// The state file.
+        file: std::path::PathBuf,
+        /// The profile that names the file's PINs, keys and files (default: the one the file
+        /// says it was made from, if it is found and still declares that card).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a built-in profile as an editable TOML file, or list them.
     Profile {
         /// The built-in profile to print.
@@ -303,6 +316,51 @@ fn restore(pid: u32, slot: usize, timeout: std::time::Duration) -> anyhow::Resul
     }
 }
 
+/// `ssc-card state`: the state file read (never written), named by `profile` or by the
+/// profile the file says it was made from when that one is found and declares the same card.
+fn show_state(file: &std::path::Path, profile: Option<&str>, json: bool) -> anyhow::Result<()> {
+    use applet_sim::state_view::StateFile;
+    let state = StateFile::read(file)?;
+    let mut notes = Vec::new();
+    let profile = match (profile, state.declaration()) {
+        (Some(p), _) => Some(Profile::load(p)?),
+        (None, None) => None,
+        (None, Some(d)) => {
+            let name = d.name.strip_prefix("builtin:").unwrap_or(&d.name);
+            match Profile::load(name) {
+                Ok(p) if state.made_from(&p) => Some(p),
+                Ok(_) => {
+                    notes.push(format!(
+                        "profile {} declares another card now (edited since?): give the one \
+                         the file was made from with --profile",
+                        d.name
+                    ));
+                    None
+                }
+                Err(_) => {
+                    notes.push(format!(
+                        "profile {} cannot be loaded from here: give it with --profile",
+                        d.name
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    let mut view = state.view(profile.as_ref());
+    view.notes.extend(notes);
+    let text = if json {
+        format!("{}\n", serde_json::to_string_pretty(&view)?)
+    } else {
+        view.to_string()
+    };
+    match io::Write::write_all(&mut io::stdout().lock(), text.as_bytes()) {
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to stdout"),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Shell {
@@ -337,6 +395,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             frame_timeout,
         }),
         Cmd::Restore { pid, slot, timeout } => restore(pid, slot, timeout),
+        Cmd::State {
+            file,
+            profile,
+            json,
+        } => show_state(&file, profile.as_deref(), json),
         Cmd::Profile { show: Some(name) } => {
             let text = profile::builtin_text(&name).with_context(|| {
                 format!(

@@ -28,6 +28,8 @@ mod pins;
 #[cfg(any(test, feature = "testing"))]
 mod inspect;
 
+pub(crate) use durable::fingerprint as layout_fingerprint;
+
 use apdu::{ApduResult, CommandApdu, Response, StatusWord};
 
 use self::state::{CardKey, Lifecycle, OwnedPin, Persistent, Rng, Volatile};

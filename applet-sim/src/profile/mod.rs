@@ -139,6 +139,11 @@ impl DfNodes<'_> {
     pub(crate) fn node(&self, label: &str) -> NodeId {
         self.0.get(label).copied().unwrap_or(MF)
     }
+
+    /// The label of each DF node (the MF as `MF`).
+    pub(crate) fn labels(&self) -> HashMap<NodeId, String> {
+        self.0.iter().map(|(l, n)| (*n, (*l).to_owned())).collect()
+    }
 }
 
 /// A validated card profile.

@@ -526,10 +526,11 @@ fn field<const N: usize>(head: &[u8], at: usize) -> Option<[u8; N]> {
 /// Checks the header (magic, version, checksum) and that the file holds its whole snapshot.
 fn check_header(bytes: &[u8]) -> Result<Header, String> {
     let truncated = |need: usize| format!("truncated: {} bytes, a header has {need}", bytes.len());
-    let magic_and_version = bytes.get(..10).ok_or_else(|| truncated(HEADER_V1_LEN))?;
-    if magic_and_version.get(..8) != Some(&MAGIC[..]) {
+    let magic = bytes.get(..MAGIC.len()).unwrap_or(bytes);
+    if !MAGIC.starts_with(magic) {
         return Err("not a card state file (no SSCSTATE magic)".into());
     }
+    let magic_and_version = bytes.get(..10).ok_or_else(|| truncated(HEADER_V1_LEN))?;
     let version = field(magic_and_version, 8).map_or(0, u16::from_le_bytes);
     let header_len = match version {
         1 => HEADER_V1_LEN,
