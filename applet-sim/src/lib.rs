@@ -32,6 +32,8 @@ mod device;
 mod fs;
 pub mod input;
 pub mod model;
+#[cfg(feature = "personalise")]
+pub mod personalise;
 pub mod profile;
 pub mod restore_ack;
 pub mod shell;

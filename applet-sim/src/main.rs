@@ -98,6 +98,23 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Make profiles for other cardholders from a base profile and holder records (one
+    /// holder in a TOML file, many in a CSV file): one profile per card, CARDNUMBER.toml,
+    /// with the ATR serial, card identification code, card number and EF05/EF06 consistent.
+    Personalise {
+        /// Holder records: TOML (one holder) or CSV (a header line, then one holder a line).
+        #[arg(required = true, value_name = "HOLDERS")]
+        holders: Vec<std::path::PathBuf>,
+        /// The base profile: a built-in name or a profile file.
+        #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+        base: String,
+        /// The folder the profiles are written to (made if missing).
+        #[arg(long, short, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// Replace profiles that exist already (otherwise nothing is written).
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a built-in profile as an editable TOML file, or list them.
     Profile {
         /// The built-in profile to print.
@@ -361,6 +378,50 @@ fn show_state(file: &std::path::Path, profile: Option<&str>, json: bool) -> anyh
     }
 }
 
+/// `ssc-card personalise`: every holder checked (and no two cards alike) before anything is
+/// written; then one profile per card in `out`, none replaced without `force`.
+fn personalise(
+    holders: &[std::path::PathBuf],
+    base: &str,
+    out: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<()> {
+    use applet_sim::personalise::{Base, check_all, personalise, read_holders};
+    let base = Base::load(base)?;
+    let mut all = Vec::new();
+    for file in holders {
+        all.extend(read_holders(file)?);
+    }
+    let cards = check_all(&all, base.letter)?;
+    let mut made = Vec::new();
+    for card in &cards {
+        let path = out.join(format!("{}.toml", card.card_number));
+        let text = personalise(&base, card, &path.display().to_string())?;
+        if !force && path.exists() {
+            anyhow::bail!(
+                "{}: exists already (nothing was written; --force replaces it)",
+                path.display()
+            );
+        }
+        made.push((path, text, card));
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot make it", out.display()))?;
+    for (path, text, card) in &made {
+        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        println!("{}: {card}", path.display());
+    }
+    if base.value_keys > 0 {
+        eprintln!(
+            "warning: {} gives {} keys as card values (`value`): every card made from it keeps \
+             them; give them as `master` + `diversify` for keys of each card's own \
+             (docs/CARD.md §6.6)",
+            base.name(),
+            base.value_keys
+        );
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Shell {
@@ -400,6 +461,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             profile,
             json,
         } => show_state(&file, profile.as_deref(), json),
+        Cmd::Personalise {
+            holders,
+            base,
+            out,
+            force,
+        } => personalise(&holders, &base, &out, force),
         Cmd::Profile { show: Some(name) } => {
             let text = profile::builtin_text(&name).with_context(|| {
                 format!(
