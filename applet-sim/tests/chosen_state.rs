@@ -384,3 +384,60 @@ fn tries_equal_to_max_tries_is_the_plain_card() {
     assert!(a.same_persistent_state(&b));
     script(&mut a, &[(SELECT_SSSE, "9000"), ("00200000", "63C3")]);
 }
+
+/// Through `ssc-card serve` and a stand-in for vpcd (the framing of docs/PROTOCOLS.md §2.1,
+/// as tests/vpcd.rs): a served profile whose SSSE PIN has 0 tries answers 6983 to the first
+/// correct VERIFY, on a state file too.
+#[test]
+fn a_served_card_with_a_locked_pin_answers_6983() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::process::{Command, Stdio};
+
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("ssc-chosen-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let locked = dir.join("locked.toml");
+    std::fs::write(&locked, GEN3.replacen("# tries = 0 ", "tries = 0 #", 1)).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _serve = Kill(
+        Command::new(env!("CARGO_BIN_EXE_ssc-card"))
+            .args(["serve", "--vpcd", &format!("127.0.0.1:{port}"), "--profile"])
+            .arg(&locked)
+            .arg("--state")
+            .arg(dir.join("card.state"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (mut stream, _) = listener.accept().unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut exchange = |payload: &[u8]| {
+        let mut frame = u16::try_from(payload.len()).unwrap().to_be_bytes().to_vec();
+        frame.extend_from_slice(payload);
+        stream.write_all(&frame).unwrap();
+        let mut header = [0u8; 2];
+        stream.read_exact(&mut header).unwrap();
+        let mut body = vec![0; usize::from(u16::from_be_bytes(header))];
+        stream.read_exact(&mut body).unwrap();
+        apdu::hex_compact(&body)
+    };
+    // Get ATR (control message 4), then the APDUs.
+    assert_eq!(exchange(&[4]).len(), 34);
+    let mut apdu = |hex: &str| exchange(&apdu::parse_hex(hex).unwrap());
+    assert_eq!(apdu(SELECT_SSSE), "9000");
+    assert_eq!(apdu("0020000003123456"), "6983");
+    assert_eq!(apdu("00200000"), "6983");
+    drop(listener);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -73,7 +73,7 @@ pub enum EfData {
 /// it is refused, naming both.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Declaration {
-    /// The profile's name, for messages (at most [`MAX_NAME`] bytes are kept).
+    /// The profile's name, for messages (at most 4096 bytes are kept).
     pub name: String,
     /// SM3 of the profile's canonical content.
     pub digest: [u8; 32],
@@ -83,7 +83,7 @@ pub struct Declaration {
 pub const MAX_NAME: usize = 4096;
 
 impl Declaration {
-    /// A declaration, its name cut to [`MAX_NAME`] bytes.
+    /// A declaration, its name cut to 4096 bytes (at a character boundary).
     #[must_use]
     pub fn new(name: &str, digest: [u8; 32]) -> Self {
         let mut end = name.len().min(MAX_NAME);
