@@ -20,10 +20,18 @@ use common::{SELECT_SSSE, script, x};
 
 const GEN3: &str = include_str!("../profiles/gen3.toml");
 const BANK: &str = "A000000333010101";
-const STK: &str = "0123456789ABCDEFFEDCBA9876543210";
-const BK: &str = "505152535455565758595A5B5C5D5E5F";
-const RK: &str = "00112233445566778899AABBCCDDEEFF";
-const DAMK: &str = "A0A1A2A3A4A5A6A7A8A9AAABACADAEAF";
+
+/// The card value of key `id` of DF `parent` in the built-in gen3 (given there as a value or
+/// derived from a master key: either way the profile holds the card's key).
+fn key(parent: &str, id: u8) -> Vec<u8> {
+    gen3()
+        .keys
+        .iter()
+        .find(|k| k.parent == parent && k.id == id)
+        .unwrap()
+        .value
+        .clone()
+}
 
 /// gen3 with `line` inserted after the first line containing `anchor` (the built-in's
 /// commented examples are uncommented the same way).
@@ -41,20 +49,22 @@ fn gen3() -> Profile {
     profile(GEN3)
 }
 
-/// GET CHALLENGE, then the SSC-MAC'd class-84 command `header` (no data) under `key`.
-fn ssc_command(card: &mut Card, header: &str, key: &str) -> String {
+/// GET CHALLENGE, then the SSC-MAC'd class-84 command `header` (no data) under the SSSE's
+/// key `key_id`.
+fn ssc_command(card: &mut Card, header: &str, key_id: u8) -> String {
     let r = card.transmit(&apdu::parse_hex("0084000008").unwrap());
-    let ks = session_key(CipherSuite::Sm4, &apdu::parse_hex(key).unwrap(), &r[..8]).unwrap();
+    let ks = session_key(CipherSuite::Sm4, &key("SSSE", key_id), &r[..8]).unwrap();
     let signed = apdu::parse_hex(&format!("{header}04")).unwrap();
     let mac = ssc_mac(CipherSuite::Sm4, &ks, &signed).unwrap();
     format!("{header}04{}", apdu::hex_compact(&mac))
 }
 
-/// GET CHALLENGE, then the PBOC-MAC'd command `header` under DAMK (IV = the challenge).
+/// GET CHALLENGE, then the PBOC-MAC'd command `header` under DAMK (the financial
+/// application's key 01; IV = the challenge).
 fn pboc_command(card: &mut Card, header: &str) -> String {
     let r = card.transmit(&apdu::parse_hex("0084000008").unwrap());
     let signed = apdu::parse_hex(&format!("{header}04")).unwrap();
-    let mac = pboc_mac(&apdu::parse_hex(DAMK).unwrap(), &r[..8], &signed).unwrap();
+    let mac = pboc_mac(&key("UNIONPAY", 0x01), &r[..8], &signed).unwrap();
     format!("{header}04{}", apdu::hex_compact(&mac))
 }
 
@@ -64,7 +74,7 @@ fn external_auth_0a(card: &mut Card, right: bool) -> String {
     if r.len() != 10 {
         return apdu::hex_compact(&r);
     }
-    let ks = session_key(CipherSuite::Sm4, &apdu::parse_hex(RK).unwrap(), &r[..8]).unwrap();
+    let ks = session_key(CipherSuite::Sm4, &key("SSSE", 0x0A), &r[..8]).unwrap();
     let original = [0x11; 8];
     let mut auth = auth_cryptogram(CipherSuite::Sm4, &ks, &original).unwrap();
     if !right {
@@ -246,7 +256,7 @@ fn a_blocked_ssse_answers_as_after_84_1e() {
     );
     let mut driven = Card::new(&gen3());
     script(&mut driven, &[(SELECT_SSSE, "9000")]);
-    let block = ssc_command(&mut driven, "841E0001", STK);
+    let block = ssc_command(&mut driven, "841E0001", 0x02);
     script(&mut driven, &[(&block, "9000"), (SELECT_SSSE, "9303")]);
     same_card(Card::new(&profile(&text)), driven);
 }
@@ -295,7 +305,7 @@ fn a_blocked_card_answers_as_after_84_16() {
     );
     let mut driven = Card::new(&gen3());
     script(&mut driven, &[(SELECT_SSSE, "9000")]);
-    let block = ssc_command(&mut driven, "84160000", BK);
+    let block = ssc_command(&mut driven, "84160000", 0x05);
     script(&mut driven, &[(&block, "9000")]);
     same_card(Card::new(&profile(&text)), driven);
 }

@@ -38,17 +38,42 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// gen3 with RKSSSE (key 0A) given as a national master key diversified to the card.
+/// gen3 with RKSSSE (key 0A) given as a national master key diversified to the card,
+/// whatever form the built-in gives it in (a card value, or another master).
 fn base_file(dir: &Path) -> PathBuf {
-    let text = GEN3.replacen(
-        "value = \"00112233445566778899AABBCCDDEEFF\"",
-        &format!("master = \"{RK_MASTER}\"\ndiversify = [\"province\", \"city\", \"card\"]"),
-        1,
-    );
-    assert_ne!(text, GEN3);
+    let mut lines: Vec<String> = Vec::new();
+    let mut in_rk = false;
+    for line in GEN3.lines() {
+        if line.starts_with("[[") {
+            in_rk = false;
+        }
+        let key_line = ["value", "master", "diversify"]
+            .iter()
+            .any(|k| line.starts_with(k));
+        if in_rk && key_line {
+            continue;
+        }
+        lines.push(line.to_owned());
+        if line.starts_with("id = 0x0A ") {
+            in_rk = true;
+            lines.push(format!("master = \"{RK_MASTER}\""));
+            lines.push("diversify = [\"province\", \"city\", \"card\"]".to_owned());
+        }
+    }
     let path = dir.join("base.toml");
-    fs::write(&path, text).unwrap();
+    fs::write(&path, lines.join("\n")).unwrap();
     path
+}
+
+/// How many keys a profile file gives as card values (`value`).
+fn value_keys(path: &Path) -> usize {
+    let t: toml::Table = fs::read_to_string(path).unwrap().parse().unwrap();
+    t["key"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k.get("value").is_some())
+        .count()
 }
 
 /// A citizen ID with its right check character.
@@ -163,9 +188,10 @@ fn external_auth(card: &mut Card, key: &[u8]) -> String {
 #[test]
 fn generated_profiles_load_and_agree_with_themselves_and_their_holders() {
     let dir = temp_dir("lib");
-    let base = Base::load(base_file(&dir).to_str().unwrap()).unwrap();
+    let base_path = base_file(&dir);
+    let base = Base::load(base_path.to_str().unwrap()).unwrap();
     assert_eq!(base.letter, 'A');
-    assert_eq!(base.value_keys, 8);
+    assert_eq!(base.value_keys, value_keys(&base_path));
     let holders = parse_csv(&holders_csv(), "holders.csv").unwrap();
     let cards = check_all(&holders, base.letter).unwrap();
     assert_eq!(cards.len(), 3);
@@ -258,7 +284,12 @@ fn a_toml_holder_and_the_command_line() {
     assert_eq!(&p.atr[13..], [0x00, 0xAB, 0xCD, 0xEF]);
     assert_eq!(record(&p, 0xEF06, 0x0B), [0x0B, 0x01, 0x01]);
     // Keys given as card values are kept, and the command says so.
-    assert!(stderr.contains("gives 8 keys as card values"), "{stderr}");
+    let n = value_keys(&base);
+    assert_eq!(
+        stderr.contains(&format!("gives {n} keys as card values")),
+        n > 0,
+        "{stderr}"
+    );
     let mut names: Vec<_> = fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name())
