@@ -23,12 +23,13 @@ command -v pcscd >/dev/null || missing+=(pcscd)
 command -v scriptor >/dev/null || missing+=(pcsc-tools)
 command -v opensc-tool >/dev/null || missing+=(opensc)
 { command -v pkg-config >/dev/null && pkg-config --exists libpcsclite; } || missing+=(libpcsclite-dev pkg-config)
+/usr/bin/python3 -c 'import smartcard' 2>/dev/null || missing+=(python3-pyscard)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "${CI:-}" = true ]; then
     echo "e2e-pcsc: FAILED: missing ${missing[*]}" >&2
     exit 1
   fi
-  echo "e2e-pcsc: SKIPPED: needs ${missing[*]} (apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pkg-config pcsc-tools opensc)"
+  echo "e2e-pcsc: SKIPPED: needs ${missing[*]} (apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pkg-config pcsc-tools opensc python3-pyscard)"
   exit 0
 fi
 
@@ -77,6 +78,13 @@ start_serve() {
   "$BIN/ssc-card" serve -v "$@" 2>> "$LOGS/serve.log" &
   SERVE_PID=$!
   wait_for 20 card_present
+}
+
+stop_serve() {
+  kill -TERM "$SERVE_PID"
+  wait "$SERVE_PID" || { echo "ssc-card serve did not exit 0 on SIGTERM"; exit 1; }
+  SERVE_PID=
+  wait_for 20 card_gone
 }
 
 if vpcd_listening; then
@@ -143,6 +151,19 @@ print("pyscard: card number", bytes(data[2:]).decode())
 PY
 fi
 
+echo "== a service-centre terminal with two readers (pyscard): the card and its PSAM"
+# scripts/psam_terminal.py knows no key: every cryptogram comes from the PSAM's BF DE / 80 FA.
+PSAM_READER='Virtual PCD 00 01'
+psam_present() { "$BIN/ssc-harness" readers | grep -q "^$PSAM_READER	card present"; }
+for profile in gen3 gen2; do
+  stop_serve
+  start_serve --psam --profile "$profile"
+  wait_for 20 psam_present
+  /usr/bin/python3 scripts/psam_terminal.py "$READER" "$PSAM_READER"
+done
+stop_serve
+start_serve
+
 echo "== VERIFY throughput through pcscd"
 "$BIN/ssc-harness" bench --reader "$READER" --seconds 3
 # Each VERIFY crosses client -> pcscd -> ssc-card serve and back; on a small VM the wake-ups
@@ -157,13 +178,6 @@ if [ -n "$PCSCD_PID" ] && command -v taskset >/dev/null; then
   taskset -a -p -c "$all_cpus" "$PCSCD_PID" >/dev/null
   taskset -a -p -c "$all_cpus" "$SERVE_PID" >/dev/null
 fi
-
-stop_serve() {
-  kill -TERM "$SERVE_PID"
-  wait "$SERVE_PID" || { echo "ssc-card serve did not exit 0 on SIGTERM"; exit 1; }
-  SERVE_PID=
-  wait_for 20 card_gone
-}
 
 echo "== restart ssc-card serve: the card leaves and comes back"
 stop_serve

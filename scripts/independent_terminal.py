@@ -22,14 +22,24 @@ except ImportError:
     TripleDES = algorithms.TripleDES
 
 SSSE = "7378312E73682EC9E7BBE1B1A3D5CF"
-KEYS = {  # the gen3/gen2 profiles' test keys (issue 4 item 8)
-    0x00: "000102030405060708090A0B0C0D0E0F",
-    0x02: "0123456789ABCDEFFEDCBA9876543210",
-    0x04: "404142434445464748494A4B4C4D4E4F",
-    0x05: "505152535455565758595A5B5C5D5E5F",
-    0x06: "606162636465666768696A6B6C6D6E6F",
-    0x0A: "00112233445566778899AABBCCDDEEFF",
+# The built-in PSAM's master keys (applet-sim/profiles/psam.toml: "DES-..." in its 2.0
+# application, "SM4-..." in its 3.0 one) and the levels each is diversified by to the card
+# key (docs/CARD.md §6.6, docs/PSAM.md §2.1): card key id -> (master name, levels).
+MASTERS = {
+    0x00: ("IRK-NATIONAL", ("province", "city", "card")),
+    0x02: ("STK-CITY3201", ("card",)),
+    0x04: ("UK--PROVINCE", ("city", "card")),
+    0x05: ("BK--PROVINCE", ("city", "card")),
+    0x06: ("PUK-PROVINCE", ("city", "card")),
+    0x0A: ("RK--NATIONAL", ("province", "city", "card")),
 }
+# The built-in cards' region and ATR (applet-sim/profiles/gen3.toml, gen2.toml).
+CARDS = {
+    "gen3": ("320100", "3B6D0000""00814A4446""8660""3201""001C9B25"),
+    "gen2": ("320100", "3B6D0000""00814A4446""8660""3201""002B4C11"),
+}
+KEYS = {}  # filled by main(): the card-level keys, derived here independently
+
 PBOC = {0x01: "A0A1A2A3A4A5A6A7A8A9AAABACADAEAF", 0x02: "B0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF",
         0x03: "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF"}
 
@@ -56,6 +66,27 @@ class Suite:
 
     def enc(self, key, block):
         return des(key, block) if self.n == 8 else ecb(algorithms.SM4(key), block)
+
+    def diversify(self, key, factor):  # §6.6
+        inverse = bytes(b ^ 0xFF for b in factor)
+        if self.n == 8:
+            return self.enc(key, factor) + self.enc(key, inverse)
+        return self.enc(key, factor + inverse)
+
+    def card_keys(self, region, atr):  # §6.6: national -> province -> city -> card
+        factors = {
+            "province": region[:2].encode() + b"0000sh",
+            "city": region.encode() + b"sx",
+            "card": bytes.fromhex(atr)[-8:],
+        }
+        prefix = "DES-" if self.n == 8 else "SM4-"
+        keys = {}
+        for key_id, (name, levels) in MASTERS.items():
+            key = (prefix + name).encode()
+            for level in levels:
+                key = self.diversify(key, factors[level])
+            keys[key_id] = key.hex()
+        return keys
 
     def session_key(self, key, challenge):  # §6.2
         return self.enc(key, (challenge + bytes(self.n))[: self.n])
@@ -143,6 +174,11 @@ def ssc_command(card, suite, key_id, header, data=b""):
 def main():
     binary, profile = sys.argv[1], sys.argv[2]
     suite = Suite("sm4" if profile == "gen3" else "des")
+    KEYS.update(suite.card_keys(*CARDS[profile]))
+    if "--print-keys" in sys.argv:
+        for key_id, key in sorted(KEYS.items()):
+            print(f"{profile} {key_id:02X} {key.upper()}")
+        return
     card = Card(binary, profile)
     select = "00A404000F" + SSSE
     card.expect(select, "9000", "SELECT SSSE")

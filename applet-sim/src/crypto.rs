@@ -162,20 +162,88 @@ pub fn ssc_mac(
     let mut padded = data.to_vec();
     padded.push(0x80);
     padded.resize(padded.len().div_ceil(n) * n, 0);
-    let mut chain = vec![0u8; n];
-    for block in padded.chunks(n) {
-        for (c, b) in chain.iter_mut().zip(block) {
-            *c ^= b;
-        }
-        cipher.encrypt_block(&mut chain);
+    let mut chain = MacChain::new(cipher, None);
+    chain.absorb(&padded);
+    Ok(chain.finish())
+}
+
+impl std::fmt::Debug for MacChain {
+    /// The running block is key-dependent: not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MacChain { .. }")
     }
-    let mut mac = [0u8; 4];
-    for (i, b) in chain.iter().enumerate().take(if n == 8 { 4 } else { 16 }) {
-        if let Some(m) = mac.get_mut(i % 4) {
-            *m ^= b;
+}
+
+/// A CBC-MAC in progress (§6.3): the running block, which can be fed whole blocks across
+/// several commands (the PSAM's chained `80 FA`, docs/PSAM.md §4) and finished with the
+/// SSC fold.
+#[derive(Clone)]
+pub struct MacChain {
+    cipher: BlockCipher,
+    chain: Vec<u8>,
+}
+
+impl MacChain {
+    /// A chain under `cipher` from `iv` (one block; zeros when `None`, or when `iv` is not
+    /// one block long).
+    #[must_use]
+    pub fn new(cipher: BlockCipher, iv: Option<&[u8]>) -> Self {
+        let n = cipher.block_len();
+        let chain = match iv {
+            Some(iv) if iv.len() == n => iv.to_vec(),
+            _ => vec![0; n],
+        };
+        Self { cipher, chain }
+    }
+
+    /// Block length of the chain's cipher.
+    #[must_use]
+    pub fn block_len(&self) -> usize {
+        self.cipher.block_len()
+    }
+
+    /// Feeds whole blocks (the caller pads); a trailing partial block is ignored.
+    pub fn absorb(&mut self, blocks: &[u8]) {
+        for block in blocks.chunks_exact(self.chain.len()) {
+            for (c, b) in self.chain.iter_mut().zip(block) {
+                *c ^= b;
+            }
+            self.cipher.encrypt_block(&mut self.chain);
         }
     }
-    Ok(mac)
+
+    /// The MAC of §6.3: for 8-byte blocks the left 4 bytes of the last block, for 16-byte
+    /// blocks the XOR of its four 4-byte words.
+    #[must_use]
+    pub fn finish(&self) -> [u8; 4] {
+        let n = self.chain.len();
+        let mut mac = [0u8; 4];
+        for (i, b) in self
+            .chain
+            .iter()
+            .enumerate()
+            .take(if n == 8 { 4 } else { 16 })
+        {
+            if let Some(m) = mac.get_mut(i % 4) {
+                *m ^= b;
+            }
+        }
+        mac
+    }
+}
+
+/// ECB encryption of whole blocks under `key` (the PSAM's `80 FA 00`, docs/PSAM.md §4); a
+/// trailing partial block is returned as it is.
+///
+/// # Errors
+/// [`KeyLengthError`] when the key does not fit the suite.
+pub fn ecb_encrypt(suite: CipherSuite, key: &[u8], data: &[u8]) -> Result<Vec<u8>, KeyLengthError> {
+    let cipher = BlockCipher::new(suite, key)?;
+    let mut out = data.to_vec();
+    for b in out.chunks_exact_mut(cipher.block_len()) {
+        cipher.encrypt_block(b);
+    }
+    Ok(out)
 }
 
 /// Data encryption of §6.4: `LD ‖ data ‖ 80 00..` to whole blocks, ECB under the session key.

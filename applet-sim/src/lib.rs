@@ -29,12 +29,14 @@ mod card;
 pub mod command;
 pub mod crypto;
 mod device;
+mod exchange;
 mod fs;
 pub mod input;
 pub mod model;
 #[cfg(feature = "personalise")]
 pub mod personalise;
 pub mod profile;
+pub mod psam;
 pub mod restore_ack;
 pub mod shell;
 pub mod state_view;
@@ -44,6 +46,7 @@ pub mod vpcd;
 pub use card::Card;
 pub use device::SmartCard;
 pub use profile::{Profile, ProfileError};
+pub use psam::Psam;
 pub use storage::{Declaration, StateError, create_private};
 
 /// Test support (feature `testing`): the in-memory medium with power cuts for tearing

@@ -4,7 +4,8 @@ use std::io;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use applet_sim::{Card, Profile, SmartCard, profile};
+use applet_sim::psam::{self, PsamProfile};
+use applet_sim::{Card, Profile, Psam, SmartCard, profile};
 use clap::{Parser, Subcommand};
 
 /// The virtual Chinese social security card (社会保障卡).
@@ -20,16 +21,22 @@ enum Cmd {
     /// Answer hex APDUs from stdin, one `< HEX : meaning` line each on stdout.
     Shell {
         /// A built-in profile name (gen3) or a profile file.
-        #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+        #[arg(long, default_value = profile::DEFAULT_PROFILE, conflicts_with = "psam")]
         profile: String,
         /// Keep the card's persistent state in this file across runs (created from the
         /// profile when missing; locked while in use).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "psam")]
         state: Option<std::path::PathBuf>,
         /// Start the state file again from the profile (its card's state is lost): after
         /// the profile was edited, or to use the file with another profile.
         #[arg(long, requires = "state")]
         reset_state: bool,
+        /// Talk to a PSAM (the terminal's security module, docs/PSAM.md) instead of a card.
+        #[arg(long)]
+        psam: bool,
+        /// The PSAM: a built-in name (psam) or a PSAM profile file.
+        #[arg(long, value_name = "P", default_value = psam::DEFAULT_PSAM, requires = "psam")]
+        psam_profile: String,
     },
     /// Be the card in pcscd's virtual reader (vsmartcard's vpcd). SIGINT/SIGTERM stop it
     /// (exit 0); SIGUSR1 removes the card, SIGUSR2 inserts it, SIGHUP restores the profile's
@@ -66,6 +73,14 @@ enum Cmd {
         /// after the profile was edited, or to use them with another profile.
         #[arg(long, requires = "state")]
         reset_state: bool,
+        /// Also serve the PSAM paired with the built-in cards (docs/PSAM.md) in the next slot
+        /// (port) after the cards': with the defaults, the card is vpcd's reader "Virtual PCD
+        /// 00 00" and the PSAM "Virtual PCD 00 01".
+        #[arg(long)]
+        psam: bool,
+        /// The PSAM to serve: a built-in name (psam) or a PSAM profile file.
+        #[arg(long, value_name = "P", default_value = psam::DEFAULT_PSAM, requires = "psam")]
+        psam_profile: String,
         /// Drop a peer that stops in the middle of a frame for this many seconds (so one
         /// silent client cannot hold the card in reversed mode).
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
@@ -115,9 +130,10 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
-    /// Print a built-in profile as an editable TOML file, or list them.
+    /// Print a built-in profile (a card's or a PSAM's) as an editable TOML file, or list
+    /// them.
     Profile {
-        /// The built-in profile to print.
+        /// The built-in profile to print (gen3, gen2, psam).
         #[arg(long, value_name = "NAME")]
         show: Option<String>,
     },
@@ -160,6 +176,13 @@ fn shift_port(addr: &str, offset: u16) -> anyhow::Result<String> {
         .checked_add(offset)
         .with_context(|| format!("slot {offset} is past port 65535"))?;
     Ok(format!("{host}:{port}"))
+}
+
+/// The port of `host:port` (0 when there is none; `shift_port` reports that).
+fn port_of(addr: &str) -> u16 {
+    addr.rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The card of a command: on its state file when given (started again from the profile
@@ -226,6 +249,8 @@ struct ServeArgs<'a> {
     state: Option<&'a std::path::Path>,
     reset_state: bool,
     frame_timeout: std::time::Duration,
+    /// The PSAM to serve in the slot after the cards'.
+    psam: Option<&'a str>,
 }
 
 fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
@@ -238,11 +263,13 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
         state,
         reset_state,
         frame_timeout,
+        psam,
     } = args;
-    use applet_sim::vpcd::{Controls, Endpoint, Slot, install_signal_handlers};
+    use applet_sim::vpcd::{Endpoint, Slot};
     use std::sync::Arc;
 
     let profile = Profile::load(profile)?;
+    let psam = psam.map(PsamProfile::load).transpose()?;
     let base: Vec<String> = match (&listen, vpcd) {
         (Some(addr), _) => vec![addr.clone()],
         (None, []) => vec![format!("127.0.0.1:{}", applet_sim::vpcd::DEFAULT_PORT)],
@@ -256,32 +283,48 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
             .collect::<anyhow::Result<_>>()?,
         _ => anyhow::bail!("use either --slots N with one address, or repeated --vpcd"),
     };
+    // The PSAM's slot: the port after the highest card port, never one of the cards'.
+    let psam_addr = match (&psam, addrs.iter().max_by_key(|a| port_of(a))) {
+        (Some(_), Some(highest)) => {
+            let addr = shift_port(highest, 1).context("no port left for the PSAM's slot")?;
+            anyhow::ensure!(
+                !addrs.contains(&addr),
+                "the PSAM's slot {addr} is also a card's: give the cards' addresses in order"
+            );
+            Some(addr)
+        }
+        _ => None,
+    };
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut threads = Vec::new();
-    for (i, addr) in addrs.into_iter().enumerate() {
-        let endpoint = if listen.is_some() {
+    let endpoint = |addr: String| {
+        if listen.is_some() {
             Endpoint::Listen(addr)
         } else {
             Endpoint::Connect(addr)
-        };
+        }
+    };
+    let mut threads = Vec::new();
+    let cards = addrs.len();
+    for (i, addr) in addrs.into_iter().enumerate() {
         let card = open_card(&profile, slot_state(state, i).as_deref(), reset_state)?;
-        let mut slot = Slot::new(&format!("slot {i}"), card, Card::new(&profile), verbose);
-        slot.set_frame_timeout(frame_timeout);
-        let ack =
-            applet_sim::restore_ack::RestoreAck::create(&applet_sim::restore_ack::base_dir(), i)
-                .context("creating the restore acknowledgement")?;
-        slot.acknowledge_restores(ack);
-        let controls = Controls {
-            stop: Arc::clone(&stop),
-            ..Controls::default()
-        };
-        install_signal_handlers(&controls).context("installing signal handlers")?;
-        threads.push(std::thread::spawn(move || {
-            let served = applet_sim::vpcd::serve(&mut slot, &endpoint, &controls);
-            // The counter restores are written unsynced: sync them before exiting.
-            let flushed = slot.card_mut().flush();
-            served.and(flushed)
-        }));
+        let slot = Slot::new(&format!("slot {i}"), card, Card::new(&profile), verbose);
+        threads.push(spawn_slot(slot, i, endpoint(addr), frame_timeout, &stop)?);
+    }
+    if let (Some(psam), Some(addr)) = (psam, psam_addr) {
+        eprintln!("PSAM {} in slot {cards} ({addr})", psam.source_name);
+        let slot = Slot::new(
+            &format!("slot {cards} (PSAM)"),
+            Psam::new(psam.clone()),
+            Psam::new(psam),
+            verbose,
+        );
+        threads.push(spawn_slot(
+            slot,
+            cards,
+            endpoint(addr),
+            frame_timeout,
+            &stop,
+        )?);
     }
     let mut results = Vec::new();
     for t in threads {
@@ -296,6 +339,33 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
     }
     eprintln!("stopped");
     Ok(())
+}
+
+/// Serves one slot on its own thread: frame timeout, restore acknowledgement number `i`,
+/// the shared stop flag and signal handlers; the card's pending writes synced at the end.
+fn spawn_slot<C: SmartCard + Send + 'static>(
+    mut slot: applet_sim::vpcd::Slot<C>,
+    i: usize,
+    endpoint: applet_sim::vpcd::Endpoint,
+    frame_timeout: std::time::Duration,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<std::io::Result<()>>> {
+    use applet_sim::vpcd::{Controls, install_signal_handlers};
+    slot.set_frame_timeout(frame_timeout);
+    let ack = applet_sim::restore_ack::RestoreAck::create(&applet_sim::restore_ack::base_dir(), i)
+        .context("creating the restore acknowledgement")?;
+    slot.acknowledge_restores(ack);
+    let controls = Controls {
+        stop: std::sync::Arc::clone(stop),
+        ..Controls::default()
+    };
+    install_signal_handlers(&controls).context("installing signal handlers")?;
+    Ok(std::thread::spawn(move || {
+        let served = applet_sim::vpcd::serve(&mut slot, &endpoint, &controls);
+        // The counter restores are written unsynced: sync them before exiting.
+        let flushed = slot.card_mut().flush();
+        served.and(flushed)
+    }))
 }
 
 /// `ssc-card restore`: SIGHUP to the serve, then wait until its acknowledgement counts one
@@ -425,9 +495,19 @@ fn personalise(
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Shell {
+            psam: true,
+            psam_profile,
+            ..
+        } => {
+            let mut psam = Psam::load(&psam_profile)?;
+            applet_sim::shell::run(&mut psam, io::stdin().lock(), io::stdout().lock())
+                .context("shell I/O")
+        }
+        Cmd::Shell {
             profile,
             state,
             reset_state,
+            ..
         } => {
             let profile = Profile::load(&profile)?;
             let mut card = open_card(&profile, state.as_deref(), reset_state)?;
@@ -445,6 +525,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             state,
             reset_state,
             frame_timeout,
+            psam,
+            psam_profile,
         } => serve(ServeArgs {
             vpcd: &vpcd,
             slots,
@@ -454,6 +536,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             state: state.as_deref(),
             reset_state,
             frame_timeout,
+            psam: psam.then_some(psam_profile.as_str()),
         }),
         Cmd::Restore { pid, slot, timeout } => restore(pid, slot, timeout),
         Cmd::State {
@@ -468,12 +551,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             force,
         } => personalise(&holders, &base, &out, force),
         Cmd::Profile { show: Some(name) } => {
-            let text = profile::builtin_text(&name).with_context(|| {
-                format!(
-                    "no built-in profile {name:?} (built-in: {})",
-                    profile::BUILTIN.map(|(n, _)| n).join(", ")
-                )
-            })?;
+            let psams = psam::BUILTIN.iter();
+            let text = profile::builtin_text(&name)
+                .or_else(|| psams.clone().find(|(n, _)| *n == name).map(|(_, t)| *t))
+                .with_context(|| {
+                    format!(
+                        "no built-in profile {name:?} (built-in: {})",
+                        profile::BUILTIN
+                            .iter()
+                            .chain(psams)
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
             print!("{text}");
             Ok(())
         }
@@ -481,6 +572,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for (name, _) in profile::BUILTIN {
                 let p = Profile::builtin(name)?;
                 println!("{name}\t{}", p.description);
+            }
+            for (name, _) in psam::BUILTIN {
+                let p = PsamProfile::builtin(name)?;
+                println!("{name}\t(PSAM) {}", p.description);
             }
             Ok(())
         }

@@ -15,10 +15,17 @@ mod common;
 
 use applet_sim::crypto::{auth_cryptogram, session_key};
 use applet_sim::model::CipherSuite;
-use common::{SELECT_SSSE, builtin, script, x};
+use common::{SELECT_SSSE, builtin, script, ssse_key, x};
 
-const RK: &str = "00112233445566778899AABBCCDDEEFF";
-const IRK: &str = "000102030405060708090A0B0C0D0E0F";
+/// The built-in card of a suite.
+fn profile_of(suite: CipherSuite) -> &'static str {
+    if suite == CipherSuite::Sm4 {
+        "gen3"
+    } else {
+        "gen2"
+    }
+}
+
 const ORIGINAL: [u8; 8] = [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11];
 
 /// GET CHALLENGE, then the EXTERNAL AUTHENTICATE command for `key` (hex) and key id.
@@ -48,7 +55,13 @@ fn ext_auth(
 fn ef06_after_external_authentication_with_key_0a() {
     let mut c = builtin("gen3");
     script(&mut c, &[(SELECT_SSSE, "9000"), ("00B2013414", "6982")]);
-    let cmd = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    let cmd = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        &ssse_key("gen3", 0x0A),
+        0x0A,
+        false,
+    );
     assert_eq!(x(&mut c, &cmd), "9000");
     // §7.1: 00A4020002EF06, then records by identifier 08, 09, 4E.
     script(&mut c, &[("00A4020002EF06", "9000")]);
@@ -64,7 +77,13 @@ fn ef06_after_external_authentication_with_key_0a() {
     // The authentication ends with a reset, and with another application.
     c.reset();
     script(&mut c, &[(SELECT_SSSE, "9000"), ("00B2013414", "6982")]);
-    let cmd = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    let cmd = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        &ssse_key("gen3", 0x0A),
+        0x0A,
+        false,
+    );
     script(
         &mut c,
         &[
@@ -80,7 +99,13 @@ fn ef06_after_external_authentication_with_key_0a() {
 fn gen2_des_authentication() {
     let mut c = builtin("gen2");
     script(&mut c, &[(SELECT_SSSE, "9000"), ("00B0870004", "6982")]);
-    let cmd = ext_auth(&mut c, CipherSuite::Des3, RK, 0x0A, false);
+    let cmd = ext_auth(
+        &mut c,
+        CipherSuite::Des3,
+        &ssse_key("gen2", 0x0A),
+        0x0A,
+        false,
+    );
     assert_eq!(x(&mut c, &cmd), "9000");
     assert_eq!(x(&mut c, "00B0870004"), "000000009000");
 }
@@ -89,7 +114,13 @@ fn gen2_des_authentication() {
 fn failure_paths() {
     let mut c = builtin("gen3");
     script(&mut c, &[(SELECT_SSSE, "9000")]);
-    let good = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    let good = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        &ssse_key("gen3", 0x0A),
+        0x0A,
+        false,
+    );
     // The challenge is single use: a second try with the same cryptogram has none.
     script(&mut c, &[(&good, "9000"), (&good, "6984")]);
     // No challenge at all, after a reset.
@@ -109,22 +140,52 @@ fn failure_paths() {
     );
     // Wrong cryptograms: 63C2, 63C1, 63C0, then blocked even for the right one.
     for left in ["63C2", "63C1", "63C0"] {
-        let bad = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, true);
+        let bad = ext_auth(
+            &mut c,
+            CipherSuite::Sm4,
+            &ssse_key("gen3", 0x0A),
+            0x0A,
+            true,
+        );
         assert_eq!(x(&mut c, &bad), left);
     }
-    let good = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    let good = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        &ssse_key("gen3", 0x0A),
+        0x0A,
+        false,
+    );
     assert_eq!(x(&mut c, &good), "6983");
     // Blocked across a reset; other keys unaffected (key 04 with its version byte 00).
     c.reset();
     script(&mut c, &[(SELECT_SSSE, "9000")]);
-    let good = ext_auth(&mut c, CipherSuite::Sm4, RK, 0x0A, false);
+    let good = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        &ssse_key("gen3", 0x0A),
+        0x0A,
+        false,
+    );
     assert_eq!(x(&mut c, &good), "6983");
-    let uk = ext_auth(&mut c, CipherSuite::Sm4, UK, 0x04, false);
+    let uk = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        &ssse_key("gen3", 0x04),
+        0x04,
+        false,
+    );
     let with_version = format!("{}00", uk.replacen("0082000410", "0082000411", 1));
     assert_eq!(x(&mut c, &with_version), "9000");
     // A right cryptogram after a wrong one restores the counter.
     for (tamper, want) in [(true, "63C2"), (false, "9000"), (true, "63C2")] {
-        let cmd = ext_auth(&mut c, CipherSuite::Sm4, UK, 0x04, tamper);
+        let cmd = ext_auth(
+            &mut c,
+            CipherSuite::Sm4,
+            &ssse_key("gen3", 0x04),
+            0x04,
+            tamper,
+        );
         assert_eq!(x(&mut c, &cmd), want);
     }
 }
@@ -143,7 +204,12 @@ fn internal_authentication_with_the_irk() {
         &mut c,
         &[("008800001032D9E876ADB31BBFDBF7A936D0D18C9E", "6108")],
     );
-    let ks = session_key(CipherSuite::Sm4, &apdu::parse_hex(IRK).unwrap(), &r1).unwrap();
+    let ks = session_key(
+        CipherSuite::Sm4,
+        &apdu::parse_hex(&ssse_key("gen3", 0x00)).unwrap(),
+        &r1,
+    )
+    .unwrap();
     let want = apdu::hex_compact(&auth_cryptogram(CipherSuite::Sm4, &ks, &r2).unwrap());
     assert_eq!(x(&mut c, "00C0000008"), format!("{want}9000"));
     script(
@@ -161,10 +227,6 @@ fn internal_authentication_with_the_irk() {
     );
 }
 
-const UK: &str = "404142434445464748494A4B4C4D4E4F";
-const PUK_KEY: &str = "606162636465666768696A6B6C6D6E6F";
-const STK: &str = "0123456789ABCDEFFEDCBA9876543210";
-
 /// The terminal's `84 24 00 P2` after a fresh challenge: the new PIN (BCD) enciphered, MACed.
 fn pin_unblock(
     card: &mut applet_sim::Card,
@@ -175,7 +237,12 @@ fn pin_unblock(
     use applet_sim::crypto::{encrypt_data, ssc_mac};
     let r = x(card, "0084000008");
     let challenge = apdu::parse_hex(&r[..16]).unwrap();
-    let ks = session_key(suite, &apdu::parse_hex(STK).unwrap(), &challenge).unwrap();
+    let ks = session_key(
+        suite,
+        &apdu::parse_hex(&ssse_key(profile_of(suite), 0x02)).unwrap(),
+        &challenge,
+    )
+    .unwrap();
     let enc = match new_pin {
         Some(p) => encrypt_data(suite, &ks, &apdu::parse_hex(p).unwrap()).unwrap(),
         None => Vec::new(),
@@ -218,7 +285,7 @@ fn service_centre_pin_reset_and_unblock() {
         let cmd = pin_unblock(&mut c, suite, Some("654321"), false);
         assert_eq!(x(&mut c, &cmd), "6982", "{profile}");
         // Authenticate with the PUK key (06), take a fresh challenge, set 654321 (§7.1's flow).
-        let auth = ext_auth(&mut c, suite, PUK_KEY, 0x06, false);
+        let auth = ext_auth(&mut c, suite, &ssse_key(profile, 0x06), 0x06, false);
         assert_eq!(x(&mut c, &auth), "9000", "{profile}");
         // A bad MAC: 6988, nothing changed, and the challenge is used up.
         let bad = pin_unblock(&mut c, suite, Some("654321"), true);
@@ -247,7 +314,13 @@ fn service_centre_pin_reset_and_unblock() {
 fn pin_unblock_failure_paths() {
     let mut c = builtin("gen3");
     script(&mut c, &[(SELECT_SSSE, "9000")]);
-    let auth = ext_auth(&mut c, CipherSuite::Sm4, PUK_KEY, 0x06, false);
+    let auth = ext_auth(
+        &mut c,
+        CipherSuite::Sm4,
+        &ssse_key("gen3", 0x06),
+        0x06,
+        false,
+    );
     script(
         &mut c,
         &[

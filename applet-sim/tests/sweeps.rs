@@ -33,7 +33,10 @@ fn states() -> Vec<(&'static str, Card)> {
     assert_eq!(x(&mut blocked, "00200000"), "6983");
     let mut card_blocked = fresh.volatile_copy();
     let r = card_blocked.transmit(&apdu::parse_hex("0084000008").unwrap());
-    let bk = apdu::parse_hex("505152535455565758595A5B5C5D5E5F").unwrap();
+    let bk = apdu::parse_hex(
+        "C05976E4B1ADE485D337604F223B8115", /* gen3 BK, docs/CARD.md §6.8 */
+    )
+    .unwrap();
     let ks = session_key(CipherSuite::Sm4, &bk, &r[..8]).unwrap();
     let mac = ssc_mac(CipherSuite::Sm4, &ks, &[0x84, 0x16, 0, 0, 4]).unwrap();
     let cmd = format!("8416000004{}", apdu::hex_compact(&mac));

@@ -208,3 +208,44 @@ fn reversed_mode_listens_on_loopback() {
     signal(child, "INT");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// Three listeners on consecutive free loopback ports.
+fn three_consecutive_listeners() -> (u16, [TcpListener; 3]) {
+    for _ in 0..50 {
+        let first = TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = first.local_addr().unwrap().port();
+        let (Some(p1), Some(p2)) = (p.checked_add(1), p.checked_add(2)) else {
+            continue;
+        };
+        if let (Ok(a), Ok(b)) = (
+            TcpListener::bind(("127.0.0.1", p1)),
+            TcpListener::bind(("127.0.0.1", p2)),
+        ) {
+            return (p, [first, a, b]);
+        }
+    }
+    panic!("no three consecutive free ports");
+}
+
+#[test]
+fn serve_psam_puts_the_psam_after_the_highest_card_port() {
+    let _serial = serial();
+    let (p, [l0, l1, l2]) = three_consecutive_listeners();
+    // The cards' addresses out of order: the PSAM still goes after the highest one.
+    let _serve = serve(&[
+        "--vpcd",
+        &format!("127.0.0.1:{}", p + 1),
+        "--vpcd",
+        &format!("127.0.0.1:{p}"),
+        "--psam",
+    ]);
+    let mut psam = Vpcd::accept(&l2);
+    let atr = atr_until(&mut psam, |a| !a.is_empty());
+    assert_eq!(atr, applet_sim::Psam::load("psam").unwrap().profile().atr);
+    assert_eq!(psam.apdu("00B0960006"), "3201000000019000");
+    for l in [&l0, &l1] {
+        let mut card = Vpcd::accept(l);
+        let atr = atr_until(&mut card, |a| !a.is_empty());
+        assert_eq!(atr, applet_sim::Card::default_card().unwrap().atr());
+    }
+}

@@ -44,10 +44,12 @@ const MASTER_RK: &str = "F0E1D2C3B4A5968778695A4B3C2D1E0F";
 fn master_profile() -> PathBuf {
     let gen3 = applet_sim::profile::builtin_text("gen3").unwrap();
     let text = gen3.replacen(
-        "value = \"00112233445566778899AABBCCDDEEFF\"",
+        "master = \"534D342D524B2D2D4E4154494F4E414C\"   # \"SM4-RK--NATIONAL\", PSAM key 0A\n\
+         diversify = [\"province\", \"city\", \"card\"]",
         &format!("master = \"{MASTER_RK}\"\ndiversify = [\"city\", \"card\"]"),
         1,
     );
+    assert_ne!(text, gen3);
     temp_file("master.toml", &text)
 }
 
@@ -56,7 +58,7 @@ fn keys_file(name: &str, rk_master: &str) -> PathBuf {
         name,
         &format!(
             "cipher = \"sm4\"\nregion = \"320100\"\n\
-             [[key]]\napp = \"ssse\"\nid = 0x00\nvalue = \"000102030405060708090A0B0C0D0E0F\"\n\
+             [[key]]\napp = \"ssse\"\nid = 0x00\nvalue = \"1510DBA12124FC29D867702592A1FC46\"\n\
              [[key]]\napp = \"ssse\"\nid = 0x0A\nmaster = \"{rk_master}\"\ndiversify = [\"city\", \"card\"]\n"
         ),
     )

@@ -256,7 +256,7 @@ fn check_puks(
 
 /// Hex as in the profiles: spaces anywhere, and `BB*N` for N repetitions of byte BB; at most
 /// `max` bytes, checked before each part is added (a repeat never expands past the field).
-fn hex_field(value: &str, field: &str, max: usize) -> Result<Vec<u8>, String> {
+pub(crate) fn hex_field(value: &str, field: &str, max: usize) -> Result<Vec<u8>, String> {
     let too_long = || format!("{field}: more than {max} bytes");
     let mut out = Vec::new();
     let mut plain = String::new();
@@ -302,7 +302,7 @@ fn hex_field(value: &str, field: &str, max: usize) -> Result<Vec<u8>, String> {
 }
 
 /// A `fid`: 2 bytes, none of the identifiers ISO 7816-4 §5.3.1.1 reserves.
-fn fid_field(value: &str) -> Result<u16, String> {
+pub(crate) fn fid_field(value: &str) -> Result<u16, String> {
     let fid = match hex_field(value, "fid", 2)?.as_slice() {
         [hi, lo] => u16::from_be_bytes([*hi, *lo]),
         other => {

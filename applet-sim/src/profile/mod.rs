@@ -12,6 +12,7 @@ mod schema;
 use std::collections::HashMap;
 use std::path::Path;
 
+pub(crate) use build::{fid_field, hex_field};
 pub use error::{ProfileError, line_col, location};
 
 use crate::input::{InputProblem, read_text};

@@ -36,3 +36,15 @@ pub fn script(card: &mut Card, steps: &[(&str, &str)]) {
 
 /// SELECT the SSSE by name without FCI.
 pub const SELECT_SSSE: &str = "00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF";
+
+/// A built-in card's key `id` of the SSSE as hex: the card-level value, derived from the
+/// master the built-in PSAM holds (docs/CARD.md §6.6, docs/PSAM.md §7).
+pub fn ssse_key(profile: &str, id: u8) -> String {
+    let p = Profile::builtin(profile).unwrap();
+    let k = p
+        .keys
+        .iter()
+        .find(|k| k.parent == "SSSE" && k.id == id)
+        .unwrap();
+    apdu::hex_compact(&k.value)
+}
