@@ -19,6 +19,18 @@ use applet_sim::{Card, Profile};
 use common::{SELECT_SSSE, script, x};
 
 const GEN3: &str = include_str!("../profiles/gen3.toml");
+
+/// Tests here lock state files and start processes: a process started while another test's
+/// card holds a state file keeps the file's lock (flock, shared with the child until it
+/// executes) for a moment, and the next open of that file would find it locked. So these
+/// tests run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 const BANK: &str = "A000000333010101";
 
 /// The card value of key `id` of DF `parent` in the built-in gen3 (given there as a value or
@@ -314,6 +326,7 @@ fn a_blocked_card_answers_as_after_84_16() {
 /// read back as it is.
 #[test]
 fn a_state_file_starts_in_the_chosen_state() {
+    let _serial = serial();
     let dir = std::env::temp_dir().join(format!("ssc-chosen-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -400,6 +413,7 @@ fn tries_equal_to_max_tries_is_the_plain_card() {
 /// correct VERIFY, on a state file too.
 #[test]
 fn a_served_card_with_a_locked_pin_answers_6983() {
+    let _serial = serial();
     use std::io::{Read, Write};
     use std::net::TcpListener;
     use std::process::{Command, Stdio};

@@ -24,6 +24,18 @@ use common::{SELECT_SSSE, script};
 
 const GEN3: &str = include_str!("../profiles/gen3.toml");
 
+/// Tests here lock state files and start processes: a process started while another test's
+/// card holds a state file keeps the file's lock (flock, shared with the child until it
+/// executes) for a moment, and the next open of that file would find it locked. So these
+/// tests run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ssc-decl-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
@@ -66,6 +78,7 @@ fn other_declaration(e: StateError) -> (String, String, String) {
 
 #[test]
 fn another_profile_is_refused_naming_both_and_the_file_is_left_as_it_was() {
+    let _serial = serial();
     let dir = temp_dir("other");
     let path = dir.join("card.state");
     used_state_file(&gen3(), &path);
@@ -99,6 +112,7 @@ fn another_profile_is_refused_naming_both_and_the_file_is_left_as_it_was() {
 
 #[test]
 fn an_edited_profile_is_refused_saying_it_was_edited() {
+    let _serial = serial();
     let dir = temp_dir("edited");
     let path = dir.join("card.state");
     let profile = dir.join("mine.toml");
@@ -114,6 +128,7 @@ fn an_edited_profile_is_refused_saying_it_was_edited() {
 
 #[test]
 fn recreate_starts_the_file_again_from_the_profile() {
+    let _serial = serial();
     let dir = temp_dir("recreate");
     let path = dir.join("card.state");
     used_state_file(&gen3(), &path);
@@ -175,6 +190,7 @@ fn as_format_2(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_file_of_an_older_build_is_adopted_and_records_the_profile_from_then_on() {
+    let _serial = serial();
     let dir = temp_dir("adopt");
     let path = dir.join("card.state");
     used_state_file(&gen3(), &path);
@@ -220,6 +236,7 @@ fn ssc_card(args: &[&str], input: &str) -> (i32, String, String) {
 
 #[test]
 fn the_shell_and_serve_refuse_another_profile_and_reset_state_starts_again() {
+    let _serial = serial();
     let dir = temp_dir("cli");
     let state = dir.join("card.state");
     let state = state.to_str().unwrap();

@@ -23,6 +23,18 @@ use common::{SELECT_SSSE, script};
 
 const GEN3: &str = include_str!("../profiles/gen3.toml");
 
+/// Tests here lock state files and start processes: a process started while another test's
+/// card holds a state file keeps the file's lock (flock, shared with the child until it
+/// executes) for a moment, and the next open of that file would find it locked. So these
+/// tests run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ssc-view-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
@@ -86,6 +98,7 @@ fn snapshot(path: &Path) -> (Vec<u8>, SystemTime, Vec<String>) {
 
 #[test]
 fn text_shows_counters_blocks_and_files_named_by_the_profile_it_was_made_from() {
+    let _serial = serial();
     let dir = temp_dir("text");
     let (path, profile) = a_used_card(&dir);
     let (code, out, err) = state(&[path.to_str().unwrap()]);
@@ -130,6 +143,7 @@ fn text_shows_counters_blocks_and_files_named_by_the_profile_it_was_made_from() 
 
 #[test]
 fn json_has_the_same_facts() {
+    let _serial = serial();
     let dir = temp_dir("json");
     let (path, profile) = a_used_card(&dir);
     let (code, out, err) = state(&[path.to_str().unwrap(), "--json"]);
@@ -179,6 +193,7 @@ fn json_has_the_same_facts() {
 
 #[test]
 fn looking_changes_nothing_and_does_not_wait_for_the_card_that_holds_the_file() {
+    let _serial = serial();
     let dir = temp_dir("readonly");
     let (path, profile) = a_used_card(&dir);
     let p = path.to_str().unwrap();
@@ -219,6 +234,7 @@ fn looking_changes_nothing_and_does_not_wait_for_the_card_that_holds_the_file() 
 /// records no profile, so the counters are by number unless `--profile` names them.
 #[test]
 fn an_older_format_is_shown_not_migrated() {
+    let _serial = serial();
     let dir = temp_dir("old");
     let path = dir.join("old.state");
     fs::copy(
@@ -258,6 +274,7 @@ fn an_older_format_is_shown_not_migrated() {
 /// by number, with a note.
 #[test]
 fn a_lost_or_edited_profile_shows_the_file_by_number() {
+    let _serial = serial();
     let dir = temp_dir("lost");
     let (path, profile) = a_used_card(&dir);
     let p = path.to_str().unwrap();
@@ -277,6 +294,7 @@ fn a_lost_or_edited_profile_shows_the_file_by_number() {
 
 #[test]
 fn files_that_are_not_state_files_are_plain_errors_naming_them() {
+    let _serial = serial();
     let dir = temp_dir("errors");
     let (path, _) = a_used_card(&dir);
     let text = dir.join("notes.txt");
