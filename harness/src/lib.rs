@@ -7,16 +7,21 @@
 //!   the names and key ids themselves are `applet_sim::model`'s.
 //! - [`transport`]: where APDUs go: the [`transport::Transport`] trait, the in-process card
 //!   ([`transport::SimTransport`], any [`applet_sim::SmartCard`]), PC/SC readers (feature
-//!   `pcsc`), and the reader-style T=0 follow-up ([`transport::exchange`]).
+//!   `pcsc`), the reader-style T=0 follow-up ([`transport::exchange`]) and `--trace`
+//!   ([`transport::Traced`]).
 //! - [`pattern`]: expected responses (`< 9000`, `* 61xx`, captures).
-//! - [`psam`]: the software PSAM: its keys ([`psam::keys`]), the issuer-security operations,
-//!   and the operations as vectors name them ([`psam::op`]).
+//! - [`psam`]: the terminal's security operations, written once over the primitives of
+//!   [`psam::Crypto`]: software keys ([`psam::keys`], [`psam::Software`]) or a PSAM card
+//!   through its APDUs ([`psam::PsamCard`]); the operations as vectors name them
+//!   ([`psam::op`]).
 //! - [`vectors`]: the native vector format: model, parser, high-level steps; [`import`]:
 //!   scripts in other formats.
 //! - [`runner`]: replay of cases against a transport; [`jobs`]: the same over several
 //!   transports; [`report`]: text, JSON and JUnit reports of the results; [`writer`]:
 //!   results written back as native vectors (`record`).
-//! - [`service`]: service-centre flows (read the holder's data, PIN reset, blocking);
+//! - [`service`]: service-centre and bank flows (read the holder's data, the key check, PIN
+//!   reset, blocking, the bank's PIN reload and temporary block); [`reissue`]: a new card
+//!   for the same holder;
 //!   [`bench`](mod@bench): VERIFY throughput; [`tear`]: power cuts at every write.
 //!
 //! The same vectors run against the in-process card and any PC/SC reader; see
@@ -28,6 +33,7 @@ pub mod import;
 pub mod jobs;
 pub mod pattern;
 pub mod psam;
+pub mod reissue;
 pub mod report;
 pub mod runner;
 pub mod service;

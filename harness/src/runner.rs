@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::pattern::Expect;
-use crate::psam::{Keys, Op, Psam, PsamError};
+use crate::psam::{CardInfo, Keys, Op, Psam, PsamCard, PsamError, PsamSource};
 use crate::transport::{self, Transport, TransportError};
 use crate::vectors::{Case, StepKind};
 
@@ -90,6 +90,12 @@ pub type SkipPolicy<'a> = &'a dyn Fn(&Case) -> Option<String>;
 pub struct Options<'a> {
     /// PSAM keys for `psam` steps (else the transport's own, e.g. the virtual card's profile).
     pub keys: Option<&'a Keys>,
+    /// A PSAM card for the SSSE's cryptograms of `psam` steps instead of software keys
+    /// (`--psam`, `--psam-reader`); the financial application's still use `keys`.
+    pub psam: Option<&'a PsamSource>,
+    /// The card's region code for the PSAM card's city and province factors (`--region`;
+    /// else read from the card's EF05, [`CardInfo::read`]).
+    pub region: Option<&'a str>,
     /// T=0 as readers do it: `61xx` followed by GET RESPONSE, `6Cxx` by the command again
     /// with Le = xx; the answer compared is the joined one, the trace shows every exchange.
     pub auto_response: bool,
@@ -172,12 +178,20 @@ pub fn run_case(
     run_case_traced(transport, case, options).map(|(outcome, _)| outcome)
 }
 
+/// True when a case has `psam` steps.
+fn needs_psam(case: &Case) -> bool {
+    case.steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Psam { .. }))
+}
+
 /// The reason a case is not run on this transport, if any, and the PSAM keys its `psam`
 /// steps use (`options.keys`, else the transport's own).
 fn prepare(
     transport: &mut dyn Transport,
     case: &Case,
     keys: Option<&Keys>,
+    psam_card: bool,
 ) -> Result<Result<Option<Keys>, String>, TransportError> {
     if !transport.use_profile(case.profile.as_deref())? {
         return Ok(Err(format!(
@@ -189,11 +203,7 @@ fn prepare(
         Some(_) => None,
         None => transport.profile().map(Keys::from_profile),
     };
-    let needs_psam = case
-        .steps
-        .iter()
-        .any(|s| matches!(s.kind, StepKind::Psam { .. }));
-    if needs_psam && keys.is_none() && own.is_none() {
+    if needs_psam(case) && keys.is_none() && own.is_none() && !psam_card {
         return Ok(Err(
             "has psam steps and no PSAM keys were given (--keys FILE)".into(),
         ));
@@ -211,14 +221,19 @@ pub fn run_case_traced(
     case: &Case,
     options: Options<'_>,
 ) -> Result<(Outcome, Vec<StepTrace>), TransportError> {
-    let own_keys = match prepare(transport, case, options.keys)? {
+    let own_keys = match prepare(transport, case, options.keys, options.psam.is_some())? {
         Ok(own) => own,
         Err(reason) => return Ok((Outcome::Skipped(reason), Vec::new())),
     };
     transport.fresh_card()?;
+    let psam_card = match options.psam {
+        Some(source) if needs_psam(case) => Some((source, card_info(transport, options.region)?)),
+        _ => None,
+    };
     let mut replay = Replay {
         transport,
         keys: options.keys.or(own_keys.as_ref()),
+        psam_card,
         auto_response: options.auto_response,
         psam: None,
         variables: HashMap::new(),
@@ -238,6 +253,22 @@ pub fn run_case_traced(
     }
     let outcome = first_failure.map_or(Outcome::Passed, Outcome::Failed);
     Ok((outcome, traces))
+}
+
+/// What the PSAM card needs to know about the fresh card ([`CardInfo::read`]: SELECT SSSE,
+/// READ RECORD of EF05), then a warm reset, so the case still starts on a card with the MF
+/// selected and nothing done. Why it could not be learnt is the first `psam` step's failure.
+fn card_info(
+    transport: &mut dyn Transport,
+    region: Option<&str>,
+) -> Result<Result<CardInfo, String>, TransportError> {
+    let info = match CardInfo::read(transport, region) {
+        Ok(info) => Ok(info),
+        Err(crate::psam::CardInfoError::Transport(e)) => return Err(e),
+        Err(e) => Err(PsamError::from(e).to_string()),
+    };
+    transport.reset()?;
+    Ok(info)
 }
 
 /// A step whose answer did not match, before it is placed in its case.
@@ -267,6 +298,8 @@ impl Mismatch {
 struct Replay<'t, 'k> {
     transport: &'t mut dyn Transport,
     keys: Option<&'k Keys>,
+    /// The PSAM card and what it needs to know about this card (`None`: software keys).
+    psam_card: Option<(&'k PsamSource, Result<CardInfo, String>)>,
     auto_response: bool,
     psam: Option<Psam>,
     variables: HashMap<String, Vec<u8>>,
@@ -347,12 +380,17 @@ impl Replay<'_, '_> {
             expected,
             actual,
         };
-        let psam = match (&mut self.psam, self.keys) {
-            (Some(p), _) => Ok(p),
-            (None, Some(k)) => Psam::new(k, &self.transport.atr()?).map(|p| self.psam.insert(p)),
-            (None, None) => Err(PsamError::NoKeys),
+        if self.psam.is_none() {
+            match self.new_psam() {
+                Ok(p) => self.psam = Some(p),
+                Err(PsamError::Transport(e)) => return Err(e),
+                Err(e) => return Ok(Some(failed(format!("psam: {e}"), Vec::new(), Vec::new()))),
+            }
+        }
+        let Some(psam) = self.psam.as_mut() else {
+            return Ok(None);
         };
-        match psam.and_then(|p| op.run(p, self.transport)) {
+        match op.run(psam, self.transport) {
             Err(PsamError::Transport(e)) => Err(e),
             Err(e) => Ok(Some(failed(format!("psam: {e}"), Vec::new(), Vec::new()))),
             Ok(transcript) => {
@@ -365,6 +403,23 @@ impl Replay<'_, '_> {
                     None => self.check(expect, command, actual),
                 })
             }
+        }
+    }
+}
+
+impl Replay<'_, '_> {
+    /// The PSAM of this case, made on its first `psam` step: software keys, or the PSAM card
+    /// (with the software keys' financial-application keys).
+    fn new_psam(&mut self) -> Result<Psam, PsamError> {
+        let atr = self.transport.atr()?;
+        match (&self.psam_card, self.keys) {
+            (Some((source, info)), keys) => {
+                let info = info.clone().map_err(PsamError::CardContext)?;
+                let card = PsamCard::open(source.open()?, &source.describe(), info)?;
+                Psam::with_crypto(Box::new(card), keys, &atr)
+            }
+            (None, Some(keys)) => Psam::new(keys, &atr),
+            (None, None) => Err(PsamError::NoKeys),
         }
     }
 }

@@ -1,12 +1,15 @@
-//! Service-centre and reader flows for users (`ssc-harness card ...`): read and decode the
-//! holder's data the way the MOHRSS reader interface does (docs/CARD.md §11, `iReadCardBas`),
-//! reset or unblock the PIN (§5.2), block the application or the card (§4.1), each through
-//! the software PSAM against any transport.
+//! Service-centre and bank-counter flows for users (`ssc-harness card ...`): read and decode
+//! the holder's data the way the MOHRSS reader interface does (docs/CARD.md §11,
+//! `iReadCardBas`), reset or unblock the PIN (§5.2), block the application or the card
+//! (§4.1), the bank's PIN reload and temporary block (§5.4), each through a [`Psam`] (software
+//! keys or a PSAM card) against any transport. Before a flow spends a key try, the keys are
+//! checked against the card with INTERNAL AUTHENTICATE, which spends none ([`check_keys`]).
 
 use std::fmt::Write as _;
 
 use apdu::{Response, StatusWord};
 
+use applet_sim::model::aid;
 use applet_sim::model::keys::ssse;
 
 use crate::card;
@@ -47,6 +50,22 @@ pub enum FlowError {
         /// What was wrong.
         problem: String,
     },
+    /// The keys (software or the PSAM's) are not this card's: INTERNAL AUTHENTICATE, which
+    /// costs no try, gave another cryptogram. Nothing that spends a try was sent.
+    #[error("the keys do not match this card: {detail}; no try was spent")]
+    KeysDoNotMatch {
+        /// What the card answered and what the keys give.
+        detail: String,
+    },
+    /// The keys hold no IRK (00), so they cannot be checked without spending a try.
+    #[error(
+        "{keys} have no IRK (key 00): the keys cannot be checked against this card without \
+         spending a key try (the check is INTERNAL AUTHENTICATE with the IRK)"
+    )]
+    CannotCheckKeys {
+        /// Where the keys come from.
+        keys: String,
+    },
 }
 
 impl From<TransportError> for FlowError {
@@ -63,15 +82,57 @@ fn refused(step: &str, sw: StatusWord) -> FlowError {
 }
 
 /// SELECT the SSSE by name, FCI requested (§3.2); it must answer 9000.
-fn select_ssse(t: &mut dyn Transport) -> Result<(), FlowError> {
+///
+/// # Errors
+/// [`FlowError::Refused`] with the card's status word (`6A81` for a blocked card).
+pub fn select_ssse(t: &mut dyn Transport) -> Result<(), FlowError> {
     match send(t, &card::select_ssse(true))?.sw {
         StatusWord::Success => Ok(()),
         sw => Err(refused("SELECT SSSE", sw)),
     }
 }
 
-/// Runs PSAM operations in order after selecting the SSSE; every one must answer 9000.
-/// Returns the transcripts (for a trace).
+/// SELECT the financial application by AID (§5.4); `9000`, or `6283` when it is blocked
+/// for now (a temporary block after a loss report: the unblock still needs it selected).
+///
+/// # Errors
+/// [`FlowError::Refused`] with any other status word.
+pub fn select_bank(t: &mut dyn Transport) -> Result<(), FlowError> {
+    let select = card::select_by_name(aid::BANK, false).unwrap_or_default();
+    match send(t, &select)?.sw {
+        StatusWord::Success | StatusWord::SelectedFileInvalidated => Ok(()),
+        sw => Err(refused("SELECT the financial application", sw)),
+    }
+}
+
+/// Checks the keys against the card (the SSSE selected) without spending a try: INTERNAL
+/// AUTHENTICATE with two terminal randoms, the card's cryptogram compared with the IRK's
+/// (software keys or the PSAM's key 08). It proves the key set (the IRK, and for master
+/// keys the region and the card factor) belongs to this card; a card key given wrongly
+/// next to the right IRK is still found only by the card.
+///
+/// # Errors
+/// [`FlowError::KeysDoNotMatch`], [`FlowError::CannotCheckKeys`] without an IRK, the card's
+/// refusal, a PSAM or transport failure.
+pub fn check_keys(t: &mut dyn Transport, psam: &mut Psam) -> Result<(), FlowError> {
+    if !psam.holds(ssse::IRK) {
+        return Err(FlowError::CannotCheckKeys {
+            keys: psam.describe(),
+        });
+    }
+    let transcript = psam.internal_authenticate(t)?;
+    if let Some(problem) = transcript.problem {
+        return Err(FlowError::KeysDoNotMatch { detail: problem });
+    }
+    match parse(transcript.response()).sw {
+        StatusWord::Success => Ok(()),
+        sw => Err(refused("INTERNAL AUTHENTICATE", sw)),
+    }
+}
+
+/// Runs PSAM operations in order after selecting the SSSE and, when `check` is set,
+/// checking the keys first ([`check_keys`]); every one must answer 9000. Returns the
+/// transcripts.
 ///
 /// # Errors
 /// [`FlowError`] naming the refused step and its status word.
@@ -79,8 +140,35 @@ pub fn run_ops(
     t: &mut dyn Transport,
     psam: &mut Psam,
     ops: &[Operation],
+    check: bool,
 ) -> Result<Vec<Transcript>, FlowError> {
     select_ssse(t)?;
+    if check {
+        check_keys(t, psam)?;
+    }
+    run(t, psam, ops)
+}
+
+/// Runs the financial application's operations (software keys, PBOC MACs: a wrong MAC
+/// costs no try, §5.4) after selecting it ([`select_bank`]).
+///
+/// # Errors
+/// [`FlowError`] naming the refused step and its status word.
+pub fn run_bank_ops(
+    t: &mut dyn Transport,
+    psam: &mut Psam,
+    ops: &[Operation],
+) -> Result<Vec<Transcript>, FlowError> {
+    select_bank(t)?;
+    run(t, psam, ops)
+}
+
+/// Runs operations in order; every one must answer 9000.
+fn run(
+    t: &mut dyn Transport,
+    psam: &mut Psam,
+    ops: &[Operation],
+) -> Result<Vec<Transcript>, FlowError> {
     let mut done = Vec::with_capacity(ops.len());
     for operation in ops {
         let op = Op {
@@ -92,16 +180,54 @@ pub fn run_ops(
         if !transcript.ok() {
             if let Some(problem) = &transcript.problem {
                 return Err(FlowError::Failed {
-                    step: format!("{operation:?}"),
+                    step: operation.to_string(),
                     problem: problem.clone(),
                 });
             }
             let sw = parse(transcript.response()).sw;
-            return Err(refused(&format!("{operation:?}"), sw));
+            return Err(refused(&operation.to_string(), sw));
         }
         done.push(transcript);
     }
     Ok(done)
+}
+
+/// Reads EF06's records (the SSSE selected), after external authentication with RKSSSE
+/// (0A) when the card asks for it (a 3.0 card, §3.3) — unless the keys were found not to
+/// be the card's (`irk_matched` false): then [`FlowError::KeysDoNotMatch`] before a try is
+/// spent.
+///
+/// # Errors
+/// [`FlowError`] naming the refused step.
+pub fn read_ef06(
+    t: &mut dyn Transport,
+    psam: &mut Psam,
+    irk_matched: Option<bool>,
+) -> Result<Vec<(u8, Vec<u8>)>, FlowError> {
+    match read_records(t, 0x06) {
+        Err(FlowError::Refused {
+            sw: StatusWord::SecurityStatusNotSatisfied,
+            ..
+        }) if irk_matched == Some(false) => Err(FlowError::KeysDoNotMatch {
+            detail: "INTERNAL AUTHENTICATE gave another cryptogram than the IRK's, and EF06 \
+                     needs external authentication with RKSSSE (0A)"
+                .into(),
+        }),
+        Err(FlowError::Refused {
+            sw: StatusWord::SecurityStatusNotSatisfied,
+            ..
+        }) => {
+            let tr = psam.external_authenticate(t, ssse::RK, false)?;
+            if !tr.ok() {
+                return Err(refused(
+                    "EXTERNAL AUTHENTICATE with RKSSSE (0A)",
+                    parse(tr.response()).sw,
+                ));
+            }
+            read_records(t, 0x06)
+        }
+        other => other,
+    }
 }
 
 /// The holder's data as `iReadCardBas` returns it (§11), decoded.
@@ -177,8 +303,12 @@ fn cn(value: &[u8]) -> String {
     apdu::hex_compact(value).trim_end_matches('F').to_owned()
 }
 
-/// Reads the records of an EF by SFI, by number from 1 until 6A83, as (tag, value).
-fn read_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<(u8, Vec<u8>)>, FlowError> {
+/// Reads the records of an EF by SFI (the current application's), by number from 1 until
+/// 6A83, as (tag, value).
+///
+/// # Errors
+/// [`FlowError::Refused`] naming the record.
+pub fn read_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<(u8, Vec<u8>)>, FlowError> {
     let mut out = Vec::new();
     for number in 1..=16u8 {
         let Response { data, sw } = send(t, &[0x00, 0xB2, number, sfi << 3 | 0x04, 0x00])?;

@@ -136,8 +136,10 @@ fn broken_keys_files_name_the_file_and_the_problem() {
 fn service_flows_from_the_command_line() {
     let (code, out, err) = harness(&["card", "pin-reset", "--new-pin", "654321", "--trace"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("> 0082000610"), "{out}");
-    assert!(out.contains("> 8424000114"), "{out}");
+    assert!(out.contains("PIN is reset"), "{out}");
+    // The trace is on stderr, as `ssc-card serve -v` writes it.
+    assert!(err.contains("[card] > 00 82 00 06 10"), "{err}");
+    assert!(err.contains("[card] > 84 24 00 01 14"), "{err}");
     let (code, _, err) = harness(&["card", "block-card"]);
     assert_eq!(code, 2);
     assert!(err.contains("--yes"), "{err}");

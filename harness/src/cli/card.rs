@@ -1,12 +1,19 @@
-//! `ssc-harness card`: service-centre flows through the software PSAM.
+//! `ssc-harness card`: the service-centre and bank-counter flows, their cryptograms from
+//! software keys or a PSAM card (docs/PSAM.md §8).
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use applet_sim::Profile;
 use applet_sim::model::keys::ssse;
 use clap::Args;
-use harness::psam::{Keys, Operation, Psam};
-use harness::service::{self, HolderData};
+use harness::psam::{CardInfo, Keys, Operation, Psam, PsamCard, PsamSource};
+use harness::reissue::{self, Reissue};
+use harness::service::{self, FlowError, HolderData};
+use harness::transport::{SimTransport, Traced, Transport};
 
 use super::Outcome;
-use super::target::Target;
+use super::target::{PsamArgs, Target};
 
 #[derive(Args)]
 pub(super) struct CardArgs {
@@ -15,21 +22,49 @@ pub(super) struct CardArgs {
     action: CardAction,
     #[command(flatten)]
     target: Target,
-    /// `pin-reset`: the new PIN.
-    #[arg(long, value_name = "DIGITS", required_if_eq("action", "pin-reset"))]
+    #[command(flatten)]
+    psam: PsamArgs,
+    /// The virtual card on this state file (kept; created from the profile when missing), so
+    /// what a flow changes is there for the next run.
+    #[arg(long, value_name = "FILE", conflicts_with = "reader")]
+    state: Option<PathBuf>,
+    /// `pin-reset`, `bank-pin-reload`: the new PIN.
+    #[arg(long, value_name = "DIGITS", required_if_eq_any([("action", "pin-reset"), ("action", "bank-pin-reload")]))]
     new_pin: Option<String>,
     /// `block-app`, `block-card`: confirm (a real card cannot be unblocked).
     #[arg(long)]
     yes: bool,
+    /// Do not check the keys against the card before a flow spends a key try (the check is
+    /// INTERNAL AUTHENTICATE with the IRK, which spends none; without an IRK it cannot run).
+    #[arg(long)]
+    unchecked: bool,
     /// `read`: print JSON instead of text.
     #[arg(long)]
     json: bool,
-    /// Print every APDU exchanged.
+    /// Print every APDU sent to the card and to the PSAM, as `ssc-card serve -v` does (on
+    /// stderr).
     #[arg(long)]
     trace: bool,
+    /// `reissue`: the new card number (8 characters, the check character is added; or 9 with
+    /// it); default: the old one's digits plus one.
+    #[arg(long, value_name = "NUMBER")]
+    card_number: Option<String>,
+    /// `reissue` of a virtual card: the new serial, 8 hex digits (the ATR's last 4 bytes);
+    /// default: the old one plus one.
+    #[arg(long, value_name = "HEX", conflicts_with = "reader")]
+    serial: Option<String>,
+    /// `reissue`: a new issue date, YYYYMMDD (default: kept).
+    #[arg(long, value_name = "YYYYMMDD")]
+    issue_date: Option<String>,
+    /// `reissue`: a new expiry date, YYYYMMDD (default: kept).
+    #[arg(long, value_name = "YYYYMMDD")]
+    expiry_date: Option<String>,
+    /// `reissue` of a virtual card: where to write the new card's profile (a new file).
+    #[arg(long, short, value_name = "FILE", conflicts_with = "reader")]
+    output: Option<PathBuf>,
 }
 
-/// The service-centre flows.
+/// The service-centre and bank flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum CardAction {
     /// Read and decode the holder's data like the MOHRSS reader interface (iReadCardBas).
@@ -44,23 +79,107 @@ enum CardAction {
     /// Block the card for ever (84 16 00 00; afterwards every command answers 6A81); needs
     /// --yes.
     BlockCard,
+    /// At the bank: set a new PIN of the financial application (PIN RELOAD 80 5E 00 00,
+    /// DPRK; software keys).
+    BankPinReload,
+    /// At the bank, on a loss report: block the financial application for now (84 1E 00 00,
+    /// DAMK; software keys).
+    BankBlock,
+    /// At the bank: lift that temporary block (84 18 00 00, DAMK; software keys).
+    BankUnblock,
+    /// A new card for the same holder: new serial and card number, keys re-derived. A virtual
+    /// card: writes the new card's profile (--output). A card in a reader: personalises it
+    /// as the new card (EF05 after external authentication with UK 04).
+    Reissue,
+}
+
+impl CardAction {
+    /// The financial application's flows (software keys only).
+    fn is_bank(self) -> bool {
+        matches!(
+            self,
+            Self::BankPinReload | Self::BankBlock | Self::BankUnblock
+        )
+    }
+}
+
+/// `--trace`: the lines on stderr.
+fn trace_sink() -> harness::transport::Sink {
+    Box::new(|line| eprintln!("{line}"))
 }
 
 impl CardArgs {
-    pub(super) fn run(self) -> anyhow::Result<Outcome> {
-        let mut transport = self.target.open(None)?;
-        let keys = self
+    /// The card: the virtual one (on `--state` when given) or the one in the reader.
+    fn open_card(&self, label: &str) -> anyhow::Result<Box<dyn Transport>> {
+        let card: Box<dyn Transport> = match &self.state {
+            Some(path) => {
+                let profile = Profile::load(&self.target.profile)?;
+                Box::new(SimTransport::durable(&profile, path)?)
+            }
+            None => self.target.open(None)?,
+        };
+        Ok(self.traced(card, label))
+    }
+
+    fn traced(&self, t: Box<dyn Transport>, label: &str) -> Box<dyn Transport> {
+        if self.trace {
+            Box::new(Traced::new(t, label, trace_sink()))
+        } else {
+            t
+        }
+    }
+
+    /// The software keys: `--keys`, else the virtual card's profile's.
+    fn software_keys(&self, card: &dyn Transport) -> anyhow::Result<Option<Keys>> {
+        Ok(self
             .target
             .psam_keys()?
-            .or_else(|| transport.profile().map(Keys::from_profile))
-            .ok_or_else(|| {
-                anyhow::anyhow!("a card in a reader needs the PSAM's keys: give --keys FILE")
-            })?;
-        let atr = transport.atr()?;
-        let mut psam = Psam::new(&keys, &atr)?;
-        let ops = match self.action {
+            .or_else(|| card.profile().map(Keys::from_profile)))
+    }
+
+    /// The terminal's security operations for the card behind `card`: a PSAM card when
+    /// asked for (not for the bank's flows), else software keys.
+    fn psam_for(
+        &self,
+        card: &mut dyn Transport,
+        source: Option<&PsamSource>,
+        keys: Option<&Keys>,
+    ) -> anyhow::Result<Psam> {
+        let atr = card.atr()?;
+        match source {
+            Some(source) if !self.action.is_bank() => {
+                let info = CardInfo::read(card, self.psam.region.as_deref())
+                    .context("the PSAM needs the card's cipher and region")?;
+                let psam = self.traced(source.open()?, "psam");
+                let module = PsamCard::open(psam, &source.describe(), info)?;
+                Ok(Psam::with_crypto(Box::new(module), keys, &atr)?)
+            }
+            _ => {
+                let keys = keys.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "a card in a reader needs the PSAM's keys: give --keys FILE{}",
+                        if self.action.is_bank() {
+                            " (the bank's flows use software keys)"
+                        } else {
+                            ", or a PSAM card with --psam or --psam-reader"
+                        }
+                    )
+                })?;
+                Ok(Psam::new(keys, &atr)?)
+            }
+        }
+    }
+
+    pub(super) fn run(self) -> anyhow::Result<Outcome> {
+        let mut card = self.open_card("card")?;
+        let keys = self.software_keys(card.as_ref())?;
+        let source = self.psam.source()?;
+        let mut psam = self.psam_for(card.as_mut(), source.as_ref(), keys.as_ref())?;
+        let check = !self.unchecked;
+        let t = card.as_mut();
+        let done = match self.action {
             CardAction::Read => {
-                let holder = service::read_holder(transport.as_mut(), &mut psam)?;
+                let holder = service::read_holder(t, &mut psam)?;
                 if self.json {
                     println!("{}", serde_json::to_string_pretty(&holder)?);
                 } else {
@@ -68,31 +187,200 @@ impl CardArgs {
                 }
                 return Ok(Outcome::Passed);
             }
-            CardAction::PinReset => vec![
-                Operation::ExternalAuthenticate(ssse::PUK_KEY),
-                Operation::PinReset(self.new_pin.clone().unwrap_or_default()),
-            ],
+            CardAction::PinReset => {
+                let pin = self.new_pin.clone().unwrap_or_default();
+                let ops = [
+                    Operation::ExternalAuthenticate(ssse::PUK_KEY),
+                    Operation::PinReset(pin),
+                ];
+                flow(service::run_ops(t, &mut psam, &ops, check))?;
+                "the SSSE PIN is reset and its counter restored"
+            }
             CardAction::PinUnblock => {
-                vec![
+                let ops = [
                     Operation::ExternalAuthenticate(ssse::PUK_KEY),
                     Operation::PinUnblock,
-                ]
+                ];
+                flow(service::run_ops(t, &mut psam, &ops, check))?;
+                "the SSSE PIN's counter is restored"
             }
             CardAction::BlockApp | CardAction::BlockCard if !self.yes => {
                 anyhow::bail!("blocking is permanent on a real card: add --yes to confirm")
             }
-            CardAction::BlockApp => vec![Operation::BlockApplication],
-            CardAction::BlockCard => vec![Operation::BlockCard],
-        };
-        let transcripts = service::run_ops(transport.as_mut(), &mut psam, &ops)?;
-        if self.trace {
-            for (c, r) in transcripts.iter().flat_map(|t| &t.exchanges) {
-                println!("> {}\n< {}", apdu::hex_compact(c), apdu::hex_compact(r));
+            CardAction::BlockApp => {
+                let ops = [Operation::BlockApplication];
+                flow(service::run_ops(t, &mut psam, &ops, check))?;
+                "the SSSE is blocked"
             }
-        }
-        println!("{}: done (9000)", transport.describe());
+            CardAction::BlockCard => {
+                flow(service::run_ops(
+                    t,
+                    &mut psam,
+                    &[Operation::BlockCard],
+                    check,
+                ))?;
+                "the card is blocked"
+            }
+            CardAction::BankPinReload => {
+                let pin = self.new_pin.clone().unwrap_or_default();
+                let ops = [Operation::PbocPinReload(pin)];
+                service::run_bank_ops(t, &mut psam, &ops)?;
+                "the financial application's PIN is reloaded"
+            }
+            CardAction::BankBlock => {
+                let ops = [Operation::PbocBlockApplication(false)];
+                service::run_bank_ops(t, &mut psam, &ops)?;
+                "the financial application is blocked until its unblock (SELECT answers 6283)"
+            }
+            CardAction::BankUnblock => {
+                let ops = [Operation::PbocUnblockApplication];
+                service::run_bank_ops(t, &mut psam, &ops)?;
+                "the financial application is unblocked"
+            }
+            CardAction::Reissue => {
+                let target = card.describe();
+                return self.reissue(card, psam, source.as_ref(), &target);
+            }
+        };
+        println!("{}: {done} (9000)", card.describe());
         Ok(Outcome::Passed)
     }
+
+    /// What changes on the new card, from the options and the old card's EF05.
+    fn changes(&self, atr: &[u8], ef05: &[(u8, Vec<u8>)]) -> anyhow::Result<Reissue> {
+        let old_number = ef05
+            .iter()
+            .find(|(tag, _)| *tag == 0x07)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        let card_number = match &self.card_number {
+            Some(n) => reissue::card_number(n)?,
+            None => reissue::next_card_number(&old_number)?,
+        };
+        let date = |d: &Option<String>| d.as_deref().map(reissue::date).transpose();
+        Ok(Reissue {
+            serial: match &self.serial {
+                Some(s) => reissue::serial(s)?,
+                None => reissue::next_serial(atr),
+            },
+            card_number,
+            issue_date: date(&self.issue_date)?,
+            expiry_date: date(&self.expiry_date)?,
+        })
+    }
+
+    /// `reissue`: on a reader, personalise the card in it; on the virtual card, write the
+    /// profile of the new card and check it.
+    fn reissue(
+        &self,
+        mut card: Box<dyn Transport>,
+        mut psam: Psam,
+        source: Option<&PsamSource>,
+        target: &str,
+    ) -> anyhow::Result<Outcome> {
+        let t = card.as_mut();
+        let atr = t.atr()?;
+        if self.target.on_reader() {
+            service::select_ssse(t)?;
+            let ef05 = service::read_records(t, 0x05)?;
+            let r = self.changes(&atr, &ef05)?;
+            flow(reissue::personalise(t, &mut psam, &r))?;
+            println!(
+                "{target}: personalised as the holder's new card: card number {}, card \
+                 identification code with the ATR's serial {} (9000)",
+                r.card_number,
+                apdu::hex_compact(atr.last_chunk::<4>().unwrap_or(&[0; 4]))
+            );
+            return Ok(Outcome::Passed);
+        }
+        let output = self.output.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("reissue of a virtual card: give --output FILE, the new card's profile")
+        })?;
+        // The old card: the keys checked, then its EF05 and EF06 as they are now.
+        service::select_ssse(t)?;
+        if !self.unchecked {
+            flow(service::check_keys(t, &mut psam))?;
+        }
+        let ef05 = service::read_records(t, 0x05)?;
+        let checked = (!self.unchecked).then_some(true);
+        let ef06 = service::read_ef06(t, &mut psam, checked)?;
+        let r = self.changes(&atr, &ef05)?;
+        let text = profile_text(&self.target.profile)?;
+        let new_text = reissue::reissued_profile(&text, &self.target.profile, &ef05, &ef06, &r)?;
+        let new_profile = Profile::parse(&new_text, &output.display().to_string())
+            .context("the new card's profile does not load")?;
+        // The new card: its keys (derived from its new ATR) match the PSAM's or the keys
+        // file's, and it holds the holder's data.
+        let mut new_card = self.traced(Box::new(SimTransport::new(&new_profile)), "new card");
+        // A keys file's master keys are resolved for the new ATR; without one, the new
+        // profile's keys are the software keys.
+        let new_keys = self
+            .target
+            .psam_keys()?
+            .or_else(|| Some(Keys::from_profile(&new_profile)));
+        let mut new_psam = self.psam_for(new_card.as_mut(), source, new_keys.as_ref())?;
+        service::select_ssse(new_card.as_mut())?;
+        flow(service::check_keys(new_card.as_mut(), &mut new_psam))
+            .context("the new card's keys")?;
+        let new_ef06 = service::read_ef06(new_card.as_mut(), &mut new_psam, Some(true))?;
+        if new_ef06 != ef06 {
+            anyhow::bail!("the new card does not hold the holder's EF06");
+        }
+        write_new(output, &new_text)?;
+        println!(
+            "{target}: reissued as {}: serial {} (was {}), card number {} (was {}); the keys \
+             are derived from the new ATR ({}); serve it with `ssc-card serve --profile {}`",
+            output.display(),
+            apdu::hex_compact(&r.serial),
+            apdu::hex_compact(atr.last_chunk::<4>().unwrap_or(&[0; 4])),
+            r.card_number,
+            ef05.iter()
+                .find(|(tag, _)| *tag == 0x07)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default(),
+            new_psam.describe(),
+            output.display()
+        );
+        Ok(Outcome::Passed)
+    }
+}
+
+/// A flow's result; without an IRK, the way to go on.
+fn flow<T>(result: Result<T, FlowError>) -> anyhow::Result<T> {
+    match result {
+        Err(e @ FlowError::CannotCheckKeys { .. }) => Err(anyhow::anyhow!(
+            "{e}: add the IRK to the keys file, or give --unchecked to go on without the check"
+        )),
+        other => Ok(other?),
+    }
+}
+
+/// The text of a profile: a built-in's, or the file's.
+fn profile_text(name: &str) -> anyhow::Result<String> {
+    if let Some(text) = applet_sim::profile::builtin_text(name) {
+        return Ok(text.to_owned());
+    }
+    applet_sim::input::read_text(Path::new(name), applet_sim::profile::MAX_PROFILE_BYTES).map_err(
+        |e| {
+            anyhow::anyhow!(
+                "{}: cannot read the profile: {}",
+                e.path.display(),
+                e.problem
+            )
+        },
+    )
+}
+
+/// Writes a new file (never over an existing one).
+fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot create the new profile", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("{}: cannot write the new profile", path.display()))
 }
 
 fn print_holder(h: &HolderData) {

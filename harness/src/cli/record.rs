@@ -7,13 +7,15 @@ use clap::Args;
 use harness::runner;
 use harness::vectors::Case;
 
-use super::target::Target;
+use super::target::{PsamArgs, Target};
 use super::{Outcome, cases};
 
 #[derive(Args)]
 pub(super) struct RecordArgs {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    psam: PsamArgs,
     /// On a reader: record cases tagged `destructive` too.
     #[arg(long)]
     allow_destructive: bool,
@@ -30,8 +32,11 @@ impl RecordArgs {
         let cases = cases::load(&self.paths)?;
         let mut transport = self.target.open(None)?;
         let keys = self.target.psam_keys()?;
+        let psam = self.psam.source()?;
         let options = runner::Options {
             keys: keys.as_ref(),
+            psam: psam.as_ref(),
+            region: self.psam.region.as_deref(),
             auto_response: false,
             keep_going: true,
         };

@@ -9,7 +9,7 @@ use harness::report::{self, Format};
 use harness::runner;
 use harness::vectors::Case;
 
-use super::target::Target;
+use super::target::{PsamArgs, Target};
 use super::{Outcome, cases};
 
 /// Report formats.
@@ -37,6 +37,8 @@ impl From<FormatArg> for Format {
 pub(super) struct RunArgs {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    psam: PsamArgs,
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
@@ -118,8 +120,11 @@ impl RunArgs {
             self.allow_destructive,
         );
         let keys = self.target.psam_keys()?;
+        let psam = self.psam.source()?;
         let options = runner::Options {
             keys: keys.as_ref(),
+            psam: psam.as_ref(),
+            region: self.psam.region.as_deref(),
             auto_response: self.auto_response,
             keep_going: false,
         };
@@ -128,6 +133,12 @@ impl RunArgs {
         } else {
             self.jobs
         };
+        if jobs > 1 && matches!(psam, Some(harness::psam::PsamSource::Reader(_))) {
+            anyhow::bail!(
+                "--psam-reader: one PSAM in a reader serves one job at a time (give --jobs 1 \
+                 and one --reader)"
+            );
+        }
         let report = harness::jobs::run_parallel(
             jobs,
             &|n| self.target.open_nth(n, self.restore_cmd.clone()),

@@ -1,11 +1,13 @@
 //! `--sim`, `--reader`, `--profile`, `--keys`: where the APDUs go, shared by the subcommands
-//! that talk to a card.
+//! that talk to a card; `--psam`, `--psam-reader`, `--region`: where the SSSE's cryptograms
+//! come from (`run`, `record`, `card`).
 
 use std::path::PathBuf;
 
 use applet_sim::Profile;
+use applet_sim::psam::{DEFAULT_PSAM, PsamProfile};
 use clap::Args;
-use harness::psam::Keys;
+use harness::psam::{Keys, PsamSource};
 use harness::transport::{self, SimTransport, Transport};
 
 /// Where the APDUs go.
@@ -57,5 +59,49 @@ impl Target {
     /// profile keys, none for a reader).
     pub(super) fn psam_keys(&self) -> anyhow::Result<Option<Keys>> {
         Ok(self.keys.as_deref().map(Keys::load).transpose()?)
+    }
+}
+
+/// Where the SSSE's cryptograms come from: software keys (the default), or a PSAM card.
+#[derive(Args)]
+pub(super) struct PsamArgs {
+    /// Compute the SSSE's cryptograms with an in-process PSAM card (BF DE / 80 FA): a
+    /// built-in PSAM profile (psam, or `builtin` for it) or a PSAM profile file. The
+    /// financial application's keep the software keys.
+    #[arg(long, value_name = "PSAM", conflicts_with = "psam_reader")]
+    psam: Option<String>,
+    /// Compute them with the PSAM in this PC/SC reader (needs the `pcsc` feature).
+    #[arg(long, value_name = "NAME")]
+    psam_reader: Option<String>,
+    /// The card's region code (6 digits) for the PSAM's city and province factors; default:
+    /// the first 3 bytes (BCD) of the card identification code in the card's EF05.
+    #[arg(long, value_name = "CODE", value_parser = region)]
+    pub(super) region: Option<String>,
+}
+
+/// `--region`: 6 digits.
+fn region(text: &str) -> Result<String, String> {
+    if text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err("expected a 6-digit region code such as 320100".into())
+    }
+}
+
+impl PsamArgs {
+    /// The PSAM card asked for, if any (its profile loaded).
+    pub(super) fn source(&self) -> anyhow::Result<Option<PsamSource>> {
+        if let Some(name) = &self.psam {
+            let name = if name == "builtin" {
+                DEFAULT_PSAM
+            } else {
+                name.as_str()
+            };
+            let profile = PsamProfile::load(name)?;
+            return Ok(Some(PsamSource::InProcess(Box::new(
+                applet_sim::Psam::new(profile),
+            ))));
+        }
+        Ok(self.psam_reader.clone().map(PsamSource::Reader))
     }
 }

@@ -1,31 +1,42 @@
-//! A software PSAM: the terminal side of the issuer-security flows (docs/CARD.md §5.2, §5.4,
-//! §6, §7), from card keys or master keys with diversification factors ([`keys`]), against
-//! any transport (the in-process card or a PC/SC reader); [`op`] names the operations as
-//! vectors and the command line write them.
+//! The terminal side of the issuer-security flows (docs/CARD.md §5.2, §5.4, §6, §7) against
+//! any transport (the in-process card or a PC/SC reader). [`Psam`] writes each flow once over
+//! the primitives of [`crypto::Crypto`], which come from the card keys themselves
+//! ([`crypto::Software`], keys from [`keys`]: card keys, or master keys with diversification
+//! factors) or from a PSAM card through its APDUs ([`card::PsamCard`], docs/PSAM.md §8);
+//! [`op`] names the operations as vectors and the command line write them. The financial
+//! application's (PBOC) operations always use software keys: no PSAM key table serves them.
 //!
 //! Each operation is the APDU sequence a service-centre terminal sends, e.g. `pin_reset`:
 //! GET CHALLENGE, then `84 24 00 01` with the new PIN enciphered and MACed under the STK
 //! session key. An operation stops at the first answer that is not 9000 and reports it as its
 //! answer, so a vector can expect `6A81` from a blocked card whichever command met it.
 
+use std::collections::BTreeMap;
+
 use apdu::{Response, StatusWord};
-use applet_sim::crypto::{self, DiversifyError, KeyLengthError};
+use applet_sim::crypto::{self as sim_crypto, DiversifyError, KeyLengthError};
 use applet_sim::model::{AppKind, CipherSuite, PinTextError, PinValue};
 
 use crate::transport::{self, Transport, TransportError};
 use applet_sim::model::keys::{pboc, ssse};
 
+pub mod card;
+pub mod crypto;
 pub mod keys;
 pub mod op;
 
+pub use self::card::{CardInfo, CardInfoError, KEY_TABLE, KeyRef, PsamCard, PsamSource};
+pub use self::crypto::{Crypto, Software};
 pub use self::keys::{App, Keys, KeysError, KeysFileError, MAX_KEYS_BYTES};
 pub use self::op::{OPERATIONS, Op, Operation};
 
-/// The PSAM for one card: card keys resolved (master keys diversified with the card's ATR).
-#[derive(Clone, Debug)]
+/// The terminal's security operations for one card: the SSSE's cryptograms from a
+/// [`Crypto`] provider (software keys or a PSAM card), the financial application's from
+/// software keys.
+#[derive(Debug)]
 pub struct Psam {
-    cipher: CipherSuite,
-    keys: keys::Resolved,
+    ssse: Box<dyn Crypto>,
+    pboc: BTreeMap<u8, Vec<u8>>,
     random: u64,
 }
 
@@ -91,6 +102,46 @@ pub enum PsamError {
     /// The card's challenge was shorter than asked for.
     #[error("short challenge")]
     ShortChallenge,
+    /// Encipherment or a MAC asked for before a session key.
+    #[error("no session key: the PSAM delivers one first")]
+    NoSession,
+    /// Data to encipher that is not whole blocks.
+    #[error("{0} bytes are not whole cipher blocks")]
+    NotWholeBlocks(usize),
+    /// A PSAM refused a command.
+    #[error("{psam}: {command}: the PSAM answered {code:04X} ({meaning})", code = u16::from(*sw), meaning = sw.meaning())]
+    Refused {
+        /// The PSAM.
+        psam: String,
+        /// The command, in words.
+        command: String,
+        /// Its status word.
+        sw: StatusWord,
+    },
+    /// A PSAM answered fewer bytes than the operation gives.
+    #[error("{psam}: {command}: the PSAM answered {len} bytes")]
+    ShortAnswer {
+        /// The PSAM.
+        psam: String,
+        /// The command, in words.
+        command: String,
+        /// How many bytes it answered.
+        len: usize,
+    },
+    /// The PSAM key table ([`KEY_TABLE`]) has no key for this card key.
+    #[error(
+        "the PSAM key table has no key for card key {0:02X} (it serves 00, 02, 04, 05, 06, 0A)"
+    )]
+    NotInKeyTable(u8),
+    /// No PSAM application serves the card's cipher.
+    #[error("no PSAM application serves {0} cards (2.0: des3, 3.0: sm4)")]
+    NoApplication(&'static str),
+    /// What the PSAM needs to know about the card could not be learnt from it.
+    #[error("the PSAM needs the card's cipher and region: {0}")]
+    CardInfo(#[from] CardInfoError),
+    /// As [`PsamError::CardInfo`], already put in words.
+    #[error("{0}")]
+    CardContext(String),
 }
 
 /// Stops an operation at the first answer that is not 9000 (returns the transcript).
@@ -116,23 +167,70 @@ fn pin_bcd(pin: &str) -> Result<Vec<u8>, PsamError> {
 }
 
 impl Psam {
-    /// Resolves `keys` for the card with this ATR.
+    /// The software provider with `keys` resolved for the card with this ATR.
     ///
     /// # Errors
     /// [`PsamError::Diversify`] when a master key cannot be diversified.
     pub fn new(keys: &Keys, atr: &[u8]) -> Result<Self, PsamError> {
-        Ok(Self {
-            cipher: keys.cipher(),
-            keys: keys.resolve(atr).map_err(PsamError::Diversify)?,
-            random: 0x5053_414D_0000_0001,
-        })
+        let resolved = keys.resolve(atr).map_err(PsamError::Diversify)?;
+        let (ssse, pboc) = split(resolved);
+        Ok(Self::with(
+            Box::new(Software::new(keys.cipher(), ssse)),
+            pboc,
+        ))
     }
 
-    fn key(&self, app: App, id: u8) -> Result<&[u8], PsamError> {
-        self.keys
-            .get(&(app, id))
+    /// The SSSE's cryptograms from `ssse` (e.g. a [`PsamCard`]); the financial application's
+    /// from the PBOC keys of `pboc` (software keys, resolved for the card with this ATR).
+    ///
+    /// # Errors
+    /// [`PsamError::Diversify`] when a master key cannot be diversified.
+    pub fn with_crypto(
+        ssse: Box<dyn Crypto>,
+        pboc: Option<&Keys>,
+        atr: &[u8],
+    ) -> Result<Self, PsamError> {
+        let pboc = match pboc {
+            Some(keys) => split(keys.resolve(atr).map_err(PsamError::Diversify)?).1,
+            None => BTreeMap::new(),
+        };
+        Ok(Self::with(ssse, pboc))
+    }
+
+    fn with(ssse: Box<dyn Crypto>, pboc: BTreeMap<u8, Vec<u8>>) -> Self {
+        Self {
+            ssse,
+            pboc,
+            random: 0x5053_414D_0000_0001,
+        }
+    }
+
+    /// Where the SSSE's cryptograms come from ("software keys", the PSAM's name).
+    #[must_use]
+    pub fn describe(&self) -> String {
+        self.ssse.describe()
+    }
+
+    /// Whether the SSSE's key `id` is served.
+    #[must_use]
+    pub fn holds(&self, id: u8) -> bool {
+        self.ssse.holds(id)
+    }
+
+    /// Fails without key `id` before anything is sent.
+    fn ssse_key(&self, id: u8) -> Result<(), PsamError> {
+        if self.ssse.holds(id) {
+            Ok(())
+        } else {
+            Err(self.ssse.missing(id))
+        }
+    }
+
+    fn pboc_key(&self, id: u8) -> Result<&[u8], PsamError> {
+        self.pboc
+            .get(&id)
             .map(Vec::as_slice)
-            .ok_or(PsamError::NoKey(app, id))
+            .ok_or(PsamError::NoKey(App::Pboc, id))
     }
 
     /// A terminal random (SplitMix64; freshness, not secrecy, is what the card needs).
@@ -156,13 +254,12 @@ impl Psam {
         id: u8,
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
-        let key = self.key(App::Ssse, id)?.to_vec();
+        self.ssse_key(id)?;
         let mut log = Transcript::default();
         let original = step!(challenge(t, &mut log, 8)?);
         let r = step!(challenge(t, &mut log, 8)?);
         let original: [u8; 8] = original.try_into().map_err(|_| PsamError::ShortChallenge)?;
-        let ks = crypto::session_key(self.cipher, &key, &r)?;
-        let mut auth = crypto::auth_cryptogram(self.cipher, &ks, &original)?;
+        let mut auth = self.ssse.auth(id, &r, &original)?;
         if tamper {
             auth[0] ^= 0x01;
         }
@@ -174,7 +271,8 @@ impl Psam {
     }
 
     /// INTERNAL AUTHENTICATE (§6.5): two terminal randoms; the card's cryptogram is checked
-    /// against the IRK (00). A wrong one is the transcript's `problem`.
+    /// against the IRK (00). A wrong one is the transcript's `problem`. It costs no try of
+    /// any key, so it checks the keys against the card before a flow spends one.
     ///
     /// # Errors
     /// [`PsamError`] without the IRK or when the transport fails.
@@ -182,7 +280,7 @@ impl Psam {
         &mut self,
         t: &mut dyn Transport,
     ) -> Result<Transcript, PsamError> {
-        let key = self.key(App::Ssse, ssse::IRK)?.to_vec();
+        self.ssse_key(ssse::IRK)?;
         let mut log = Transcript::default();
         let (input, data) = (self.random8(), self.random8());
         let mut cmd = vec![0x00, 0x88, 0x00, 0x00, 0x10];
@@ -190,16 +288,16 @@ impl Psam {
         cmd.extend_from_slice(&data);
         cmd.push(0x00);
         let response = send(t, &mut log, cmd)?;
-        let ks = crypto::session_key(self.cipher, &key, &input)?;
-        let expected = crypto::auth_cryptogram(self.cipher, &ks, &data)?;
-        if let Some((answered, StatusWord::Success)) = Response::split(&response)
-            && response.get(..8) != Some(&expected[..])
-        {
-            log.problem = Some(format!(
-                "INTERNAL AUTHENTICATE: the card answered {}, the IRK gives {}",
-                apdu::hex_compact(answered),
-                apdu::hex_compact(&expected)
-            ));
+        if let Some((answered, StatusWord::Success)) = Response::split(&response) {
+            let expected = self.ssse.auth(ssse::IRK, &input, &data)?;
+            if answered != expected {
+                log.problem = Some(format!(
+                    "INTERNAL AUTHENTICATE: the card answered {}, the IRK ({}) gives {}",
+                    apdu::hex_compact(answered),
+                    self.ssse.describe(),
+                    apdu::hex_compact(&expected)
+                ));
+            }
         }
         Ok(log)
     }
@@ -217,9 +315,8 @@ impl Psam {
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
         let bcd = pin_bcd(pin)?;
-        let cipher = self.cipher;
-        self.ssc_command(t, ssse::STK, [0x84, 0x24, 0x00, 0x01], tamper, |ks| {
-            Ok(crypto::encrypt_data(cipher, ks, &bcd)?)
+        self.ssc_command(t, ssse::STK, [0x84, 0x24, 0x00, 0x01], tamper, |c| {
+            c.encrypt_data(&bcd)
         })
     }
 
@@ -242,22 +339,23 @@ impl Psam {
     }
 
     /// GET CHALLENGE, the session key of SSSE key `key_id` from it, then `header ‖ Lc ‖
-    /// data ‖ SSC MAC` where `data` may depend on the session key (an enciphered PIN).
+    /// data ‖ SSC MAC` where `data` may be computed under the session key (an enciphered
+    /// PIN).
     fn ssc_command(
         &mut self,
         t: &mut dyn Transport,
         key_id: u8,
         header: [u8; 4],
         tamper: bool,
-        data: impl FnOnce(&[u8]) -> Result<Vec<u8>, PsamError>,
+        data: impl FnOnce(&mut dyn Crypto) -> Result<Vec<u8>, PsamError>,
     ) -> Result<Transcript, PsamError> {
-        let key = self.key(App::Ssse, key_id)?.to_vec();
+        self.ssse_key(key_id)?;
         let mut log = Transcript::default();
         let r = step!(challenge(t, &mut log, 8)?);
-        let ks = crypto::session_key(self.cipher, &key, &r)?;
-        let data = data(&ks)?;
-        let mac = |s: &[u8]| Ok(crypto::ssc_mac(self.cipher, &ks, s)?);
-        send_maced(t, log, header, &data, mac, tamper)
+        self.ssse.session(key_id, &r)?;
+        let data = data(self.ssse.as_mut())?;
+        let ssse = self.ssse.as_mut();
+        send_maced(t, log, header, &data, |s| ssse.mac(s), tamper)
     }
 
     /// A PBOC-MAC'd command (§5.4): a 4-byte challenge as IV, `key_id` of the financial
@@ -273,10 +371,10 @@ impl Psam {
         data: &[u8],
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
-        let key = self.key(App::Pboc, key_id)?.to_vec();
+        let key = self.pboc_key(key_id)?.to_vec();
         let mut log = Transcript::default();
         let iv = step!(challenge(t, &mut log, 4)?);
-        let mac = |s: &[u8]| Ok(crypto::pboc_mac(&key, &iv, s)?);
+        let mac = |s: &[u8]| Ok(sim_crypto::pboc_mac(&key, &iv, s)?);
         send_maced(t, log, header, data, mac, tamper)
     }
 
@@ -291,9 +389,9 @@ impl Psam {
         pin: &str,
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
-        let dpuk = self.key(App::Pboc, pboc::DPUK)?.to_vec();
-        let suite = self.cipher.for_app(Some(AppKind::Pboc));
-        let enc = crypto::encrypt_data(suite, &dpuk, &pin_bcd(pin)?)?;
+        let dpuk = self.pboc_key(pboc::DPUK)?.to_vec();
+        let suite = CipherSuite::Des3.for_app(Some(AppKind::Pboc));
+        let enc = sim_crypto::encrypt_data(suite, &dpuk, &pin_bcd(pin)?)?;
         self.pboc_secured(t, pboc::DPUK, [0x84, 0x24, 0x00, 0x00], &enc, tamper)
     }
 
@@ -308,9 +406,9 @@ impl Psam {
         pin: &str,
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
-        let dprk = self.key(App::Pboc, pboc::DPRK)?.to_vec();
+        let dprk = self.pboc_key(pboc::DPRK)?.to_vec();
         let bcd = pin_bcd(pin)?;
-        let mut mac = crypto::pboc_reload_mac(&dprk, &bcd)?;
+        let mut mac = sim_crypto::pboc_reload_mac(&dprk, &bcd)?;
         if tamper {
             mac[0] ^= 0x01;
         }
@@ -338,7 +436,7 @@ impl Psam {
         let bcd = pin_bcd(pin)?;
         let mut log = Transcript::default();
         let r = step!(challenge(t, &mut log, 16)?);
-        let mut cryptogram = crypto::pki_verify_cryptogram(&bcd, &r);
+        let mut cryptogram = sim_crypto::pki_verify_cryptogram(&bcd, &r);
         if tamper {
             cryptogram[0] ^= 0x01;
         }
@@ -347,6 +445,18 @@ impl Psam {
         send(t, &mut log, cmd)?;
         Ok(log)
     }
+}
+
+/// Resolved keys split into the SSSE's and the financial application's, by key id.
+fn split(resolved: keys::Resolved) -> (BTreeMap<u8, Vec<u8>>, BTreeMap<u8, Vec<u8>>) {
+    let (mut ssse, mut pboc) = (BTreeMap::new(), BTreeMap::new());
+    for ((app, id), value) in resolved {
+        match app {
+            App::Ssse => ssse.insert(id, value),
+            App::Pboc => pboc.insert(id, value),
+        };
+    }
+    (ssse, pboc)
 }
 
 /// `header ‖ Lc ‖ data ‖ MAC`, the MAC computed by `mac` over `header ‖ Lc ‖ data` (Lc

@@ -11,6 +11,7 @@ mod follow_up;
 mod pcsc;
 mod reader;
 mod sim;
+mod traced;
 
 pub use self::error::{NO_PCSC, TransportError};
 pub use self::follow_up::{Exchange, exchange};
@@ -18,6 +19,7 @@ pub use self::follow_up::{Exchange, exchange};
 pub use self::pcsc::PcscTransport;
 pub use self::reader::{ReaderInfo, list_readers, open_reader};
 pub use self::sim::SimTransport;
+pub use self::traced::{Sink, Traced};
 
 /// Something that answers APDUs.
 pub trait Transport {

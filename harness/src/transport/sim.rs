@@ -54,6 +54,12 @@ impl<C: SmartCard> SimTransport<C> {
         }
     }
 
+    /// The card as it is now (tests and tools compare its state).
+    #[must_use]
+    pub fn card(&self) -> &C {
+        &self.card
+    }
+
     /// The profile of the next fresh cards and its initial card.
     fn current(&self) -> (Option<&Profile>, &C) {
         match self.current.and_then(|i| self.others.get(i)) {
