@@ -3,7 +3,8 @@
 //! limit, as UTF-8. A device (`/dev/zero`), a FIFO or a folder is refused before it is
 //! read, so a planted name can neither hang a run nor fill memory.
 //!
-//! The state file is not read through here: it is binary and opened by the storage layer.
+//! The state file is opened by the storage layer; only its read-only view (`ssc-card state`,
+//! [`crate::state_view`]) reads it through here, as bytes ([`read_bytes`]).
 
 use std::fs::{File, Metadata};
 use std::io::Read;
@@ -69,16 +70,31 @@ fn what(meta: &Metadata) -> &'static str {
     "not a regular file"
 }
 
-/// The text of the regular file at `path` (symbolic links followed), at most `limit` bytes.
+/// The text of the regular file at `path` (symbolic links followed), at most `limit` bytes
+/// ([`read_bytes`], then UTF-8).
+///
+/// # Errors
+/// [`InputError`] naming the file: missing or unreadable, not a regular file, larger than
+/// `limit`, or not UTF-8.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, InputError> {
+    let bytes = read_bytes(path, limit)?;
+    String::from_utf8(bytes).map_err(|_| InputError {
+        path: path.to_owned(),
+        problem: InputProblem::NotText,
+    })
+}
+
+/// The bytes of the regular file at `path` (symbolic links followed), at most `limit`
+/// bytes. The file is only opened for reading: nothing is created, locked or written.
 ///
 /// The file's kind is checked before it is opened (opening a FIFO would wait for a writer)
 /// and again on the opened file (the name may have changed in between); at most `limit + 1`
 /// bytes are read whatever the file claims.
 ///
 /// # Errors
-/// [`InputError`] naming the file: missing or unreadable, not a regular file, larger than
-/// `limit`, or not UTF-8.
-pub fn read_text(path: &Path, limit: u64) -> Result<String, InputError> {
+/// [`InputError`] naming the file: missing or unreadable, not a regular file, or larger
+/// than `limit`.
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     let fail = |problem| InputError {
         path: path.to_owned(),
         problem,
@@ -102,7 +118,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, InputError> {
     if u64::try_from(bytes.len()).map_or(true, |n| n > limit) {
         return Err(fail(InputProblem::TooLarge { limit }));
     }
-    String::from_utf8(bytes).map_err(|_| fail(InputProblem::NotText))
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -22,7 +22,8 @@
 //! ids, AIDs, access conditions, write points, the PIN object) → [`crypto`], the file
 //! system and the state file's storage → [`profile`] (schema, validation, built-ins) and
 //! [`command`] (the command table) → the card (state, durable state, secure messaging,
-//! handlers) and [`SmartCard`] → [`shell`] and [`vpcd`].
+//! handlers) and [`SmartCard`] → [`shell`] and [`vpcd`]; [`state_view`] reads a state file
+//! without opening it for writing.
 
 mod card;
 pub mod command;
@@ -32,10 +33,13 @@ mod exchange;
 mod fs;
 pub mod input;
 pub mod model;
+#[cfg(feature = "personalise")]
+pub mod personalise;
 pub mod profile;
 pub mod psam;
 pub mod restore_ack;
 pub mod shell;
+pub mod state_view;
 mod storage;
 pub mod vpcd;
 
@@ -43,7 +47,7 @@ pub use card::Card;
 pub use device::SmartCard;
 pub use profile::{Profile, ProfileError};
 pub use psam::Psam;
-pub use storage::{StateError, create_private};
+pub use storage::{Declaration, StateError, create_private};
 
 /// Test support (feature `testing`): the in-memory medium with power cuts for tearing
 /// tests, and what it stores. The inspection methods of [`Card`] (counters, state

@@ -27,6 +27,10 @@ enum Cmd {
         /// profile when missing; locked while in use).
         #[arg(long, value_name = "FILE", conflicts_with = "psam")]
         state: Option<std::path::PathBuf>,
+        /// Start the state file again from the profile (its card's state is lost): after
+        /// the profile was edited, or to use the file with another profile.
+        #[arg(long, requires = "state")]
+        reset_state: bool,
         /// Talk to a PSAM (the terminal's security module, docs/PSAM.md) instead of a card.
         #[arg(long)]
         psam: bool,
@@ -65,6 +69,10 @@ enum Cmd {
         /// FILE.slotN); created from the profile when missing, locked while in use.
         #[arg(long, value_name = "FILE")]
         state: Option<std::path::PathBuf>,
+        /// Start the state file(s) again from the profile (their cards' state is lost):
+        /// after the profile was edited, or to use them with another profile.
+        #[arg(long, requires = "state")]
+        reset_state: bool,
         /// Also serve the PSAM paired with the built-in cards (docs/PSAM.md) in the next slot
         /// (port) after the cards': with the defaults, the card is vpcd's reader "Virtual PCD
         /// 00 00" and the PSAM "Virtual PCD 00 01".
@@ -91,6 +99,36 @@ enum Cmd {
         /// Give up after this many seconds (more than 0, at most 3600).
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
         timeout: std::time::Duration,
+    },
+    /// Show a state file's PIN and key counters, blocks and files, without opening it for
+    /// writing (nothing is created, locked or changed).
+    State {
+        /// The state file.
+        file: std::path::PathBuf,
+        /// The profile that names the file's PINs, keys and files (default: the one the file
+        /// says it was made from, if it is found and still declares that card).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make profiles for other cardholders from a base profile and holder records (one
+    /// holder in a TOML file, many in a CSV file): one profile per card, CARDNUMBER.toml,
+    /// with the ATR serial, card identification code, card number and EF05/EF06 consistent.
+    Personalise {
+        /// Holder records: TOML (one holder) or CSV (a header line, then one holder a line).
+        #[arg(required = true, value_name = "HOLDERS")]
+        holders: Vec<std::path::PathBuf>,
+        /// The base profile: a built-in name or a profile file.
+        #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+        base: String,
+        /// The folder the profiles are written to (made if missing).
+        #[arg(long, short, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// Replace profiles that exist already (otherwise nothing is written).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a built-in profile (a card's or a PSAM's) as an editable TOML file, or list
     /// them.
@@ -147,18 +185,45 @@ fn port_of(addr: &str) -> u16 {
         .unwrap_or(0)
 }
 
-/// The card of a command: on its state file when given, else fresh from the profile.
-fn open_card(profile: &Profile, state: Option<&std::path::Path>) -> anyhow::Result<Card> {
-    match state {
-        None => Ok(Card::new(profile)),
-        Some(path) => {
-            let card = Card::open(profile, path)?;
-            if card.state_file_created() {
-                eprintln!("{}: new state file from the profile", path.display());
-            }
-            Ok(card)
-        }
+/// The card of a command: on its state file when given (started again from the profile
+/// with `reset`), else fresh from the profile.
+fn open_card(
+    profile: &Profile,
+    state: Option<&std::path::Path>,
+    reset: bool,
+) -> anyhow::Result<Card> {
+    let Some(path) = state else {
+        return Ok(Card::new(profile));
+    };
+    if reset {
+        let card = Card::recreate(profile, path)?;
+        eprintln!(
+            "{}: state file started again from the profile",
+            path.display()
+        );
+        return Ok(card);
     }
+    let card = match Card::open(profile, path) {
+        Err(e @ applet_sim::StateError::OtherDeclaration { .. }) => anyhow::bail!(
+            "{e}; to start the card again from {}, add --reset-state (the state in the file is \
+             lost)",
+            profile.source_name
+        ),
+        other => other?,
+    };
+    if card.state_file_created() {
+        eprintln!("{}: new state file from the profile", path.display());
+    }
+    if card.state_file_adopted() {
+        eprintln!(
+            "warning: {}: written by an older build, it did not say which profile it came \
+             from; taken as {}'s, which it records from now on (if it came from another \
+             profile, start again with --reset-state)",
+            path.display(),
+            profile.source_name
+        );
+    }
+    Ok(card)
 }
 
 /// The state file of slot `i`: FILE for slot 0, FILE.slotN after.
@@ -182,6 +247,7 @@ struct ServeArgs<'a> {
     profile: &'a str,
     verbose: bool,
     state: Option<&'a std::path::Path>,
+    reset_state: bool,
     frame_timeout: std::time::Duration,
     /// The PSAM to serve in the slot after the cards'.
     psam: Option<&'a str>,
@@ -195,6 +261,7 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
         profile,
         verbose,
         state,
+        reset_state,
         frame_timeout,
         psam,
     } = args;
@@ -239,7 +306,7 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
     let mut threads = Vec::new();
     let cards = addrs.len();
     for (i, addr) in addrs.into_iter().enumerate() {
-        let card = open_card(&profile, slot_state(state, i).as_deref())?;
+        let card = open_card(&profile, slot_state(state, i).as_deref(), reset_state)?;
         let slot = Slot::new(&format!("slot {i}"), card, Card::new(&profile), verbose);
         threads.push(spawn_slot(slot, i, endpoint(addr), frame_timeout, &stop)?);
     }
@@ -336,6 +403,95 @@ fn restore(pid: u32, slot: usize, timeout: std::time::Duration) -> anyhow::Resul
     }
 }
 
+/// `ssc-card state`: the state file read (never written), named by `profile` or by the
+/// profile the file says it was made from when that one is found and declares the same card.
+fn show_state(file: &std::path::Path, profile: Option<&str>, json: bool) -> anyhow::Result<()> {
+    use applet_sim::state_view::StateFile;
+    let state = StateFile::read(file)?;
+    let mut notes = Vec::new();
+    let profile = match (profile, state.declaration()) {
+        (Some(p), _) => Some(Profile::load(p)?),
+        (None, None) => None,
+        (None, Some(d)) => {
+            let name = d.name.strip_prefix("builtin:").unwrap_or(&d.name);
+            match Profile::load(name) {
+                Ok(p) if state.made_from(&p) => Some(p),
+                Ok(_) => {
+                    notes.push(format!(
+                        "profile {} declares another card now (edited since?): give the one \
+                         the file was made from with --profile",
+                        d.name
+                    ));
+                    None
+                }
+                Err(_) => {
+                    notes.push(format!(
+                        "profile {} cannot be loaded from here: give it with --profile",
+                        d.name
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    let mut view = state.view(profile.as_ref());
+    view.notes.extend(notes);
+    let text = if json {
+        format!("{}\n", serde_json::to_string_pretty(&view)?)
+    } else {
+        view.to_string()
+    };
+    match io::Write::write_all(&mut io::stdout().lock(), text.as_bytes()) {
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to stdout"),
+    }
+}
+
+/// `ssc-card personalise`: every holder checked (and no two cards alike) before anything is
+/// written; then one profile per card in `out`, none replaced without `force`.
+fn personalise(
+    holders: &[std::path::PathBuf],
+    base: &str,
+    out: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<()> {
+    use applet_sim::personalise::{Base, check_all, personalise, read_holders};
+    let base = Base::load(base)?;
+    let mut all = Vec::new();
+    for file in holders {
+        all.extend(read_holders(file)?);
+    }
+    let cards = check_all(&all, base.letter)?;
+    let mut made = Vec::new();
+    for card in &cards {
+        let path = out.join(format!("{}.toml", card.card_number));
+        let text = personalise(&base, card, &path.display().to_string())?;
+        if !force && path.exists() {
+            anyhow::bail!(
+                "{}: exists already (nothing was written; --force replaces it)",
+                path.display()
+            );
+        }
+        made.push((path, text, card));
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot make it", out.display()))?;
+    for (path, text, card) in &made {
+        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        println!("{}: {card}", path.display());
+    }
+    if base.value_keys > 0 {
+        eprintln!(
+            "warning: {} gives {} keys as card values (`value`): every card made from it keeps \
+             them; give them as `master` + `diversify` for keys of each card's own \
+             (docs/CARD.md §6.6)",
+            base.name(),
+            base.value_keys
+        );
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Shell {
@@ -347,9 +503,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             applet_sim::shell::run(&mut psam, io::stdin().lock(), io::stdout().lock())
                 .context("shell I/O")
         }
-        Cmd::Shell { profile, state, .. } => {
+        Cmd::Shell {
+            profile,
+            state,
+            reset_state,
+            ..
+        } => {
             let profile = Profile::load(&profile)?;
-            let mut card = open_card(&profile, state.as_deref())?;
+            let mut card = open_card(&profile, state.as_deref(), reset_state)?;
             applet_sim::shell::run(&mut card, io::stdin().lock(), io::stdout().lock())
                 .context("shell I/O")?;
             card.flush().context("syncing the state file")
@@ -362,6 +523,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             profile,
             verbose,
             state,
+            reset_state,
             frame_timeout,
             psam,
             psam_profile,
@@ -372,10 +534,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             profile: &profile,
             verbose,
             state: state.as_deref(),
+            reset_state,
             frame_timeout,
             psam: psam.then_some(psam_profile.as_str()),
         }),
         Cmd::Restore { pid, slot, timeout } => restore(pid, slot, timeout),
+        Cmd::State {
+            file,
+            profile,
+            json,
+        } => show_state(&file, profile.as_deref(), json),
+        Cmd::Personalise {
+            holders,
+            base,
+            out,
+            force,
+        } => personalise(&holders, &base, &out, force),
         Cmd::Profile { show: Some(name) } => {
             let psams = psam::BUILTIN.iter();
             let text = profile::builtin_text(&name)

@@ -286,11 +286,13 @@ fn a_format_1_file_is_migrated() {
     assert_eq!(&old[8..10], &[1, 0], "the fixture is format 1");
     {
         let mut card = Card::open(&gen3(), &path).unwrap();
+        // It recorded no declaration: taken as gen3's (which it records from now on).
+        assert!(card.state_file_adopted());
         // The wrong PIN of the journal is still counted.
         script(&mut card, &[(SELECT_SSSE, "9000"), ("00200000", "63C2")]);
     }
     let new = fs::read(&path).unwrap();
-    assert_eq!(&new[8..10], &[2, 0], "rewritten in format 2");
+    assert_eq!(&new[8..10], &[3, 0], "rewritten in format 3");
     assert_eq!(mode(&path), 0o600);
     for form in clear_forms() {
         assert!(
@@ -299,6 +301,7 @@ fn a_format_1_file_is_migrated() {
         );
     }
     let mut card = Card::open(&gen3(), &path).unwrap();
+    assert!(!card.state_file_adopted());
     script(
         &mut card,
         &[

@@ -14,8 +14,8 @@ use crate::model::pin::PinObject;
 use crate::model::{AppKind, Salt, Sealing};
 use crate::profile::Profile;
 use crate::storage::{
-    EfData, FileMedium, Journal, Medium, OpenError, Record, StateError, StorageFailure, WritePoint,
-    fnv1a,
+    Declaration, EfData, FileMedium, Journal, Medium, OpenError, Record, StateError,
+    StorageFailure, WritePoint, fnv1a,
 };
 
 /// The card's storage: none (volatile) or a journal. Not `Clone`: two cards never share
@@ -99,6 +99,12 @@ pub(crate) fn fingerprint(profile: &Profile) -> u64 {
         layout.push_str(&format!("key {} {:02X} {};", k.parent, k.id, k.version));
     }
     fnv1a(layout.as_bytes())
+}
+
+/// The declaration a state file made from `profile` records: its name and digest.
+#[must_use]
+pub(crate) fn declaration(profile: &Profile) -> Declaration {
+    Declaration::new(&profile.source_name, profile.digest())
 }
 
 impl Persistent {
@@ -267,25 +273,51 @@ impl Persistent {
 impl Card {
     /// A card whose persistent state lives in the state file `path` (`--state`): created
     /// from the profile when missing, else read back. The file is locked while the card is
-    /// open.
+    /// open. The file records the declaration it was made from (the profile's name and
+    /// digest); opened with a profile that declares another card (another profile, or this
+    /// one edited since) it is refused, naming both. A file of an older build, which records
+    /// none, is taken as this profile's and records it from now on
+    /// ([`Card::state_file_adopted`]).
     ///
     /// # Errors
     /// [`StateError`]: a refused file (corrupt, truncated, another profile's, a newer
     /// format: left exactly as it was), a lock held by another process, I/O.
     pub fn open(profile: &Profile, path: &Path) -> Result<Self, StateError> {
         let (medium, created) = FileMedium::open(path)?;
-        let card = Self::open_medium(profile, Box::new(medium), created).map_err(|e| match e {
-            OpenError::Refused(reason) => StateError::Refused {
-                path: path.to_owned(),
-                reason,
-            },
-            OpenError::Io(source) => StateError::Io {
-                path: path.to_owned(),
-                what: "cannot read or write",
-                source,
-            },
-        })?;
+        Self::open_medium(profile, Box::new(medium), created)
+            .map_err(|e| state_error(e, profile, path))
+    }
+
+    /// A card on the state file `path` started again from the profile (`--reset-state`):
+    /// whatever state the file holds is replaced, atomically, by the profile's initial
+    /// state (a missing file is created). Only a state file is replaced (one that starts
+    /// with its magic, even if damaged or another profile's), or an empty one; any other
+    /// file is refused and left as it was. The same checks as [`Card::open`] apply (owner,
+    /// mode, regular file, lock).
+    ///
+    /// # Errors
+    /// [`StateError`]: a file that is not a state file, an unsafe file, a lock held by
+    /// another process, I/O.
+    pub fn recreate(profile: &Profile, path: &Path) -> Result<Self, StateError> {
+        let (medium, _) = FileMedium::open(path)?;
+        let mut card = Self::new(profile);
+        let mut journal =
+            Journal::recreate(Box::new(medium), fingerprint(profile), declaration(profile))
+                .map_err(|e| state_error(e, profile, path))?;
+        card.persistent.seal_pins(journal.salt());
+        journal
+            .compact(&card.persistent.records())
+            .map_err(|e| state_error(OpenError::Io(e), profile, path))?;
+        card.store = Storage(Some(journal));
         Ok(card)
+    }
+
+    /// True when the state file recorded no declaration (an older build wrote it) and was
+    /// taken as this card's profile's; it records it from now on. Front ends say so: if the
+    /// file came from another profile of the same layout, `--reset-state` starts again.
+    #[must_use]
+    pub fn state_file_adopted(&self) -> bool {
+        self.store.0.as_ref().is_some_and(Journal::adopted)
     }
 
     /// True when [`Card::open`] made this card's state file (none existed): the card
@@ -301,7 +333,8 @@ impl Card {
         new: bool,
     ) -> Result<Self, OpenError> {
         let mut card = Self::new(profile);
-        let (mut journal, opened) = Journal::open(medium, fingerprint(profile), new)?;
+        let (mut journal, opened) =
+            Journal::open(medium, fingerprint(profile), declaration(profile), new)?;
         card.persistent.seal_pins(journal.salt());
         if opened.new {
             journal
@@ -408,5 +441,25 @@ impl Card {
             let records = self.persistent.records();
             let _ = j.compact(&records);
         }
+    }
+}
+
+/// A journal's refusal as a [`StateError`] naming the file.
+fn state_error(e: OpenError, profile: &Profile, path: &Path) -> StateError {
+    match e {
+        OpenError::Refused(reason) => StateError::Refused {
+            path: path.to_owned(),
+            reason,
+        },
+        OpenError::OtherDeclaration(recorded) => StateError::OtherDeclaration {
+            path: path.to_owned(),
+            recorded: Box::new(recorded),
+            current: Box::new(declaration(profile)),
+        },
+        OpenError::Io(source) => StateError::Io {
+            path: path.to_owned(),
+            what: "cannot read or write",
+            source,
+        },
     }
 }

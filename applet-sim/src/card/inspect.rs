@@ -3,7 +3,7 @@
 //! of the device: a terminal sees a card only through [`crate::SmartCard`].
 
 use super::Card;
-use super::durable::{Storage, fingerprint};
+use super::durable::{Storage, declaration, fingerprint};
 use super::state::{AppBlock, CardKey, OwnedPin, Volatile};
 use crate::model::Unblock;
 use crate::profile::Profile;
@@ -87,7 +87,12 @@ impl Card {
     /// writing: the tearing tests run one command on such a copy.
     pub fn resume_on(&mut self, profile: &Profile, medium: Box<dyn Medium>) {
         let salt = self.persistent.salt().unwrap_or_default();
-        self.store = Storage(Some(Journal::resume(medium, fingerprint(profile), salt)));
+        self.store = Storage(Some(Journal::resume(
+            medium,
+            fingerprint(profile),
+            declaration(profile),
+            salt,
+        )));
     }
 
     /// Compacts the state file after every `n` journal records (the tearing run uses 1, so

@@ -28,6 +28,8 @@ mod pins;
 #[cfg(any(test, feature = "testing"))]
 mod inspect;
 
+pub(crate) use durable::fingerprint as layout_fingerprint;
+
 use apdu::{ApduResult, CommandApdu, Response, StatusWord};
 
 use self::state::{CardKey, Lifecycle, OwnedPin, Persistent, Rng, Volatile};
@@ -51,7 +53,8 @@ pub struct Card {
 }
 
 impl Card {
-    /// A fresh card, powered on, as the profile describes it.
+    /// A fresh card, powered on, as the profile describes it (in the state it chooses, if
+    /// any: PIN and key counters, blocked applications, a blocked card).
     #[must_use]
     pub fn new(profile: &Profile) -> Self {
         let (fs, dfs) = profile.file_system();
@@ -67,7 +70,8 @@ impl Card {
                     (p.min_digits, p.max_digits),
                     p.value,
                     p.max_tries,
-                ),
+                )
+                .with_remaining(p.tries),
                 unblock: p.unblock,
             })
             .collect();
@@ -80,9 +84,19 @@ impl Card {
                 version: k.version,
                 value: k.value.clone(),
                 max_tries: k.max_tries,
-                remaining: k.max_tries,
+                // A chosen state never gives more tries than the maximum.
+                remaining: k.tries.min(k.max_tries),
             })
             .collect();
+        // A chosen state (docs/CARD.md §4.5): the blocks the profile starts the card with.
+        let lifecycle = Lifecycle {
+            card_blocked: profile.card_blocked,
+            blocked_apps: profile
+                .dfs
+                .iter()
+                .filter_map(|d| Some((owner(&d.id), d.blocked?)))
+                .collect(),
+        };
         Self {
             atr: profile.atr.clone(),
             protocol: profile.protocol,
@@ -91,7 +105,7 @@ impl Card {
                 fs,
                 pins,
                 keys,
-                lifecycle: Lifecycle::default(),
+                lifecycle,
             },
             volatile: Volatile::new(),
             rng: Rng::new(profile.options.challenge_seed),

@@ -8,6 +8,7 @@ use apdu::{ApduResult, StatusWord};
 
 use super::Card;
 use crate::fs::{FileSystem, MF, NodeId};
+pub(super) use crate::model::AppBlock;
 use crate::model::{AppKind, Granted, KeySet, PinObject, Unblock};
 
 /// A PIN object and the DF it belongs to (it applies in that DF and below).
@@ -70,15 +71,6 @@ impl Volatile {
     }
 }
 
-/// An application's block (§4.1, §5.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum AppBlock {
-    /// `84 1E 00 00` (PBOC): SELECT answers 6283; `84 18` lifts it.
-    Temporary,
-    /// `84 1E 00 01`: for ever; every command in the application answers 9303.
-    Permanent,
-}
-
 /// The card's life-cycle state: what the blocking commands change.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Lifecycle {
@@ -103,16 +95,6 @@ impl Lifecycle {
     }
 }
 
-impl AppBlock {
-    /// The stronger of two blocks.
-    pub(super) fn max_block(self, other: Self) -> Self {
-        if self == Self::Permanent || other == Self::Permanent {
-            Self::Permanent
-        } else {
-            Self::Temporary
-        }
-    }
-}
 /// The card's random source for GET CHALLENGE (docs/SECURITY.md §1): the operating
 /// system's, so no answer predicts the next (a terminal that lends its PSAM briefly cannot be
 /// pre-played); or, when the profile sets `challenge_seed`, SplitMix64 from that seed, for

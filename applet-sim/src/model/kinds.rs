@@ -59,6 +59,28 @@ pub enum Structure {
     Cyclic,
 }
 
+/// How an application is blocked (docs/CARD.md §4.1, §4.4, §5.4): by a command
+/// (`84 1E`), or from the start by a profile (`blocked` of a `[[df]]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppBlock {
+    /// `84 1E 00 00` (PBOC only): SELECT answers 6283, other commands 6985; `84 18` lifts it.
+    Temporary,
+    /// `84 1E 00 01`: for ever; every command in the application answers 9303.
+    Permanent,
+}
+
+impl AppBlock {
+    /// The stronger of two blocks.
+    #[must_use]
+    pub fn max_block(self, other: Self) -> Self {
+        if self == Self::Permanent || other == Self::Permanent {
+            Self::Permanent
+        } else {
+            Self::Temporary
+        }
+    }
+}
+
 /// A vocabulary of words written in profiles: each value and its name, listed once.
 pub trait Vocabulary: Copy + PartialEq + 'static {
     /// Every value with its name.
@@ -161,7 +183,14 @@ macro_rules! by_name {
     )*};
 }
 
-by_name!(Protocol, CipherSuite, AppKind, Structure);
+impl Vocabulary for AppBlock {
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Self::Temporary, "temporary"),
+        (Self::Permanent, "permanent"),
+    ];
+}
+
+by_name!(Protocol, CipherSuite, AppKind, Structure, AppBlock);
 
 impl CipherSuite {
     /// The suite of the keys of an application of this kind on a card of this suite: the

@@ -1,6 +1,6 @@
 //! The card's domain vocabulary, depending on nothing else in this crate: protocol, cipher
-//! suite, application kind, EF structure and control parameters, unblock method
-//! ([`kinds`]), key ids ([`keys`]), application names ([`aid`]), access conditions
+//! suite, application kind, application block, EF structure and control parameters, unblock
+//! method ([`kinds`]), key ids ([`keys`]), application names ([`aid`]), access conditions
 //! ([`access`]), write points ([`write`](mod@write)), the PIN object ([`pin`]) and what it keeps
 //! of its value ([`secret`]).
 //!
@@ -17,7 +17,9 @@ pub mod write;
 
 pub use access::{Access, AccessParseError, Granted, KeySet};
 pub use file::EfControl;
-pub use kinds::{AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName, Vocabulary};
+pub use kinds::{
+    AppBlock, AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName, Vocabulary,
+};
 pub use pin::{PinEncoding, PinError, PinObject, PinTextError, PinValue, Secret};
 pub use secret::{Salt, SealedPin, Sealing};
 pub use write::{StorageFailure, WritePoint};

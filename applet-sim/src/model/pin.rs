@@ -313,6 +313,15 @@ impl PinObject {
         }
     }
 
+    /// The same object with at most `remaining` tries left (a card made in a chosen state:
+    /// a profile's `tries`). It only takes tries away, never adds any: the result is at
+    /// most the tries the object had, and so at most its maximum.
+    #[must_use]
+    pub fn with_remaining(mut self, remaining: u8) -> Self {
+        self.remaining = remaining.min(self.remaining);
+        self
+    }
+
     /// Tries left.
     #[must_use]
     pub fn remaining(&self) -> u8 {

@@ -231,3 +231,37 @@ fn sealed_secrets_compare_by_verifier_and_depend_on_salt_and_place() {
         "SealedPin(key kept: true)"
     );
 }
+
+/// A chosen state (a profile's `tries`) only takes tries away: never above the maximum,
+/// never above what the object had; at 0 the object is blocked and a correct PIN is refused
+/// with 6983, without a comparison or a write.
+#[test]
+fn a_chosen_counter_only_takes_tries_away() {
+    assert_eq!(ssse_pin().with_remaining(200).remaining(), 3);
+    assert_eq!(ssse_pin().with_remaining(1).remaining(), 1);
+    assert_eq!(
+        ssse_pin().with_remaining(1).with_remaining(3).remaining(),
+        1
+    );
+    let mut locked = ssse_pin().with_remaining(0);
+    assert!(locked.is_blocked());
+    let mut writes = 0;
+    let mut count = |_: WritePoint, _: &PinObject| -> Result<(), StorageFailure> {
+        writes += 1;
+        Ok(())
+    };
+    assert_eq!(
+        locked.verify(&[0x12, 0x34, 0x56], &mut count),
+        Err(PinError::Blocked)
+    );
+    assert_eq!(writes, 0);
+    let mut one = ssse_pin().with_remaining(1);
+    assert_eq!(
+        one.verify(&[0x65, 0x43, 0x21], &mut none),
+        Err(PinError::Mismatch { remaining: 0 })
+    );
+    assert_eq!(
+        one.verify(&[0x12, 0x34, 0x56], &mut none),
+        Err(PinError::Blocked)
+    );
+}

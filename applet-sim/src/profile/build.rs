@@ -10,7 +10,8 @@ use toml::Spanned;
 use super::schema::{CardToml, DfToml, EfToml, KeyToml, PinToml, ProfileToml};
 use super::{DfDef, EfDef, KeyDef, MAX_CARD_BYTES, MAX_FILES, Options, PinDef, Profile};
 use crate::model::{
-    Access, AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure, Unblock,
+    Access, AppBlock, AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure,
+    Unblock, Vocabulary,
 };
 
 /// Parses and validates profile text; `source_name` is used in errors.
@@ -31,12 +32,12 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         ));
     }
     let mut index = Index::default();
-    let dfs = entries(&raw.df, &at, |t, _| df_def(t, &mut index))?;
+    let mut dfs = entries(&raw.df, &at, |t, _| df_def(t, &mut index))?;
     let efs = entries(&raw.ef, &at, |t, _| ef_def(t, &mut index))?;
     if let Some(extra) = raw.pin.get(64) {
         return Err(at.error(extra.span(), "at most 64 PIN objects".into()));
     }
-    let pins = entries(&raw.pin, &at, |t, done| pin_def(t, &index, done))?;
+    let mut pins = entries(&raw.pin, &at, |t, done| pin_def(t, &index, done))?;
     check_puks(&raw.pin, &pins, &at)?;
     let factors = crate::crypto::Factors {
         region: raw.card.region.as_deref(),
@@ -45,9 +46,10 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
     if let Some(extra) = raw.key.get(256) {
         return Err(at.error(extra.span(), "at most 256 keys".into()));
     }
-    let keys = entries(&raw.key, &at, |t, done| {
+    let mut keys = entries(&raw.key, &at, |t, done| {
         key_def(t, &index, done, cipher, &factors)
     })?;
+    chosen_state(&raw, &mut dfs, &mut pins, &mut keys, &at)?;
     Ok(Profile {
         source_name: source_name.to_owned(),
         description: raw.card.description,
@@ -61,7 +63,70 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         efs,
         pins,
         keys,
+        card_blocked: raw.card.blocked,
     })
+}
+
+/// A card in a chosen state (docs/CARD.md §4.5): a PIN's or key's `tries` (at most its
+/// `max_tries`: a profile never gives more tries than the maximum), an application's
+/// `blocked` (only where the card has that block: the SSSE's permanent one, the financial
+/// application's temporary or permanent one). Each error is placed at its field.
+fn chosen_state(
+    raw: &ProfileToml,
+    dfs: &mut [DfDef],
+    pins: &mut [PinDef],
+    keys: &mut [KeyDef],
+    at: &Placer<'_>,
+) -> Result<(), ProfileError> {
+    let tries = |field: &Spanned<u8>, max: u8, what: &str| {
+        let n = *field.get_ref();
+        if n > max {
+            return Err(at.error(
+                field.span(),
+                format!(
+                    "tries: {n} is more than max_tries {max} of this {what} (0 = blocked, \
+                     at most max_tries)"
+                ),
+            ));
+        }
+        Ok(n)
+    };
+    for (t, pin) in raw.pin.iter().zip(pins.iter_mut()) {
+        if let Some(field) = &t.get_ref().tries {
+            pin.tries = tries(field, pin.max_tries, "PIN")?;
+        }
+    }
+    for (t, key) in raw.key.iter().zip(keys.iter_mut()) {
+        if let Some(field) = &t.get_ref().tries {
+            key.tries = tries(field, key.max_tries, "key")?;
+        }
+    }
+    for (t, df) in raw.df.iter().zip(dfs.iter_mut()) {
+        let Some(field) = &t.get_ref().blocked else {
+            continue;
+        };
+        let block = field
+            .get_ref()
+            .parse::<AppBlock>()
+            .map_err(|e| at.error(field.span(), format!("blocked: {e}")))?;
+        let allowed = match (df.parent.as_str(), df.kind, block) {
+            ("MF", Some(AppKind::Pboc), _) | ("MF", Some(AppKind::Ssse), AppBlock::Permanent) => {
+                Ok(())
+            }
+            ("MF", Some(AppKind::Ssse), AppBlock::Temporary) => Err(
+                "blocked: the SSSE has only the permanent block (84 1E 00 01), not \"temporary\""
+                    .to_owned(),
+            ),
+            ("MF", kind, _) => Err(format!(
+                "blocked: an application of kind {} has no APPLICATION BLOCK (only ssse and pboc)",
+                kind.map_or("(none)", |k| k.name())
+            )),
+            _ => Err("blocked: only an application directly under the MF can be blocked".into()),
+        };
+        allowed.map_err(|m| at.error(field.span(), m))?;
+        df.blocked = Some(block);
+    }
+    Ok(())
 }
 
 /// Turns a span of the profile text into an error at its line and column.
@@ -305,6 +370,7 @@ fn df_def(t: &DfToml, index: &mut Index) -> Result<DfDef, String> {
         name,
         fci,
         kind,
+        blocked: None,
     })
 }
 
@@ -508,6 +574,7 @@ fn pin_def(t: &PinToml, index: &Index, pins: &[PinDef]) -> Result<PinDef, String
         max_digits: t.max_digits,
         value,
         max_tries: t.max_tries,
+        tries: t.max_tries,
         unblock,
     })
 }
@@ -574,5 +641,6 @@ fn key_def(
         version: t.version,
         value,
         max_tries: t.max_tries,
+        tries: t.max_tries,
     })
 }

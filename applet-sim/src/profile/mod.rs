@@ -5,6 +5,7 @@
 //! Built-in profiles are embedded in the binary ([`Profile::builtin`]).
 
 mod build;
+mod canonical;
 mod error;
 mod schema;
 
@@ -18,7 +19,7 @@ use crate::input::{InputProblem, read_text};
 
 use crate::fs::{Df, Ef, EfContent, FileSystem, MF, NodeId};
 use crate::model::{
-    AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure, Unblock,
+    AppBlock, AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure, Unblock,
 };
 
 /// The built-in profiles: (name, TOML text).
@@ -58,8 +59,11 @@ pub struct KeyDef {
     pub version: u8,
     /// The card key: 8 or 16 bytes (given, or derived from a master key, §6.6).
     pub value: Vec<u8>,
-    /// Tries after a success (and initially).
+    /// Tries after a success.
     pub max_tries: u8,
+    /// Tries left when the card is made (`max_tries` unless the profile chooses fewer; 0:
+    /// locked). Never more than `max_tries`.
+    pub tries: u8,
 }
 
 /// Options that change behaviour the spec leaves open.
@@ -84,6 +88,9 @@ pub struct DfDef {
     pub fci: Option<Vec<u8>>,
     /// The command set, for an application DF directly under the MF.
     pub kind: Option<AppKind>,
+    /// The application blocked when the card is made (a chosen state; only an application
+    /// that has the block: SSSE permanent, financial temporary or permanent).
+    pub blocked: Option<AppBlock>,
 }
 
 /// An EF as the profile declares it.
@@ -114,8 +121,11 @@ pub struct PinDef {
     pub max_digits: u8,
     /// The initial value.
     pub value: PinValue,
-    /// Tries after a success (and initially).
+    /// Tries after a success.
     pub max_tries: u8,
+    /// Tries left when the card is made (`max_tries` unless the profile chooses fewer; 0:
+    /// blocked). Never more than `max_tries`.
+    pub tries: u8,
     /// How it is unblocked when blocked.
     pub unblock: Unblock,
 }
@@ -129,6 +139,11 @@ impl DfNodes<'_> {
     /// rules out).
     pub(crate) fn node(&self, label: &str) -> NodeId {
         self.0.get(label).copied().unwrap_or(MF)
+    }
+
+    /// The label of each DF node (the MF as `MF`).
+    pub(crate) fn labels(&self) -> HashMap<NodeId, String> {
+        self.0.iter().map(|(l, n)| (*n, (*l).to_owned())).collect()
     }
 }
 
@@ -155,6 +170,8 @@ pub struct Profile {
     pub pins: Vec<PinDef>,
     /// Card keys.
     pub keys: Vec<KeyDef>,
+    /// The card blocked when made (a chosen state: CARD BLOCK done).
+    pub card_blocked: bool,
 }
 
 impl Profile {

@@ -34,6 +34,9 @@ pub(super) struct CardToml {
     pub(super) atr: Spanned<String>,
     pub(super) protocol: Spanned<String>,
     pub(super) cipher: Spanned<String>,
+    /// A card in a chosen state: blocked (CARD BLOCK done).
+    #[serde(default)]
+    pub(super) blocked: bool,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +50,8 @@ pub(super) struct DfToml {
     pub(super) algorithm: Option<u8>,
     pub(super) fci: Option<String>,
     pub(super) kind: Option<String>,
+    /// A card in a chosen state: the application blocked, `temporary` or `permanent`.
+    pub(super) blocked: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +82,8 @@ pub(super) struct PinToml {
     pub(super) value: String,
     pub(super) max_tries: u8,
     pub(super) unblock: String,
+    /// A card in a chosen state: tries left (0 = blocked); `max_tries` when absent.
+    pub(super) tries: Option<Spanned<u8>>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +99,8 @@ pub(super) struct KeyToml {
     pub(super) diversify: Vec<String>,
     #[serde(default = "default_key_tries")]
     pub(super) max_tries: u8,
+    /// A card in a chosen state: tries left (0 = locked); `max_tries` when absent.
+    pub(super) tries: Option<Spanned<u8>>,
 }
 
 pub(super) fn default_key_tries() -> u8 {

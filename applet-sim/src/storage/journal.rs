@@ -1,13 +1,16 @@
 //! The journal: the card's storage on a medium. Opening parses the state file (or draws the
 //! salt of a new one, which the caller then writes whole; a torn tail is cut off only once
-//! every record was accepted), each write point appends one record (synced unless the point
-//! says otherwise; after a failure every write fails), and compaction rewrites the whole
-//! state atomically, in the current format, under the file's salt.
+//! every record was accepted) and checks that it was made from the same declaration; each
+//! write point appends one record (synced unless the point says otherwise; after a failure
+//! every write fails), and compaction rewrites the whole state atomically, in the current
+//! format, under the file's salt, with the declaration first.
 
 use std::fmt;
 use std::io;
 
-use super::record::{FORMAT_VERSION, Record, header, parse};
+use super::record::{
+    Declaration, FORMAT_VERSION, MAGIC, Record, check_fingerprint, header, parse_any,
+};
 use super::{Medium, StorageFailure, WritePoint};
 use crate::model::Salt;
 
@@ -21,6 +24,8 @@ const COMPACT_AFTER_BYTES: usize = 32 << 20;
 pub struct Journal {
     medium: Box<dyn Medium>,
     fingerprint: u64,
+    /// The declaration the file records (written first in every snapshot).
+    declaration: Declaration,
     salt: Salt,
     since_compaction: usize,
     bytes_since_compaction: usize,
@@ -28,6 +33,8 @@ pub struct Journal {
     failed: Option<StorageFailure>,
     /// The medium was empty when opened: this journal wrote the file's first state.
     created: bool,
+    /// The file recorded no declaration (formats 1 and 2): it was taken as this one's.
+    adopted: bool,
     /// The write points passed (compaction as "compaction"), for the tearing report: kept
     /// only by a resumed journal (the tearing run's), so a long-running card does not grow.
     log: Option<Vec<&'static str>>,
@@ -47,17 +54,22 @@ impl Journal {
     /// Opens the journal on `medium`: the records to replay, or the reason the content is
     /// refused (nothing written then). When `new` (no file existed) and the medium is empty,
     /// a salt is drawn and nothing is read: the caller writes the initial state with
-    /// [`Journal::compact`]; an existing empty file is refused as truncated.
+    /// [`Journal::compact`]; an existing empty file is refused as truncated. A file made
+    /// from another declaration is refused ([`OpenError::OtherDeclaration`]) before its
+    /// layout is compared; one that records none (formats 1 and 2, older builds) is taken as
+    /// `declaration`'s ([`Journal::adopted`]) and migrated by the caller.
     ///
     /// # Errors
-    /// A message for a refused file, or the I/O error (or no random source).
+    /// A message for a refused file, the declaration it records, or the I/O error (or no
+    /// random source).
     pub fn open(
         mut medium: Box<dyn Medium>,
         fingerprint: u64,
+        declaration: Declaration,
         new: bool,
     ) -> Result<(Self, Opened), OpenError> {
         let bytes = medium.read_all().map_err(OpenError::Io)?;
-        let mut journal = Self::new(medium, fingerprint, Salt::default(), None);
+        let mut journal = Self::new(medium, fingerprint, declaration, Salt::default(), None);
         let mut opened = Opened {
             records: Vec::new(),
             torn_tail_at: None,
@@ -75,7 +87,15 @@ impl Journal {
             journal.created = true;
             return Ok((journal, opened));
         }
-        let parsed = parse(&bytes, fingerprint).map_err(OpenError::Refused)?;
+        let parsed = parse_any(&bytes).map_err(OpenError::Refused)?;
+        match parsed.declaration {
+            Some(recorded) if recorded.digest != journal.declaration.digest => {
+                return Err(OpenError::OtherDeclaration(recorded));
+            }
+            Some(_) => {}
+            None => journal.adopted = true,
+        }
+        check_fingerprint(parsed.fingerprint, fingerprint).map_err(OpenError::Refused)?;
         journal.since_compaction = parsed.records.len();
         journal.bytes_since_compaction = bytes.len();
         match parsed.salt {
@@ -92,10 +112,43 @@ impl Journal {
         Ok((journal, opened))
     }
 
+    /// A journal that starts the file again (`--reset-state`): whatever state the medium
+    /// holds is replaced by the caller's [`Journal::compact`], under a new salt. Only a
+    /// state file is replaced (its magic, whatever else is wrong with it), or an empty or
+    /// missing one: any other content is refused and left as it was.
+    ///
+    /// # Errors
+    /// A message for a file that is not a state file, or the I/O error (or no random source).
+    pub fn recreate(
+        mut medium: Box<dyn Medium>,
+        fingerprint: u64,
+        declaration: Declaration,
+    ) -> Result<Self, OpenError> {
+        let bytes = medium.read_all().map_err(OpenError::Io)?;
+        if !bytes.is_empty() && !bytes.starts_with(&MAGIC) {
+            return Err(OpenError::Refused(
+                "not a card state file (no SSCSTATE magic): only a state file is recreated".into(),
+            ));
+        }
+        let mut journal = Self::new(medium, fingerprint, declaration, Salt::default(), None);
+        getrandom::fill(&mut journal.salt)
+            .map_err(|e| OpenError::Io(io::Error::other(e.to_string())))?;
+        journal.created = bytes.is_empty();
+        Ok(journal)
+    }
+
     /// Whether the medium was empty when opened (a new state file).
     #[must_use]
     pub fn created(&self) -> bool {
         self.created
+    }
+
+    /// Whether the file recorded no declaration (written by an older build, formats 1 and
+    /// 2) and was taken as the one it was opened with (which it records from its migration
+    /// on).
+    #[must_use]
+    pub fn adopted(&self) -> bool {
+        self.adopted
     }
 
     /// The state file's salt (PIN values are sealed under it).
@@ -117,25 +170,33 @@ impl Journal {
     /// read, no write). It keeps a log of its write points ([`Journal::take_log`]).
     #[cfg(any(test, feature = "testing"))]
     #[must_use]
-    pub fn resume(medium: Box<dyn Medium>, fingerprint: u64, salt: Salt) -> Self {
-        Self::new(medium, fingerprint, salt, Some(Vec::new()))
+    pub fn resume(
+        medium: Box<dyn Medium>,
+        fingerprint: u64,
+        declaration: Declaration,
+        salt: Salt,
+    ) -> Self {
+        Self::new(medium, fingerprint, declaration, salt, Some(Vec::new()))
     }
 
     fn new(
         medium: Box<dyn Medium>,
         fingerprint: u64,
+        declaration: Declaration,
         salt: Salt,
         log: Option<Vec<&'static str>>,
     ) -> Self {
         Self {
             medium,
             fingerprint,
+            declaration,
             salt,
             since_compaction: 0,
             bytes_since_compaction: 0,
             compact_after: COMPACT_AFTER,
             failed: None,
             created: false,
+            adopted: false,
             log,
         }
     }
@@ -198,12 +259,12 @@ impl Journal {
         self.log.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
-    /// Writes the whole state as a new file, atomically.
+    /// Writes the whole state as a new file, atomically, its declaration first.
     ///
     /// # Errors
     /// The I/O error (the old file is intact: the rename is the commit).
     pub fn compact(&mut self, state: &[Record]) -> io::Result<()> {
-        let mut snapshot = Vec::new();
+        let mut snapshot = self.declaration.encode();
         for r in state {
             snapshot.extend_from_slice(&r.encode());
         }
@@ -254,6 +315,9 @@ pub enum OpenError {
     /// The content is not a state file of this card.
     #[error("{0}")]
     Refused(String),
+    /// The file was made from another declaration (the one it records).
+    #[error("made from profile {} (declaration {})", .0.name, .0.short_digest())]
+    OtherDeclaration(Declaration),
     /// I/O.
     #[error("I/O on the medium")]
     Io(#[source] io::Error),
@@ -270,8 +334,9 @@ mod tests {
             card_blocked: false,
             blocked_apps: Vec::new(),
         };
-        let (mut opened, _) = Journal::open(Box::new(MemMedium::new()), 7, true).unwrap();
-        let mut resumed = Journal::resume(Box::new(MemMedium::new()), 7, Salt::default());
+        let d = || Declaration::new("test", [0; 32]);
+        let (mut opened, _) = Journal::open(Box::new(MemMedium::new()), 7, d(), true).unwrap();
+        let mut resumed = Journal::resume(Box::new(MemMedium::new()), 7, d(), Salt::default());
         for _ in 0..3 {
             opened.write(WritePoint::Lifecycle, &record).unwrap();
             resumed.write(WritePoint::Lifecycle, &record).unwrap();

@@ -38,9 +38,9 @@ use std::path::PathBuf;
 
 #[cfg(any(test, feature = "testing"))]
 pub use fault::{CutMode, MemMedium};
-pub use file::{FileMedium, create_private, effective_uid};
+pub use file::{FileMedium, MAX_STATE_BYTES, create_private, effective_uid};
 pub use journal::{Journal, OpenError};
-pub use record::{EfData, Record, fnv1a};
+pub use record::{Declaration, EfData, Record, fnv1a, parse_any};
 
 pub use crate::model::{StorageFailure, WritePoint};
 
@@ -81,6 +81,42 @@ pub enum StateError {
         /// The file.
         path: PathBuf,
     },
+    /// The file was made from another declaration than the profile it is opened with: a
+    /// different profile, or the same one edited since (the card in the file is not the
+    /// card the profile now declares).
+    #[error(
+        "{path}: {}; the file was left as it was",
+        other_declaration(recorded, current)
+    )]
+    OtherDeclaration {
+        /// The file.
+        path: PathBuf,
+        /// The declaration the file records.
+        recorded: Box<Declaration>,
+        /// The profile's declaration.
+        current: Box<Declaration>,
+    },
+}
+
+/// Why a state file's declaration is not the profile's, in words.
+fn other_declaration(recorded: &Declaration, current: &Declaration) -> String {
+    if recorded.name == current.name {
+        format!(
+            "made from profile {} as it was then (declaration {}), not as it is now ({}): the \
+             profile was edited",
+            recorded.name,
+            recorded.short_digest(),
+            current.short_digest()
+        )
+    } else {
+        format!(
+            "made from profile {} (declaration {}), not from {} ({})",
+            recorded.name,
+            recorded.short_digest(),
+            current.name,
+            current.short_digest()
+        )
+    }
 }
 
 // --- Media ------------------------------------------------------------------------------

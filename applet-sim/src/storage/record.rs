@@ -4,9 +4,11 @@
 //! (dropped) from damage (refused).
 //!
 //! Format 2 keeps PIN values sealed (model/secret.rs: a salted verifier, and the PKI key of
-//! a PIN verified by cryptogram) under the header's salt. Format 1 (no salt, PIN values in
-//! the clear) is still read, so that opening migrates it: its records are replayed, then the
-//! file is rewritten in format 2.
+//! a PIN verified by cryptogram) under the header's salt. Format 3 adds the declaration the
+//! file was made from ([`Declaration`]: the profile's name and the digest of its canonical
+//! content), the first record of the snapshot. Formats 1 (no salt, PIN values in the clear)
+//! and 2 (no declaration) are still read, so that opening migrates them: their records are
+//! replayed, then the file is rewritten in format 3.
 
 use crate::model::{PinValue, Salt, SealedPin};
 
@@ -65,15 +67,80 @@ pub enum EfData {
     Records(Vec<Vec<u8>>),
 }
 
+/// The declaration a state file was made from (format 3): the profile's name as it was given
+/// (`builtin:gen3`, a path) and the digest of its canonical content
+/// ([`crate::Profile::digest`]). A state file belongs to one declaration: opened with another
+/// it is refused, naming both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declaration {
+    /// The profile's name, for messages (at most 4096 bytes are kept).
+    pub name: String,
+    /// SM3 of the profile's canonical content.
+    pub digest: [u8; 32],
+}
+
+/// The longest declaration name kept (longer names are cut at a character boundary).
+pub const MAX_NAME: usize = 4096;
+
+impl Declaration {
+    /// A declaration, its name cut to 4096 bytes (at a character boundary).
+    #[must_use]
+    pub fn new(name: &str, digest: [u8; 32]) -> Self {
+        let mut end = name.len().min(MAX_NAME);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self {
+            name: name.get(..end).unwrap_or_default().to_owned(),
+            digest,
+        }
+    }
+
+    /// The first 8 bytes of the digest in hex, for messages.
+    #[must_use]
+    pub fn short_digest(&self) -> String {
+        self.digest
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02X}"))
+            .collect()
+    }
+
+    /// The record that holds it (kind 7): digest ‖ name length ‖ name.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut p = vec![7u8];
+        p.extend_from_slice(&self.digest);
+        put_bytes(&mut p, self.name.as_bytes());
+        frame(&p)
+    }
+
+    fn decode(p: &[u8]) -> Option<Self> {
+        let mut r = Reader(p);
+        if r.u8()? != 7 {
+            return None;
+        }
+        let digest = r.take(32)?.try_into().ok()?;
+        let name = r.bytes()?;
+        if name.len() > MAX_NAME || !r.0.is_empty() {
+            return None;
+        }
+        Some(Self {
+            name: String::from_utf8(name.to_vec()).ok()?,
+            digest,
+        })
+    }
+}
+
 /// `SSCSTATE`: the first bytes of a state file.
 pub const MAGIC: [u8; 8] = *b"SSCSTATE";
-/// The format version written (format 1 is read too, to migrate it).
-pub const FORMAT_VERSION: u16 = 2;
+/// The format version written (formats 1 and 2 are read too, to migrate them).
+pub const FORMAT_VERSION: u16 = 3;
 /// Format 1: magic(8) ‖ version(2) ‖ profile fingerprint(8) ‖ snapshot length(4) ‖ CRC-32
 /// of the previous 22 bytes(4).
 const HEADER_V1_LEN: usize = 26;
-/// Format 2: magic(8) ‖ version(2) ‖ profile fingerprint(8) ‖ salt(16) ‖ snapshot length(4)
-/// ‖ CRC-32 of the previous 38 bytes(4).
+/// Formats 2 and 3: magic(8) ‖ version(2) ‖ profile fingerprint(8) ‖ salt(16) ‖ snapshot
+/// length(4) ‖ CRC-32 of the previous 38 bytes(4).
 const HEADER_LEN: usize = 42;
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib), bitwise: records are small.
@@ -101,12 +168,17 @@ pub fn fnv1a(data: &[u8]) -> u64 {
     })
 }
 
-/// The header of a file whose snapshot (the records written whole at creation or
-/// compaction, which must all be there) takes `snapshot_len` bytes.
+/// The header of a file (in the current format) whose snapshot (the records written whole
+/// at creation or compaction, which must all be there) takes `snapshot_len` bytes.
 pub(super) fn header(fingerprint: u64, salt: &Salt, snapshot_len: usize) -> Vec<u8> {
+    header_of(FORMAT_VERSION, fingerprint, salt, snapshot_len)
+}
+
+/// The header of format 2 or 3 (the tests write format-2 files with it).
+fn header_of(version: u16, fingerprint: u64, salt: &Salt, snapshot_len: usize) -> Vec<u8> {
     let mut h = Vec::with_capacity(HEADER_LEN);
     h.extend_from_slice(&MAGIC);
-    h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h.extend_from_slice(&version.to_le_bytes());
     h.extend_from_slice(&fingerprint.to_le_bytes());
     h.extend_from_slice(salt);
     put_u32(&mut h, snapshot_len);
@@ -191,14 +263,7 @@ impl Record {
                 }
             }
         }
-        let mut out = Vec::with_capacity(p.len() + 12);
-        let len = u32::try_from(p.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(&p);
-        let crc = crc32(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out
+        frame(&p)
     }
 
     /// Decodes one record's payload (length and CRC already checked) of a file in format
@@ -295,6 +360,19 @@ fn parse_one(bytes: &[u8], version: u16) -> Option<Record> {
     .flatten()
 }
 
+/// A payload framed as a record: `len(u32 LE) ‖ !len ‖ payload ‖ CRC-32(len ‖ !len ‖
+/// payload)`.
+fn frame(p: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(p.len() + 12);
+    let len = u32::try_from(p.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(p);
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
 fn put_u32(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
 }
@@ -336,23 +414,73 @@ pub struct Parsed {
     pub records: Vec<Record>,
     /// Bytes of header and whole records.
     pub valid_len: usize,
-    /// The file's format version (1: to migrate).
+    /// The file's format version (1 or 2: to migrate).
     pub version: u16,
     /// The file's salt (`None` in format 1).
     pub salt: Option<Salt>,
+    /// The fingerprint of the profile layout the file was written for.
+    pub fingerprint: u64,
+    /// The declaration the file was made from (`None` before format 3).
+    pub declaration: Option<Declaration>,
 }
 
-/// Parses a state file's bytes for a profile with this fingerprint.
+/// Parses a state file's bytes for a profile with this fingerprint (the tests' shorthand).
+///
+/// # Errors
+/// The reason the file is refused (another profile's layout included).
+#[cfg(test)]
+pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
+    let parsed = parse_any(bytes)?;
+    check_fingerprint(parsed.fingerprint, fingerprint)?;
+    Ok(parsed)
+}
+
+/// Refuses a file written for another profile layout.
+///
+/// # Errors
+/// The reason, with both fingerprints.
+pub fn check_fingerprint(stored: u64, fingerprint: u64) -> Result<(), String> {
+    if stored == fingerprint {
+        Ok(())
+    } else {
+        Err(format!(
+            "written for another card profile (fingerprint {stored:016X}, this profile {fingerprint:016X})"
+        ))
+    }
+}
+
+/// Parses a state file's bytes whatever profile it was written for (the caller compares
+/// [`Parsed::declaration`] and [`Parsed::fingerprint`]); nothing is written, so a reader
+/// that must not change the file (`ssc-card state`) uses it too.
 ///
 /// # Errors
 /// The reason the file is refused.
-pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
+pub fn parse_any(bytes: &[u8]) -> Result<Parsed, String> {
     let Header {
         version,
         salt,
+        fingerprint,
         len: mut at,
         snapshot_end,
-    } = check_header(bytes, fingerprint)?;
+    } = check_header(bytes)?;
+    let mut declaration = None;
+    if version >= 3 {
+        // Format 3: the snapshot starts with the declaration.
+        let rest = bytes.get(at..snapshot_end).unwrap_or_default();
+        let (payload, len) = match next_frame(rest, at, true)? {
+            Some(Frame {
+                payload,
+                len,
+                ok: true,
+            }) => (payload, len),
+            _ => return Err(format!("corrupt record at byte {at} (checksum mismatch)")),
+        };
+        declaration = Some(
+            Declaration::decode(payload)
+                .ok_or_else(|| format!("corrupt snapshot: no declaration record at byte {at}"))?,
+        );
+        at += len;
+    }
     let mut records = Vec::new();
     while at < bytes.len() {
         let in_snapshot = at < snapshot_end;
@@ -374,6 +502,8 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
         valid_len: at,
         version,
         salt,
+        fingerprint,
+        declaration,
     })
 }
 
@@ -381,6 +511,7 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
 struct Header {
     version: u16,
     salt: Option<Salt>,
+    fingerprint: u64,
     /// Its length (where the snapshot starts).
     len: usize,
     /// Where the snapshot ends (the journal starts).
@@ -392,21 +523,21 @@ fn field<const N: usize>(head: &[u8], at: usize) -> Option<[u8; N]> {
     head.get(at..at + N)?.try_into().ok()
 }
 
-/// Checks the header (magic, version, checksum, fingerprint) and that the file holds its
-/// whole snapshot.
-fn check_header(bytes: &[u8], fingerprint: u64) -> Result<Header, String> {
+/// Checks the header (magic, version, checksum) and that the file holds its whole snapshot.
+fn check_header(bytes: &[u8]) -> Result<Header, String> {
     let truncated = |need: usize| format!("truncated: {} bytes, a header has {need}", bytes.len());
-    let magic_and_version = bytes.get(..10).ok_or_else(|| truncated(HEADER_V1_LEN))?;
-    if magic_and_version.get(..8) != Some(&MAGIC[..]) {
+    let magic = bytes.get(..MAGIC.len()).unwrap_or(bytes);
+    if !MAGIC.starts_with(magic) {
         return Err("not a card state file (no SSCSTATE magic)".into());
     }
+    let magic_and_version = bytes.get(..10).ok_or_else(|| truncated(HEADER_V1_LEN))?;
     let version = field(magic_and_version, 8).map_or(0, u16::from_le_bytes);
     let header_len = match version {
         1 => HEADER_V1_LEN,
-        FORMAT_VERSION => HEADER_LEN,
+        2 | FORMAT_VERSION => HEADER_LEN,
         other => {
             return Err(format!(
-                "format version {other} (this build reads versions 1 and {FORMAT_VERSION})"
+                "format version {other} (this build reads versions 1 to {FORMAT_VERSION})"
             ));
         }
     };
@@ -419,13 +550,7 @@ fn check_header(bytes: &[u8], fingerprint: u64) -> Result<Header, String> {
         return Err("corrupt header (checksum mismatch)".into());
     }
     let salt = (version >= 2).then(|| field::<16>(head, 18)).flatten();
-    let stored = field(head, 10).map(u64::from_le_bytes);
-    if stored != Some(fingerprint) {
-        return Err(format!(
-            "written for another card profile (fingerprint {:016X}, this profile {fingerprint:016X})",
-            stored.unwrap_or_default()
-        ));
-    }
+    let fingerprint = field(head, 10).map_or(0, u64::from_le_bytes);
     let snapshot_end = le32(crc_at - 4)
         .and_then(|n| usize::try_from(n).ok())
         .and_then(|n| n.checked_add(header_len))
@@ -439,6 +564,7 @@ fn check_header(bytes: &[u8], fingerprint: u64) -> Result<Header, String> {
     Ok(Header {
         version,
         salt,
+        fingerprint,
         len: header_len,
         snapshot_end,
     })
@@ -456,6 +582,36 @@ fn next_record(
     in_snapshot: bool,
     version: u16,
 ) -> Result<Option<(Record, usize)>, String> {
+    let Some(Frame { payload, len, ok }) = next_frame(rest, at, in_snapshot)? else {
+        return Ok(None);
+    };
+    match (ok, Record::decode(payload, version)) {
+        (true, Some(r)) => Ok(Some((r, len))),
+        // Whole and checksummed but not a record this build knows: never torn.
+        (true, None) => Err(format!(
+            "a record this build cannot read at byte {at} (corrupt, or a newer format)"
+        )),
+        // A bad checksum at the very end is a torn append; before more data, or in the
+        // snapshot, it is damage.
+        (false, _) if len == rest.len() && !in_snapshot => Ok(None),
+        (false, _) => Err(format!("corrupt record at byte {at} (checksum mismatch)")),
+    }
+}
+
+/// One record's frame as read: its payload, the bytes it takes, whether its checksum is
+/// right.
+struct Frame<'a> {
+    payload: &'a [u8],
+    len: usize,
+    ok: bool,
+}
+
+/// The frame at the start of `rest` (byte `at` of the file), or `None` for a torn tail
+/// (possible only after the snapshot).
+///
+/// # Errors
+/// A damaged length, or a truncated snapshot record.
+fn next_frame(rest: &[u8], at: usize, in_snapshot: bool) -> Result<Option<Frame<'_>>, String> {
     // An append the file system extended but never filled (zeros after a crash, as some
     // file systems leave them) is a torn tail too.
     if !in_snapshot && rest.iter().all(|b| *b == 0) {
@@ -484,20 +640,11 @@ fn next_record(
     };
     let (body, crc) = whole.split_at(whole.len() - 4);
     let ok = crc.try_into().map(u32::from_le_bytes).ok() == Some(crc32(body));
-    match (
+    Ok(Some(Frame {
+        payload: body.get(8..).unwrap_or_default(),
+        len: whole.len(),
         ok,
-        Record::decode(body.get(8..).unwrap_or_default(), version),
-    ) {
-        (true, Some(r)) => Ok(Some((r, whole.len()))),
-        // Whole and checksummed but not a record this build knows: never torn.
-        (true, None) => Err(format!(
-            "a record this build cannot read at byte {at} (corrupt, or a newer format)"
-        )),
-        // A bad checksum at the very end is a torn append; before more data, or in the
-        // snapshot, it is damage.
-        (false, _) if whole.len() == rest.len() && !in_snapshot => Ok(None),
-        (false, _) => Err(format!("corrupt record at byte {at} (checksum mismatch)")),
-    }
+    }))
 }
 
 #[cfg(test)]
@@ -513,6 +660,10 @@ mod tests {
     }
 
     const SALT: Salt = [0x5A; 16];
+
+    fn decl() -> Declaration {
+        Declaration::new("builtin:test", [0xD5; 32])
+    }
 
     fn record() -> impl Strategy<Value = Record> {
         let bytes = prop::collection::vec(any::<u8>(), 0..40);
@@ -559,7 +710,7 @@ mod tests {
             cut in any::<prop::sample::Index>(),
             flip in any::<prop::sample::Index>(),
         ) {
-            let mut snap = Vec::new();
+            let mut snap = decl().encode();
             for r in &snapshot { snap.extend(r.encode()); }
             let mut bytes = header(7, &SALT, snap.len());
             bytes.extend(&snap);
@@ -572,6 +723,7 @@ mod tests {
             let all: Vec<Record> = snapshot.iter().chain(&journal).cloned().collect();
             let parsed = parse(&bytes, 7).unwrap();
             prop_assert_eq!(&parsed.records, &all);
+            prop_assert_eq!(parsed.declaration, Some(decl()));
             prop_assert_eq!(parsed.valid_len, bytes.len());
             prop_assert!(parse(&bytes, 8).is_err());
             // A torn journal: a prefix of the records survives.
@@ -592,7 +744,9 @@ mod tests {
         }
     }
     fn file(records: &[Vec<u8>]) -> Vec<u8> {
-        let mut bytes = header(7, &SALT, 0);
+        let d = decl().encode();
+        let mut bytes = header(7, &SALT, d.len());
+        bytes.extend(d);
         for r in records {
             bytes.extend(r);
         }
@@ -640,6 +794,52 @@ mod tests {
         assert_eq!((p.records, p.valid_len), (vec![key], valid));
     }
 
+    /// Format 3's snapshot starts with the declaration: a file without it, with a damaged
+    /// one, or with a second one later is refused; its name and digest round-trip; a file
+    /// of another layout is read by `parse_any` (the caller names the declarations).
+    #[test]
+    fn the_declaration_opens_the_snapshot() {
+        let key = Record::Key {
+            index: 1,
+            remaining: 2,
+        };
+        let p = parse_any(&file(&[key.encode()])).unwrap();
+        assert_eq!((p.declaration, p.fingerprint), (Some(decl()), 7));
+        assert!(
+            parse(&file(&[]), 8)
+                .unwrap_err()
+                .contains("another card profile")
+        );
+        // No declaration: the first snapshot record is a key.
+        let k = key.encode();
+        let mut bytes = header(7, &SALT, k.len());
+        bytes.extend(&k);
+        assert!(parse_any(&bytes).unwrap_err().contains("no declaration"));
+        // An empty snapshot.
+        assert!(
+            parse_any(&header(7, &SALT, 0))
+                .unwrap_err()
+                .contains("truncated")
+        );
+        // A damaged declaration.
+        let mut bytes = file(&[]);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert!(parse_any(&bytes).unwrap_err().contains("checksum"));
+        // A second declaration in the journal.
+        let mut bytes = file(&[]);
+        bytes.extend(decl().encode());
+        assert!(parse_any(&bytes).unwrap_err().contains("cannot read"));
+        // Names are kept whole up to MAX_NAME bytes, cut at a character boundary beyond.
+        let long = "名".repeat(2000);
+        let d = Declaration::new(&long, [1; 32]);
+        assert!(d.name.len() <= MAX_NAME && long.starts_with(&d.name));
+        assert_eq!(
+            Declaration::decode(&d.encode()[8..d.encode().len() - 4]),
+            Some(d)
+        );
+    }
+
     /// Format 1 (no salt, clear PIN records) is read, for migration; a clear PIN record in a
     /// format-2 file and a sealed one in a format-1 file are refused.
     #[test]
@@ -675,16 +875,28 @@ mod tests {
         assert!(parse(&v1(&sealed), 7).unwrap_err().contains("cannot read"));
         let p = parse(&file(&[sealed.encode()]), 7).unwrap();
         assert_eq!(
-            (p.version, p.salt, p.records),
-            (2, Some(SALT), vec![sealed])
+            (p.version, p.salt, p.records, p.declaration),
+            (3, Some(SALT), vec![sealed.clone()], Some(decl()))
         );
+        // Format 2: the same without the declaration.
+        let mut v2 = header_of(2, 7, &SALT, 0);
+        v2.extend(sealed.encode());
+        let p = parse(&v2, 7).unwrap();
+        assert_eq!(
+            (p.version, p.salt, p.records, p.declaration),
+            (2, Some(SALT), vec![sealed], None)
+        );
+        // A declaration record in format 2 is not one it can hold.
+        let mut v2 = header_of(2, 7, &SALT, 0);
+        v2.extend(decl().encode());
+        assert!(parse(&v2, 7).unwrap_err().contains("cannot read"));
         assert!(
             parse(&file(&[legacy.encode()]), 7)
                 .unwrap_err()
                 .contains("cannot read")
         );
         let mut future = file(&[]);
-        future[8] = 3;
-        assert!(parse(&future, 7).unwrap_err().contains("version 3"));
+        future[8] = 4;
+        assert!(parse(&future, 7).unwrap_err().contains("version 4"));
     }
 }
