@@ -47,8 +47,9 @@ enum Command {
     /// Replay the suite on a durable card, cutting the power at every write of every command
     /// in three ways, and check the reopened state (exit 1 on any violation).
     Tear(tear::TearArgs),
-    /// Service-centre flows through the software PSAM: read the holder's data, reset or
-    /// unblock the PIN, block the application or the card.
+    /// Service-centre and bank flows, their cryptograms from software keys or a PSAM card:
+    /// read the holder's data, reset or unblock the PIN, block the application or the card,
+    /// the bank's PIN reload and temporary block, reissue.
     Card(card::CardArgs),
 }
 
