@@ -30,6 +30,7 @@ pub mod crypto;
 mod device;
 mod fs;
 pub mod input;
+pub mod message;
 pub mod model;
 pub mod profile;
 pub mod restore_ack;
