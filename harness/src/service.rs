@@ -92,12 +92,12 @@ pub fn run_ops(
         if !transcript.ok() {
             if let Some(problem) = &transcript.problem {
                 return Err(FlowError::Failed {
-                    step: format!("{operation:?}"),
+                    step: operation.to_string(),
                     problem: problem.clone(),
                 });
             }
             let sw = parse(transcript.response()).sw;
-            return Err(refused(&format!("{operation:?}"), sw));
+            return Err(refused(&operation.to_string(), sw));
         }
         done.push(transcript);
     }
@@ -137,6 +137,8 @@ pub struct HolderData {
     pub birth_date: String,
     /// Whether INTERNAL AUTHENTICATE proved the card holds the IRK (None: not checked).
     pub card_authentic: Option<bool>,
+    /// What was not read or checked for lack of keys, and why (empty when all was).
+    pub skipped: Vec<String>,
 }
 
 impl HolderData {
@@ -202,37 +204,57 @@ fn read_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<(u8, Vec<u8>)>, Fl
     Ok(out)
 }
 
+/// What EF06 holds, for messages about it.
+const EF06: &str = "EF06 (social security number, name, sex, nation, birthplace, birth date)";
+
 /// Reads the holder's data (§11): the ATR's historical bytes, SELECT SSSE, INTERNAL
-/// AUTHENTICATE when the PSAM has the IRK, EF05, then EF06 (after external authentication
-/// with RKSSSE, key 0A, when the card asks for it, §3.3).
+/// AUTHENTICATE when the PSAM has the IRK, EF05 (free to read), then EF06 (after external
+/// authentication with RKSSSE, key 0A, when the card asks for it, §3.3). Without a PSAM, or
+/// without the key a step needs, that step is skipped and said in
+/// [`HolderData::skipped`]; what is public is read all the same.
 ///
 /// # Errors
 /// [`FlowError`] naming the refused step.
-pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData, FlowError> {
+pub fn read_holder(
+    t: &mut dyn Transport,
+    mut psam: Option<&mut Psam>,
+) -> Result<HolderData, FlowError> {
     let atr = t.atr()?;
     let k = atr.get(1).map_or(0, |t0| usize::from(t0 & 0x0F));
     let historical = atr.get(atr.len().saturating_sub(k)..).unwrap_or_default();
     select_ssse(t)?;
-    let card_authentic = match psam.internal_authenticate(t) {
-        Ok(tr) => Some(tr.ok()),
-        Err(PsamError::NoKey(..)) => None,
-        Err(e) => return Err(e.into()),
+    let mut skipped = Vec::new();
+    let card_authentic = match psam.as_deref_mut().map(|p| p.internal_authenticate(t)) {
+        Some(Ok(tr)) => Some(tr.ok()),
+        None | Some(Err(PsamError::NoKey(..))) => {
+            skipped.push(
+                "INTERNAL AUTHENTICATE (is the card genuine?): needs the IRK, key 00".to_owned(),
+            );
+            None
+        }
+        Some(Err(e)) => return Err(e.into()),
     };
     let mut records = read_records(t, 0x05)?;
     let ef06 = match read_records(t, 0x06) {
         Err(FlowError::Refused {
             sw: StatusWord::SecurityStatusNotSatisfied,
             ..
-        }) => {
-            let tr = psam.external_authenticate(t, ssse::RK, false)?;
-            if !tr.ok() {
+        }) => match psam.map(|p| p.external_authenticate(t, ssse::RK, false)) {
+            Some(Ok(tr)) if tr.ok() => read_records(t, 0x06)?,
+            Some(Ok(tr)) => {
                 return Err(refused(
                     "EXTERNAL AUTHENTICATE with RKSSSE (0A)",
                     parse(tr.response()).sw,
                 ));
             }
-            read_records(t, 0x06)?
-        }
+            None | Some(Err(PsamError::NoKey(..))) => {
+                skipped.push(format!(
+                    "{EF06}: the card opens it after EXTERNAL AUTHENTICATE with RKSSSE, key 0A"
+                ));
+                Vec::new()
+            }
+            Some(Err(e)) => return Err(e.into()),
+        },
         other => other?,
     };
     records.extend(ef06);
@@ -262,5 +284,6 @@ pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData,
         birthplace: cn(get(0x0C)),
         birth_date: cn(get(0x0D)),
         card_authentic,
+        skipped,
     })
 }

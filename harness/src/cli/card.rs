@@ -46,28 +46,49 @@ enum CardAction {
     BlockCard,
 }
 
+impl CardAction {
+    /// The action as typed on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::PinReset => "pin-reset",
+            Self::PinUnblock => "pin-unblock",
+            Self::BlockApp => "block-app",
+            Self::BlockCard => "block-card",
+        }
+    }
+}
+
 impl CardArgs {
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
         let mut transport = self.target.open(None)?;
         let keys = self
             .target
             .psam_keys()?
-            .or_else(|| transport.profile().map(Keys::from_profile))
-            .ok_or_else(|| {
-                anyhow::anyhow!("a card in a reader needs the PSAM's keys: give --keys FILE")
-            })?;
+            .or_else(|| transport.profile().map(Keys::from_profile));
         let atr = transport.atr()?;
-        let mut psam = Psam::new(&keys, &atr)?;
-        let ops = match self.action {
-            CardAction::Read => {
-                let holder = service::read_holder(transport.as_mut(), &mut psam)?;
-                if self.json {
-                    println!("{}", serde_json::to_string_pretty(&holder)?);
-                } else {
-                    print_holder(&holder);
-                }
-                return Ok(Outcome::Passed);
+        let mut psam = keys.map(|k| Psam::new(&k, &atr)).transpose()?;
+        if self.action == CardAction::Read {
+            // What is public is read without keys; the rest is said to be skipped.
+            let holder = service::read_holder(transport.as_mut(), psam.as_mut())?;
+            if self.json {
+                println!("{}", serde_json::to_string_pretty(&holder)?);
+            } else {
+                print_holder(&holder);
             }
+            return Ok(Outcome::Passed);
+        }
+        let mut psam = psam.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} on {}: the card obeys only the issuer's keys, which the software PSAM \
+                 takes from a keys file: give --keys FILE (vectors/keys/gen3.toml holds the \
+                 built-in gen3 card's keys; README, \"Keys files\")",
+                self.action.name(),
+                transport.describe()
+            )
+        })?;
+        let ops = match self.action {
+            CardAction::Read => Vec::new(),
             CardAction::PinReset => vec![
                 Operation::ExternalAuthenticate(ssse::PUK_KEY),
                 Operation::PinReset(self.new_pin.clone().unwrap_or_default()),
@@ -84,7 +105,17 @@ impl CardArgs {
             CardAction::BlockApp => vec![Operation::BlockApplication],
             CardAction::BlockCard => vec![Operation::BlockCard],
         };
-        let transcripts = service::run_ops(transport.as_mut(), &mut psam, &ops)?;
+        let transcripts =
+            service::run_ops(transport.as_mut(), &mut psam, &ops).map_err(|e| match &e {
+                service::FlowError::Refused {
+                    sw: apdu::StatusWord::WrongData,
+                    ..
+                } if self.action == CardAction::PinReset => anyhow::Error::new(e).context(
+                    "the card refused the new PIN: a PIN is decimal digits, as many as the card \
+                     allows (4 to 16 on the built-in cards)",
+                ),
+                _ => anyhow::Error::new(e),
+            })?;
         if self.trace {
             for (c, r) in transcripts.iter().flat_map(|t| &t.exchanges) {
                 println!("> {}\n< {}", apdu::hex_compact(c), apdu::hex_compact(r));
@@ -122,4 +153,14 @@ fn print_holder(h: &HolderData) {
     };
     println!("{:<26}{authentic}", "card authentic");
     println!("iReadCardBas              {}", h.pipe_line());
+    for what in &h.skipped {
+        println!("{:<26}{what}", "skipped, no key");
+    }
+    if !h.skipped.is_empty() {
+        println!(
+            "{:<26}give --keys FILE with those keys (vectors/keys/gen3.toml: the built-in gen3 \
+             card's)",
+            ""
+        );
+    }
 }

@@ -71,6 +71,38 @@ pub enum Operation {
     PkiVerify(u8, String),
 }
 
+impl std::fmt::Display for Operation {
+    /// What the operation does, in words, with its command (`PIN reset (84 24 00 01) to new
+    /// PIN 123`), for messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ExternalAuthenticate(key) => {
+                write!(f, "EXTERNAL AUTHENTICATE (00 82) with key {key:02X}")
+            }
+            Self::InternalAuthenticate => f.write_str("INTERNAL AUTHENTICATE (00 88)"),
+            Self::PinReset(pin) => write!(f, "PIN reset (84 24 00 01) to new PIN {pin}"),
+            Self::PinUnblock => f.write_str("PIN unblock (84 24 00 00)"),
+            Self::Secure(header, _) => {
+                write!(f, "secured command {}", apdu::hex_spaced(header))
+            }
+            Self::BlockApplication => f.write_str("APPLICATION BLOCK (84 1E 00 01)"),
+            Self::BlockCard => f.write_str("CARD BLOCK (84 16 00 00)"),
+            Self::PbocBlockApplication(permanent) => write!(
+                f,
+                "financial APPLICATION BLOCK (84 1E 00 {:02X})",
+                u8::from(*permanent)
+            ),
+            Self::PbocUnblockApplication => f.write_str("financial APPLICATION UNBLOCK (84 18)"),
+            Self::PbocBlockCard => f.write_str("financial CARD BLOCK (84 16 00 00)"),
+            Self::PbocPinUnblock(_) => f.write_str("financial PIN unblock (84 24 00 00)"),
+            Self::PbocPinReload(_) => f.write_str("financial PIN reload (80 5E 00 00)"),
+            Self::PkiVerify(reference, _) => {
+                write!(f, "PKI VERIFY (00 20 01 {reference:02X}) by cryptogram")
+            }
+        }
+    }
+}
+
 /// An operation and whether its MAC or cryptogram is deliberately corrupted (`tamper`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Op {
