@@ -211,3 +211,15 @@ fn man_pages_come_from_the_command_line() {
     let run = std::fs::read_to_string(dir.join("ssc-harness-run.1")).unwrap();
     assert!(run.contains("restore\\-cmd"), "{run}");
 }
+
+/// Without the `pcsc` feature, `--reader` says how to install the harness with it.
+#[cfg(not(feature = "pcsc"))]
+#[test]
+fn a_reader_without_the_pcsc_feature_says_how_to_install_it() {
+    let (code, _, err) = harness(&["readers"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cargo install --locked --path harness --features pcsc"),
+        "{err}"
+    );
+}

@@ -149,7 +149,7 @@ fn print_holder(h: &HolderData) {
     let authentic = match h.card_authentic {
         Some(true) => "yes (INTERNAL AUTHENTICATE with the IRK)",
         Some(false) => "NO: the card's cryptogram does not match the IRK",
-        None => "not checked (no IRK in the keys)",
+        None => "not checked (needs the IRK, key 00: see below)",
     };
     println!("{:<26}{authentic}", "card authentic");
     println!("iReadCardBas              {}", h.pipe_line());

@@ -5,8 +5,10 @@ use applet_sim::StateError;
 use applet_sim::testing::OpenError;
 
 /// What `--reader` says when the harness was built without the PC/SC transport.
-pub const NO_PCSC: &str = "this ssc-harness was built without the `pcsc` feature; build it with \
-`cargo build --release -p harness --features pcsc` (needs libpcsclite-dev and pkg-config)";
+pub const NO_PCSC: &str = "this ssc-harness was built without the `pcsc` feature, which \
+`--reader` and `readers` need: install it with `cargo install --locked --path harness --features \
+pcsc` (or build it with `cargo build --release -p harness --features pcsc`); either needs \
+libpcsclite-dev and pkg-config (README, \"Installation\")";
 
 /// A transport failure (the card could not be reached, not a card's answer). Each variant
 /// keeps the error it comes from as its [`source`](std::error::Error::source).
