@@ -181,6 +181,25 @@ fn a_slot_another_card_holds_is_said_to_be_in_use() {
     assert_no_debug_formatting(&err);
 }
 
+/// Reversed mode on a port another program holds: said plainly, with what to do (exit 2).
+#[test]
+fn a_held_listening_port_is_said_to_be_in_use() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap().to_string();
+    let (code, err) = finish(
+        start(&["serve", "--reversed", "--listen", &addr]),
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen for vpcd on {addr}: ")),
+        "{err}"
+    );
+    assert!(err.contains("another program listens there"), "{err}");
+    assert_no_debug_formatting(&err);
+    drop(held);
+}
+
 /// "connected" is said when vpcd speaks, with the address in plain words.
 #[test]
 fn connected_is_said_when_vpcd_speaks() {
