@@ -171,6 +171,8 @@ expect_error "unknown reader" "the readers are: \"$READER\"" \
   "$BIN/ssc-harness" run --reader "Virtual PCD" vectors/select
 expect_error "no card" "is \`ssc-card serve\` running?" \
   "$BIN/ssc-harness" run --reader "Virtual PCD 00 01" vectors/select
+expect_error "pin-unblock without keys" "give --keys FILE" \
+  "$BIN/ssc-harness" card pin-unblock --reader "$READER"
 
 echo "== VERIFY throughput through pcscd"
 "$BIN/ssc-harness" bench --reader "$READER" --seconds 3

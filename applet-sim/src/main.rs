@@ -290,7 +290,9 @@ fn restore(pid: u32, slot: usize, timeout: std::time::Duration) -> anyhow::Resul
         }
         anyhow::ensure!(
             std::time::Instant::now() < deadline,
-            "ssc-card serve {pid} did not acknowledge the restore within {timeout:?}"
+            "ssc-card serve {pid} did not acknowledge the restore within {} s (is it stopped, \
+             e.g. with SIGSTOP? --timeout gives it longer)",
+            timeout.as_secs_f64()
         );
         std::thread::sleep(std::time::Duration::from_millis(2));
     }

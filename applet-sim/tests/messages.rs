@@ -299,6 +299,33 @@ fn restores_are_logged_only_with_verbose() {
     }
 }
 
+/// A restore not acknowledged in time said `within 500ms` (Rust's formatting of a
+/// duration); now seconds, and what to look at.
+#[test]
+fn a_restore_timeout_is_said_in_seconds() {
+    let serve = start(&["serve", "--vpcd", &format!("127.0.0.1:{}", closed_port())]);
+    restore(serve.0.id());
+    signal(&serve, "STOP");
+    let out = Command::new(BIN)
+        .args([
+            "restore",
+            "--pid",
+            &serve.0.id().to_string(),
+            "--timeout",
+            "0.5",
+        ])
+        .output()
+        .unwrap();
+    signal(&serve, "CONT");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("did not acknowledge the restore within 0.5 s"),
+        "{err}"
+    );
+    assert!(!err.contains("ms"), "{err}");
+}
+
 /// `--state` in a folder that does not exist said the OS error twice.
 #[test]
 fn a_state_file_error_says_its_cause_once() {
