@@ -88,7 +88,7 @@ impl CardArgs {
             )
         })?;
         let ops = match self.action {
-            CardAction::Read => Vec::new(),
+            CardAction::Read => Vec::new(), // answered above, without keys
             CardAction::PinReset => vec![
                 Operation::ExternalAuthenticate(ssse::PUK_KEY),
                 Operation::PinReset(self.new_pin.clone().unwrap_or_default()),
