@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end through a real PC/SC stack: pcscd with vsmartcard's vpcd driver, the virtual card
 # `ssc-card serve` behind it, and clients nobody here wrote: scriptor (pcsc-tools),
-# opensc-tool (OpenSC) and pyscard, plus ssc-harness through the `pcsc` crate.
+# opensc-tool (OpenSC) and pyscard, plus ssc-harness through the `pcsc` crate, and the
+# README's own client examples (scripts/pyscard-read.py, harness/examples/pcsc_read.rs). The
+# binaries are installed as the README says (`cargo install --path ...`), into a folder of
+# its own.
 #
 #   bash scripts/e2e-pcsc.sh
 #
@@ -33,10 +36,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 0
 fi
 
-echo "== building ssc-card and ssc-harness (--features pcsc)"
-cargo build --release -q -p applet-sim -p harness --features harness/pcsc
-BIN="${CARGO_TARGET_DIR:-target}/release"
 LOGS=$(mktemp -d)
+echo "== installing ssc-card and ssc-harness (--features pcsc) as the README says"
+cargo install -q --locked --path applet-sim --root "$LOGS/install"
+cargo install -q --locked --path harness --features pcsc --root "$LOGS/install"
+BIN="$LOGS/install/bin"
 PCSCD_PID=
 SERVE_PID=
 
@@ -134,22 +138,49 @@ grep -q "SW1=0x90, SW2=0x00" "$LOGS/opensc.out" \
   || { echo "opensc-tool: unexpected"; cat "$LOGS/opensc.out"; exit 1; }
 echo "opensc-tool: ATR $atr, SSSE selected, FCI delivered"
 
+# The README's client examples: each reads the card number and the PIN's tries (3, on the card
+# restored after the suite's last case).
+"$BIN/ssc-card" restore --pid "$SERVE_PID"
+client_ok() {
+  grep -q "^card number  A32010687$" "$1" && grep -q "^PIN tries    3 left$" "$1" \
+    || { echo "$2: unexpected"; cat "$1"; exit 1; }
+}
 if /usr/bin/python3 -c 'import smartcard' 2>/dev/null; then
-  echo "== pyscard: read EF05 record 7"
-  /usr/bin/python3 - "$READER" <<'PY'
-import sys
-from smartcard.System import readers
-reader = next(r for r in readers() if str(r) == sys.argv[1])
-c = reader.createConnection()
-c.connect()
-ssse = [0x00, 0xA4, 0x04, 0x0C, 0x0F] + list(bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF"))
-assert c.transmit(ssse)[1:] == (0x90, 0x00)
-data, sw1, sw2 = c.transmit([0x00, 0xB2, 0x07, 0x2C, 0x0B])
-assert (sw1, sw2) == (0x90, 0x00), hex(sw1)
-assert bytes(data[2:]).decode() == "A32010687", data
-print("pyscard: card number", bytes(data[2:]).decode())
-PY
+  echo "== pyscard: scripts/pyscard-read.py (the README's Python example)"
+  /usr/bin/python3 scripts/pyscard-read.py "$READER" > "$LOGS/pyscard.out"
+  client_ok "$LOGS/pyscard.out" "scripts/pyscard-read.py"
+  cat "$LOGS/pyscard.out"
+elif [ "${CI:-}" = true ]; then
+  echo "e2e-pcsc: FAILED: pyscard missing (python3-pyscard)" >&2
+  exit 1
 fi
+echo "== the pcsc crate: harness/examples/pcsc_read.rs (the README's Rust example)"
+cargo run --release -q -p harness --features pcsc --example pcsc_read -- "$READER" > "$LOGS/pcsc-rs.out"
+client_ok "$LOGS/pcsc-rs.out" "examples/pcsc_read.rs"
+cat "$LOGS/pcsc-rs.out"
+
+echo "== ssc-harness card read without --keys: the public EF05, and what was skipped"
+"$BIN/ssc-harness" card read --reader "$READER" > "$LOGS/read.out"
+grep -q "^card number  *A32010687$" "$LOGS/read.out" \
+  && grep -q "^skipped, no key  *EF06" "$LOGS/read.out" \
+  || { echo "card read without keys: unexpected"; cat "$LOGS/read.out"; exit 1; }
+echo "card read: card number read, EF06 said to need key 0A"
+
+echo "== messages: an unknown reader lists the readers; an empty one asks for ssc-card serve"
+expect_error() {  # expect_error WHAT TEXT COMMAND...: exit 2 and TEXT on stderr
+  local what=$1 text=$2; shift 2
+  local rc=0
+  "$@" > /dev/null 2> "$LOGS/error.txt" || rc=$?
+  [ $rc -eq 2 ] && grep -qF -- "$text" "$LOGS/error.txt" \
+    || { echo "$what: exit $rc, expected 2 and '$text':"; cat "$LOGS/error.txt"; exit 1; }
+  echo "$what: $(cat "$LOGS/error.txt")"
+}
+expect_error "unknown reader" "the readers are: \"$READER\"" \
+  "$BIN/ssc-harness" run --reader "Virtual PCD" vectors/select
+expect_error "no card" "is \`ssc-card serve\` running?" \
+  "$BIN/ssc-harness" run --reader "Virtual PCD 00 01" vectors/select
+expect_error "pin-unblock without keys" "give --keys FILE" \
+  "$BIN/ssc-harness" card pin-unblock --reader "$READER"
 
 echo "== a service-centre terminal with two readers (pyscard): the card and its PSAM"
 # scripts/psam_terminal.py knows no key: every cryptogram comes from the PSAM's BF DE / 80 FA.
@@ -225,6 +256,10 @@ wait_for 20 card_gone
 kill -USR2 "$SERVE_PID"
 wait_for 20 card_present
 echo "card removed and inserted"
+
+echo "== a second ssc-card serve on the held slot says the slot is in use (exit 2)"
+expect_error "second serve" "the slot is in use by another card" timeout 20 "$BIN/ssc-card" serve
+card_present || { echo "the first serve lost the card"; exit 1; }
 
 if [ -n "$PCSCD_PID" ]; then
   echo "== restart pcscd: ssc-card serve reconnects and keeps the card"

@@ -153,6 +153,7 @@ impl StatusWord {
             Self::MoreAvailable(n) => {
                 return Cow::Owned(format!("{n} bytes available (GET RESPONSE)"));
             }
+            Self::RemainingRetries(1) => "verification failed, 1 try left",
             Self::RemainingRetries(n) => {
                 return Cow::Owned(format!("verification failed, {n} tries left"));
             }
@@ -316,6 +317,14 @@ mod tests {
         assert_eq!(
             StatusWord::from(0x63C2).meaning(),
             "verification failed, 2 tries left"
+        );
+        assert_eq!(
+            StatusWord::from(0x63C1).meaning(),
+            "verification failed, 1 try left"
+        );
+        assert_eq!(
+            StatusWord::from(0x63C0).meaning(),
+            "verification failed, 0 tries left"
         );
         assert_eq!(
             StatusWord::AuthenticationMethodBlocked.to_string(),

@@ -12,7 +12,7 @@ use crate::model::CipherSuite;
 
 /// A key that does not fit its cipher.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("a {len}-byte key does not fit {suite:?} (DES: 8 or 16 bytes, SM4/AES: 16)")]
+#[error("a {len}-byte key does not fit {suite} (DES: 8 or 16 bytes, SM4/AES: 16)")]
 pub struct KeyLengthError {
     /// The suite.
     pub suite: CipherSuite,

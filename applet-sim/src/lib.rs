@@ -32,6 +32,7 @@ mod device;
 mod exchange;
 mod fs;
 pub mod input;
+pub mod message;
 pub mod model;
 #[cfg(feature = "personalise")]
 pub mod personalise;

@@ -6,7 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use applet_sim::psam::{self, PsamProfile};
 use applet_sim::{Card, Profile, Psam, SmartCard, profile};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// `--profile`'s help: every built-in profile by name (a test checks it against
+/// `profile::BUILTIN`).
+const PROFILE_HELP: &str = "A built-in profile, gen3 (the default) or gen2 (`ssc-card profile` \
+lists them), or a profile file (TOML; `ssc-card profile --show gen3` prints one to edit)";
 
 /// The virtual Chinese social security card (社会保障卡).
 #[derive(Parser)]
@@ -18,10 +23,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Answer hex APDUs from stdin, one `< HEX : meaning` line each on stdout.
+    /// Answer hex APDUs from stdin (spaces or colons between bytes; `reset`; `exit` or `quit`
+    /// ends), one `< HEX : meaning` line each on stdout.
     Shell {
-        /// A built-in profile name (gen3) or a profile file.
-        #[arg(long, default_value = profile::DEFAULT_PROFILE, conflicts_with = "psam")]
+        #[arg(
+            long,
+            default_value = profile::DEFAULT_PROFILE,
+            help = PROFILE_HELP,
+            conflicts_with = "psam"
+        )]
         profile: String,
         /// Keep the card's persistent state in this file across runs (created from the
         /// profile when missing; locked while in use).
@@ -43,7 +53,7 @@ enum Cmd {
     /// initial state.
     Serve {
         /// vpcd's address; repeat for several slots (default 127.0.0.1:35963, slot 0).
-        #[arg(long = "vpcd", value_name = "HOST:PORT")]
+        #[arg(long = "vpcd", value_name = "HOST:PORT", value_parser = vpcd_address)]
         vpcd: Vec<String>,
         /// Serve N independent cards on consecutive ports from the (single) address.
         #[arg(long, default_value_t = 1, value_name = "N")]
@@ -56,11 +66,11 @@ enum Cmd {
             long,
             value_name = "ADDR",
             default_value = "127.0.0.1:35963",
-            requires = "reversed"
+            requires = "reversed",
+            value_parser = vpcd_address
         )]
         listen: String,
-        /// A built-in profile name (gen3) or a profile file.
-        #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+        #[arg(long, default_value = profile::DEFAULT_PROFILE, help = PROFILE_HELP)]
         profile: String,
         /// Trace every APDU (`> ...` / `< ... : meaning`) and control message on stderr.
         #[arg(short, long)]
@@ -137,16 +147,34 @@ enum Cmd {
         #[arg(long, value_name = "NAME")]
         show: Option<String>,
     },
+    /// Print a completion script for a shell on stdout, e.g. `ssc-card completions bash >
+    /// ~/.local/share/bash-completion/completions/ssc-card`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (ssc-card.1 and one per subcommand) into a folder, e.g. `ssc-card
+    /// man ~/.local/share/man/man1`.
+    Man {
+        /// The folder (created when missing).
+        dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", applet_sim::message::chain(e.as_ref()));
             ExitCode::from(2)
         }
     }
+}
+
+/// A vpcd address, checked before anything runs (a usage error otherwise).
+fn vpcd_address(text: &str) -> Result<String, applet_sim::vpcd::AddressError> {
+    applet_sim::vpcd::check_address(text).map(|()| text.to_owned())
 }
 
 /// A number of seconds for a timeout: finite, more than 0, at most an hour (clap reports
@@ -168,13 +196,13 @@ fn seconds(text: &str) -> Result<std::time::Duration, String> {
 fn shift_port(addr: &str, offset: u16) -> anyhow::Result<String> {
     let (host, port) = addr
         .rsplit_once(':')
-        .with_context(|| format!("{addr:?} is not HOST:PORT"))?;
+        .with_context(|| format!("{addr} is not HOST:PORT"))?;
     let port: u16 = port
         .parse()
-        .with_context(|| format!("bad port in {addr:?}"))?;
-    let port = port
-        .checked_add(offset)
-        .with_context(|| format!("slot {offset} is past port 65535"))?;
+        .with_context(|| format!("{addr}: the port is not a number"))?;
+    let port = port.checked_add(offset).with_context(|| {
+        format!("--slots: slot {offset} would be past port 65535 (from {addr})")
+    })?;
     Ok(format!("{host}:{port}"))
 }
 
@@ -349,7 +377,7 @@ fn spawn_slot<C: SmartCard + Send + 'static>(
     endpoint: applet_sim::vpcd::Endpoint,
     frame_timeout: std::time::Duration,
     stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> anyhow::Result<std::thread::JoinHandle<std::io::Result<()>>> {
+) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<()>>> {
     use applet_sim::vpcd::{Controls, install_signal_handlers};
     slot.set_frame_timeout(frame_timeout);
     let ack = applet_sim::restore_ack::RestoreAck::create(&applet_sim::restore_ack::base_dir(), i)
@@ -360,11 +388,18 @@ fn spawn_slot<C: SmartCard + Send + 'static>(
         ..Controls::default()
     };
     install_signal_handlers(&controls).context("installing signal handlers")?;
-    Ok(std::thread::spawn(move || {
+    Ok(std::thread::spawn(move || -> anyhow::Result<()> {
         let served = applet_sim::vpcd::serve(&mut slot, &endpoint, &controls);
+        if served.is_err() {
+            // One slot cannot be served: stop the others too, and say why.
+            controls
+                .stop
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         // The counter restores are written unsynced: sync them before exiting.
         let flushed = slot.card_mut().flush();
-        served.and(flushed)
+        served.with_context(|| slot.name.clone())?;
+        flushed.with_context(|| format!("{}: syncing the state file", slot.name))
     }))
 }
 
@@ -397,7 +432,9 @@ fn restore(pid: u32, slot: usize, timeout: std::time::Duration) -> anyhow::Resul
         }
         anyhow::ensure!(
             std::time::Instant::now() < deadline,
-            "ssc-card serve {pid} did not acknowledge the restore within {timeout:?}"
+            "ssc-card serve {pid} did not acknowledge the restore within {} s (is it stopped, \
+             e.g. with SIGSTOP? --timeout gives it longer)",
+            timeout.as_secs_f64()
         );
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
@@ -568,6 +605,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{text}");
             Ok(())
         }
+        Cmd::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "ssc-card", &mut io::stdout());
+            Ok(())
+        }
+        Cmd::Man { dir } => man_pages(&dir),
         Cmd::Profile { show: None } => {
             for (name, _) in profile::BUILTIN {
                 let p = Profile::builtin(name)?;
@@ -580,4 +622,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `ssc-card man DIR`: the man pages of the command line above, one per subcommand.
+fn man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    clap_mangen::generate_to(Cli::command(), dir)
+        .with_context(|| format!("cannot write the man pages in {}", dir.display()))?;
+    println!(
+        "{}: ssc-card.1 and ssc-card-SUBCOMMAND.1 (read one with `man -l {}`)",
+        dir.display(),
+        dir.join("ssc-card.1").display()
+    );
+    Ok(())
 }

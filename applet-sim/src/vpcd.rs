@@ -8,6 +8,13 @@
 //! connects again when inserted. Frames are read exactly: a partial read is never taken
 //! for a frame, and a dropped connection drops the partial frame, not the card's state.
 //!
+//! A slot holds one card: vpcd accepts one connection per slot and talks only to it (the
+//! kernel queues one more connection, which vpcd never speaks to while the first lasts). A
+//! real vpcd asks for the ATR as soon as it takes a connection and then about twice a second
+//! (pcscd's polling), so a connection that hears nothing for [`SLOT_SILENCE`] is one that
+//! another card's connection keeps waiting: [`serve`] stops with [`ServeError::SlotInUse`]
+//! instead of claiming the slot (issue 17).
+//!
 //! Availability: a stop (SIGTERM) is seen within [`CONNECT_TIMEOUT`] while connecting and
 //! within [`POLL`] otherwise; a peer that stops in the middle of a frame for longer than the
 //! slot's frame timeout ([`DEFAULT_FRAME_TIMEOUT`], `serve --frame-timeout`) is dropped, so
@@ -50,6 +57,125 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a peer may stay silent in the middle of a frame before it is dropped.
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long vpcd may say nothing after taking our connection before the slot is taken to be
+/// another card's: pcscd asks every slot for its ATR every 400 ms, so a vpcd that serves the
+/// connection speaks well within this.
+pub const SLOT_SILENCE: Duration = Duration::from_secs(3);
+
+/// Why a vpcd address given on the command line cannot be used (told before anything runs).
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    /// Not `HOST:PORT`.
+    #[error("expected HOST:PORT, e.g. 127.0.0.1:35963 (vpcd's slot 0; 35964 is slot 1)")]
+    NotHostPort,
+    /// The port is not 1..=65535.
+    #[error("{port:?} is not a port: expected a number from 1 to 65535, e.g. 127.0.0.1:35963")]
+    BadPort {
+        /// The text after the last `:`.
+        port: String,
+    },
+    /// The host name does not resolve.
+    #[error("cannot resolve the host {host:?}: {error}")]
+    Unresolved {
+        /// The host part.
+        host: String,
+        /// Why (kept in the message: this is printed by the argument parser).
+        error: io::Error,
+    },
+}
+
+/// Checks a vpcd address, `HOST:PORT` (`[::1]:35963` for IPv6): the port a number from 1 to
+/// 65535 and the host resolvable.
+///
+/// # Errors
+/// [`AddressError`] saying what is wrong, with an example of a good address.
+pub fn check_address(addr: &str) -> Result<(), AddressError> {
+    let (host, port) = addr.rsplit_once(':').ok_or(AddressError::NotHostPort)?;
+    if host.is_empty() {
+        return Err(AddressError::NotHostPort);
+    }
+    if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+        return Err(AddressError::BadPort {
+            port: port.to_owned(),
+        });
+    }
+    match addr.to_socket_addrs().map(|mut found| found.next()) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(AddressError::Unresolved {
+            host: host.to_owned(),
+            error: io::Error::new(io::ErrorKind::NotFound, "no address"),
+        }),
+        Err(error) => Err(AddressError::Unresolved {
+            host: host.to_owned(),
+            error,
+        }),
+    }
+}
+
+/// Why serving a slot stopped before a stop was asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Reversed mode: the address cannot be listened on.
+    #[error("cannot listen for vpcd on {addr}: {error}{hint}", hint = listen_hint(error))]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why (kept in the message).
+        error: io::Error,
+    },
+    /// vpcd took the connection and never spoke: another card holds the slot.
+    #[error(
+        "vpcd at {addr} took the connection but asked nothing in {} s (it asks a card in \
+         its slot for the ATR twice a second): the slot is in use by another card, most \
+         likely another `ssc-card serve`. Stop that one (`ss -tnp 'dport = :{port}'` shows \
+         its process), or serve a free slot: `--vpcd {host}:{next}` is vpcd's next slot",
+        waited.as_secs(),
+        port = port_of(addr),
+        host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h),
+        next = port_of(addr).saturating_add(1)
+    )]
+    SlotInUse {
+        /// vpcd's address.
+        addr: String,
+        /// How long it said nothing.
+        waited: Duration,
+    },
+}
+
+/// The port of a checked `host:port`.
+fn port_of(addr: &str) -> u16 {
+    addr.rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(DEFAULT_PORT)
+}
+
+fn listen_hint(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::AddrInUse => {
+            " (another program listens there, perhaps another `ssc-card serve --reversed`: \
+             stop it or choose another --listen address)"
+        }
+        io::ErrorKind::AddrNotAvailable => " (not an address of this machine)",
+        _ => "",
+    }
+}
+
+/// What to do about a failed attempt to reach vpcd, for the log.
+fn connect_hint(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            "nothing listens there: is pcscd running, with vsmartcard-vpcd installed? \
+             (README, \"Common problems\")"
+        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            "vpcd takes no more connections on this slot: another card holds it, most \
+             likely another `ssc-card serve` (or a firewall drops the connection). Stop that \
+             one, or serve another slot (--vpcd HOST:PORT+1); until then this one waits"
+        }
+        _ => "is pcscd running, with vsmartcard-vpcd installed?",
+    }
+}
+
 /// Where the card meets vpcd.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
@@ -57,6 +183,16 @@ pub enum Endpoint {
     Connect(String),
     /// Reversed mode: the card listens (`addr:port`), vpcd connects out to it.
     Listen(String),
+}
+
+impl std::fmt::Display for Endpoint {
+    /// `127.0.0.1:35963`, or `127.0.0.1:35963 (reversed mode)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Connect(addr) => f.write_str(addr),
+            Self::Listen(addr) => write!(f, "{addr} (reversed mode)"),
+        }
+    }
 }
 
 /// Requests from outside (signals) to one slot; `stop` is shared by all slots. Each flag is
@@ -107,6 +243,11 @@ pub enum Ended {
     /// The peer stopped in the middle of a frame, sent no frame at all after connecting, or
     /// stopped reading our answer, for longer than the frame timeout.
     Stalled,
+    /// The peer sent nothing at all since the connection was made, for as long as it may
+    /// ([`SLOT_SILENCE`] for vpcd, the frame timeout for a peer of reversed mode).
+    Silent,
+    /// The peer closed the connection before sending anything.
+    ClosedSilently,
 }
 
 impl<C: SmartCard> Slot<C> {
@@ -159,10 +300,7 @@ impl<C: SmartCard> Slot<C> {
         if controls.restore.swap(false, Ordering::SeqCst) {
             let failure = match self.card.restore_from(&self.initial) {
                 Ok(()) => {
-                    eprintln!(
-                        "[{}] card restored to the profile's initial state",
-                        self.name
-                    );
+                    self.log("card restored to the profile's initial state");
                     None
                 }
                 Err(e) => {
@@ -242,19 +380,27 @@ impl<C: SmartCard> Slot<C> {
 }
 
 /// Serves one slot until a stop is requested: connects (or accepts), answers frames, and
-/// reconnects with backoff when the peer goes away, keeping the card's state.
+/// reconnects with backoff when the peer goes away, keeping the card's state. "connected" is
+/// logged when vpcd first speaks, not when the socket connects: a connection vpcd keeps
+/// waiting is not a slot served.
 ///
 /// # Errors
-/// Only a listening socket that cannot be bound (reversed mode).
+/// [`ServeError::Listen`]: the listening socket cannot be bound (reversed mode);
+/// [`ServeError::SlotInUse`]: vpcd took the connection and said nothing for
+/// [`SLOT_SILENCE`] (another card holds the slot).
 pub fn serve<C: SmartCard>(
     slot: &mut Slot<C>,
     endpoint: &Endpoint,
     controls: &Controls,
-) -> io::Result<()> {
+) -> Result<(), ServeError> {
     let listener = match endpoint {
         Endpoint::Listen(addr) => {
-            let l = TcpListener::bind(addr)?;
-            l.set_nonblocking(true)?;
+            let listen = |error| ServeError::Listen {
+                addr: addr.clone(),
+                error,
+            };
+            let l = TcpListener::bind(addr).map_err(listen)?;
+            l.set_nonblocking(true).map_err(listen)?;
             eprintln!(
                 "[{}] listening on {addr} for vpcd (reversed mode)",
                 slot.name
@@ -276,40 +422,77 @@ pub fn serve<C: SmartCard>(
             (None, Endpoint::Listen(_)) => Err(io::Error::other("no listener")),
         };
         match stream {
-            Ok(stream) => {
-                eprintln!("[{}] connected to vpcd", slot.name);
-                announced_wait = false;
-                backoff = Duration::from_millis(50);
-                match serve_connection(slot, stream, controls) {
-                    Ok(Ended::Stopped) => break,
-                    Ok(Ended::Removed) => {
-                        // Closing the connection is how vpcd learns the card is gone; come
-                        // back when the card is inserted again.
-                        while !slot.present && !controls.stopped() {
-                            thread::sleep(POLL);
-                            slot.apply(controls);
-                        }
+            Ok(stream) => match serve_connection(slot, stream, controls, endpoint) {
+                Ok(Ended::Stopped) => break,
+                Ok(Ended::Removed) => {
+                    // Closing the connection is how vpcd learns the card is gone; come
+                    // back when the card is inserted again.
+                    while !slot.present && !controls.stopped() {
+                        thread::sleep(POLL);
+                        slot.apply(controls);
                     }
-                    Ok(Ended::Disconnected) => {
-                        eprintln!("[{}] vpcd went away; reconnecting", slot.name);
-                    }
-                    Ok(Ended::Stalled) => eprintln!(
-                        "[{}] the peer stalled (mid-frame, silent since connecting, or not \
-                         reading) for {:?}; dropped",
-                        slot.name, slot.frame_timeout
-                    ),
-                    Err(e) => eprintln!("[{}] connection error: {e}; reconnecting", slot.name),
+                    backoff = Duration::from_millis(50);
                 }
-            }
+                Ok(Ended::Disconnected) => {
+                    eprintln!("[{}] vpcd went away; reconnecting", slot.name);
+                    announced_wait = false;
+                    backoff = Duration::from_millis(50);
+                }
+                Ok(Ended::Stalled) => eprintln!(
+                    "[{}] the peer stalled (mid-frame, silent since connecting, or not \
+                     reading) for {} s; dropped",
+                    slot.name,
+                    slot.frame_timeout.as_secs_f64()
+                ),
+                Ok(Ended::Silent) => match endpoint {
+                    Endpoint::Connect(addr) => {
+                        return Err(ServeError::SlotInUse {
+                            addr: addr.clone(),
+                            waited: SLOT_SILENCE,
+                        });
+                    }
+                    Endpoint::Listen(_) => eprintln!(
+                        "[{}] the peer sent nothing for {} s after connecting; dropped",
+                        slot.name,
+                        slot.frame_timeout.as_secs_f64()
+                    ),
+                },
+                Ok(Ended::ClosedSilently) => {
+                    if !announced_wait {
+                        eprintln!(
+                            "[{}] {endpoint} closed the connection before asking anything \
+                             (the slot may be in use by another card, or pcscd is stopping); \
+                             trying again",
+                            slot.name
+                        );
+                        announced_wait = true;
+                    }
+                    sleep_unless_stopped(backoff, controls);
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => eprintln!("[{}] connection error: {e}; reconnecting", slot.name),
+            },
             Err(e) => {
                 if !announced_wait && e.kind() != io::ErrorKind::WouldBlock {
-                    eprintln!("[{}] waiting for vpcd at {endpoint:?}: {e}", slot.name);
+                    eprintln!(
+                        "[{}] waiting for vpcd at {endpoint}: {e}; {}",
+                        slot.name,
+                        connect_hint(&e)
+                    );
                     announced_wait = true;
                 }
                 sleep_unless_stopped(if listener.is_some() { POLL } else { backoff }, controls);
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
+    }
+    if !slot.verbose && slot.restores > 0 {
+        eprintln!(
+            "[{}] card restored to the profile's initial state {} time{} (-v logs each)",
+            slot.name,
+            slot.restores,
+            if slot.restores == 1 { "" } else { "s" }
+        );
     }
     Ok(())
 }
@@ -364,13 +547,15 @@ struct FrameReader {
     partial_since: Option<Instant>,
     /// How long it may wait.
     frame_timeout: Duration,
-    /// When the connection began, until its first frame: a peer that connects and sends
+    /// When the connection began, until its first byte: a peer that connects and sends
     /// nothing would otherwise hold the card (a real vpcd sends its first frame at once).
     silent_since: Option<Instant>,
+    /// How long it may stay silent from the start.
+    silence_limit: Duration,
 }
 
 impl FrameReader {
-    fn new(frame_timeout: Duration) -> Self {
+    fn new(frame_timeout: Duration, silence_limit: Duration) -> Self {
         Self {
             buf: vec![0; 4096],
             len: 0,
@@ -378,7 +563,13 @@ impl FrameReader {
             partial_since: None,
             frame_timeout,
             silent_since: Some(Instant::now()),
+            silence_limit,
         }
+    }
+
+    /// True once the peer has sent a byte.
+    fn spoke(&self) -> bool {
+        self.silent_since.is_none()
     }
 
     /// The complete frame at the front of the buffer, if there is one: (total size, payload).
@@ -402,6 +593,7 @@ impl FrameReader {
             }
             if self.len > 0 && self.partial_since.is_none() {
                 self.partial_since = Some(Instant::now());
+                self.silent_since = None;
             }
             if self.len == self.buf.len() {
                 // A frame longer than the buffer: grow to its size (at most 2 + 65,535).
@@ -420,11 +612,12 @@ impl FrameReader {
                     if controls.stopped() {
                         return Ok(ReadOutcome::Stopped);
                     }
-                    if self
-                        .partial_since
-                        .or(self.silent_since)
-                        .is_some_and(|t| t.elapsed() >= self.frame_timeout)
-                    {
+                    let stalled = match (self.partial_since, self.silent_since) {
+                        (Some(t), _) => t.elapsed() >= self.frame_timeout,
+                        (None, Some(t)) => t.elapsed() >= self.silence_limit,
+                        (None, None) => false,
+                    };
+                    if stalled {
                         return Ok(ReadOutcome::Stalled);
                     }
                     return Ok(ReadOutcome::Idle);
@@ -470,17 +663,24 @@ pub fn answer_stream<C: SmartCard>(slot: &mut Slot<C>, mut input: &[u8]) -> Vec<
     wire
 }
 
+/// Serves one connection until it ends; says "connected" when the peer first speaks.
 fn serve_connection<C: SmartCard>(
     slot: &mut Slot<C>,
     stream: TcpStream,
     controls: &Controls,
+    endpoint: &Endpoint,
 ) -> io::Result<Ended> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(POLL))?;
     let _ = SockRef::from(&stream).set_tcp_quickack(true);
-    let mut reader = FrameReader::new(slot.frame_timeout);
+    let silence_limit = match endpoint {
+        Endpoint::Connect(_) => SLOT_SILENCE,
+        Endpoint::Listen(_) => slot.frame_timeout,
+    };
+    let mut reader = FrameReader::new(slot.frame_timeout, silence_limit);
     let mut answer = Vec::with_capacity(512);
     let mut wire = Vec::with_capacity(514);
+    let mut announced = false;
     loop {
         let outcome = reader.next(&stream, controls)?;
         slot.apply(controls);
@@ -490,9 +690,19 @@ fn serve_connection<C: SmartCard>(
         match outcome {
             ReadOutcome::Frame => {}
             ReadOutcome::Idle => continue,
-            ReadOutcome::Closed => return Ok(Ended::Disconnected),
-            ReadOutcome::Stalled => return Ok(Ended::Stalled),
+            ReadOutcome::Closed if reader.spoke() => return Ok(Ended::Disconnected),
+            ReadOutcome::Closed => return Ok(Ended::ClosedSilently),
+            ReadOutcome::Stalled if reader.spoke() => return Ok(Ended::Stalled),
+            ReadOutcome::Stalled => return Ok(Ended::Silent),
             ReadOutcome::Stopped => return Ok(Ended::Stopped),
+        }
+        if !std::mem::replace(&mut announced, true) {
+            match endpoint {
+                Endpoint::Connect(addr) => {
+                    eprintln!("[{}] connected to vpcd at {addr}", slot.name);
+                }
+                Endpoint::Listen(_) => eprintln!("[{}] vpcd connected", slot.name),
+            }
         }
         if !slot.present {
             return Ok(Ended::Removed);

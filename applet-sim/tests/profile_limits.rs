@@ -44,7 +44,8 @@ fn repeats_are_bounded_as_they_are_expanded() {
         start.elapsed()
     );
     assert!(e.message.contains("records[0]: more than 255 bytes"), "{e}");
-    assert_eq!(e.line, 12, "{e}");
+    // Placed at the record itself (issue 17), not at its entry's `[[ef]]` (line 12).
+    assert_eq!((e.line, e.column), (19, 12), "{e}");
     // A transparent EF's data is bounded by its size, an FCI and a key by theirs.
     let ef = "[[ef]]\nparent = \"APP\"\nfid = \"EF02\"\nstructure = \"transparent\"\nsize = 4\n\
               read = \"free\"\nupdate = \"free\"\ndata = \"01 02 00*65536\"\n";

@@ -188,7 +188,10 @@ fn repeated_bytes_and_errors_in_them() {
     assert_eq!(p.efs[0].records[0], [0x01, 0x04, 0, 0, 0, 0xFF]);
     let e = Profile::parse(&GOOD.replace("\"01 01 AA\"", "\"01 04 00*x\""), "t").unwrap_err();
     assert!(e.message.contains("expected BB*N"), "{e}");
-    assert_eq!(e.line, 12);
+    // Placed at the record itself (issue 17), not at its entry's `[[ef]]` (line 12).
+    let records = GOOD.lines().position(|l| l.contains("01 01 AA")).unwrap() + 1;
+    assert_eq!(e.line, records, "{e}");
+    assert_ne!(records, 12);
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //! `scriptor` scripts, Java Card `apdutool` `.scr` scripts, and ETSI TS 101 955 (Annex B)
 //! scripts with their expectations. Each script becomes one case named after the file.
 //!
-//! Detection: by extension (`.scriptor`/`.script`: scriptor, `.scr`: apdutool, `.etsi`: ETSI,
-//! `.apdu`: native), else by content (`CMD`/`RST` lines: ETSI; `;`-terminated statements or
-//! `0x` bytes: apdutool; bare hex lines: scriptor; `case` directives: native).
+//! Detection: by extension (`.scriptor`/`.script`: scriptor, `.etsi`: ETSI, `.apdu`: native),
+//! else by content (`case` directives: native; `CMD`/`RST` lines: ETSI; nothing but hex lines,
+//! `reset` and `exit`: scriptor; `;`-terminated statements or `0x` bytes: apdutool). `.scr`
+//! is both apdutool's and, by habit, scriptor's extension: its content decides.
 //!
 //! A step without an expectation (scriptor and apdutool have none) expects "any answer" —
 //! `* xxxx`: the run then shows every command reached the card and got a status word, and
@@ -31,13 +32,13 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format of a file, by extension and then by content.
+    /// The format of a file, by extension and then by content (`.scr`, apdutool's and
+    /// often scriptor's, by content).
     #[must_use]
     pub fn detect(path: &Path, text: &str) -> Self {
         match path.extension().and_then(|e| e.to_str()) {
             Some("apdu") => return Self::Native,
             Some("scriptor" | "script") => return Self::Scriptor,
-            Some("scr") => return Self::Apdutool,
             Some("etsi") => return Self::Etsi,
             _ => {}
         }
@@ -51,7 +52,12 @@ impl Format {
             Self::Native
         } else if starts("CMD") || starts("RST") || starts("REM") {
             Self::Etsi
-        } else if lines.iter().any(|l| l.ends_with(';') || l.contains("0x")) {
+        } else if is_scriptor(text) {
+            Self::Scriptor
+        } else if lines.iter().any(|l| l.ends_with(';') || l.contains("0x"))
+            || path.extension().is_some_and(|e| e == "scr")
+        {
+            // Neither (a mistake to report): `.scr` is read as apdutool's, the rest as scriptor.
             Self::Apdutool
         } else {
             Self::Scriptor
@@ -116,6 +122,17 @@ fn any_answer() -> Expect {
         data: crate::pattern::DataPattern::default(),
         sw: Vec::new(),
     })
+}
+
+/// True when every logical line of `text` is what scriptor reads (a hex APDU, `reset`,
+/// `exit`) and there is at least one: an apdutool statement ends with `;`, which is not hex.
+fn is_scriptor(text: &str) -> bool {
+    let lines = logical_lines(text, &["#"]);
+    !lines.is_empty()
+        && lines.iter().all(|(_, line)| {
+            matches!(line.to_ascii_lowercase().as_str(), "reset" | "exit")
+                || apdu::parse_hex(line).is_ok()
+        })
 }
 
 /// Logical lines: comments removed, `\` continuations joined; (first line number, text).

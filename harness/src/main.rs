@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match cli::Cli::parse().run() {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", applet_sim::message::chain(e.as_ref()));
             ExitCode::from(2)
         }
     }

@@ -263,6 +263,8 @@ pub struct HolderData {
     pub birth_date: String,
     /// Whether INTERNAL AUTHENTICATE proved the card holds the IRK (None: not checked).
     pub card_authentic: Option<bool>,
+    /// What was not read or checked for lack of keys, and why (empty when all was).
+    pub skipped: Vec<String>,
 }
 
 impl HolderData {
@@ -332,38 +334,58 @@ pub fn read_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<(u8, Vec<u8>)>
     Ok(out)
 }
 
+/// What EF06 holds, for messages about it.
+const EF06: &str = "EF06 (social security number, name, sex, nation, birthplace, birth date)";
+
 /// Reads the holder's data (§11): the ATR's historical bytes, SELECT SSSE, INTERNAL
-/// AUTHENTICATE when the PSAM has the IRK, EF05, then EF06 (after external authentication
-/// with RKSSSE, key 0A, when the card asks for it, §3.3).
+/// AUTHENTICATE when the PSAM has the IRK, EF05 (free to read), then EF06 (after external
+/// authentication with RKSSSE, key 0A, when the card asks for it, §3.3). Without a PSAM, or
+/// without the key a step needs, that step is skipped and said in
+/// [`HolderData::skipped`]; what is public is read all the same.
 ///
 /// # Errors
 /// [`FlowError`] naming the refused step.
-pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData, FlowError> {
+pub fn read_holder(
+    t: &mut dyn Transport,
+    mut psam: Option<&mut Psam>,
+) -> Result<HolderData, FlowError> {
     let atr = t.atr()?;
     let k = atr.get(1).map_or(0, |t0| usize::from(t0 & 0x0F));
     let historical = atr.get(atr.len().saturating_sub(k)..).unwrap_or_default();
     select_ssse(t)?;
-    let card_authentic = match psam.internal_authenticate(t) {
-        Ok(tr) => Some(tr.ok()),
-        Err(PsamError::NoKey(..)) => None,
-        Err(e) => return Err(e.into()),
+    let mut skipped = Vec::new();
+    let card_authentic = match psam.as_deref_mut().map(|p| p.internal_authenticate(t)) {
+        Some(Ok(tr)) => Some(tr.ok()),
+        None | Some(Err(PsamError::NoKey(..))) => {
+            skipped.push(
+                "INTERNAL AUTHENTICATE (is the card genuine?): needs the IRK, key 00".to_owned(),
+            );
+            None
+        }
+        Some(Err(e)) => return Err(e.into()),
     };
     let mut records = read_records(t, 0x05)?;
-    let ef06 = match read_records(t, 0x06) {
-        Err(FlowError::Refused {
-            sw: StatusWord::SecurityStatusNotSatisfied,
-            ..
-        }) => {
-            let tr = psam.external_authenticate(t, ssse::RK, false)?;
-            if !tr.ok() {
-                return Err(refused(
-                    "EXTERNAL AUTHENTICATE with RKSSSE (0A)",
-                    parse(tr.response()).sw,
-                ));
+    let skip_ef06 =
+        || format!("{EF06}: the card opens it after EXTERNAL AUTHENTICATE with RKSSSE, key 0A");
+    // With keys, EF06 goes through `read_ef06`'s guard: no RK try when the IRK did not match.
+    let ef06 = match psam {
+        Some(p) => match read_ef06(t, p, card_authentic) {
+            Err(FlowError::Psam(PsamError::NoKey(..))) => {
+                skipped.push(skip_ef06());
+                Vec::new()
             }
-            read_records(t, 0x06)?
-        }
-        other => other?,
+            other => other?,
+        },
+        None => match read_records(t, 0x06) {
+            Err(FlowError::Refused {
+                sw: StatusWord::SecurityStatusNotSatisfied,
+                ..
+            }) => {
+                skipped.push(skip_ef06());
+                Vec::new()
+            }
+            other => other?,
+        },
     };
     records.extend(ef06);
     let get = |tag: u8| {
@@ -392,5 +414,6 @@ pub fn read_holder(t: &mut dyn Transport, psam: &mut Psam) -> Result<HolderData,
         birthplace: cn(get(0x0C)),
         birth_date: cn(get(0x0D)),
         card_authentic,
+        skipped,
     })
 }

@@ -108,7 +108,10 @@ impl TearTransport {
                 let image = MemMedium::with_bytes(medium.after_power_cut());
                 let problems = match Card::open_on(&self.profile, Box::new(image)) {
                     Ok(reopened) => reopened.power_cut_violations(&self.card, &probe),
-                    Err(e) => vec![format!("the state does not reopen: {e:?}")],
+                    Err(e) => vec![format!(
+                        "the state does not reopen: {}",
+                        applet_sim::message::chain(&e)
+                    )],
                 };
                 self.report
                     .violations

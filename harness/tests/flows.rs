@@ -87,7 +87,7 @@ fn every_flow_leaves_the_same_card_state_with_software_keys_and_with_the_psam_ca
             service::check_keys(t, p).unwrap();
         }),
         ("read (RK 0A on gen3)", false, |t, p| {
-            let h = service::read_holder(t, p).unwrap();
+            let h = service::read_holder(t, Some(p)).unwrap();
             assert_eq!(h.card_authentic, Some(true));
             assert_eq!(h.social_security_number, "32010219850612123X");
         }),

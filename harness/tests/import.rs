@@ -41,6 +41,15 @@ fn temp(name: &str) -> PathBuf {
 fn formats_are_detected_by_extension_and_content() {
     let p = Path::new;
     assert_eq!(Format::detect(p("a.scr"), ""), Format::Apdutool);
+    // `.scr` is apdutool's extension and, by habit, scriptor's: the content decides.
+    assert_eq!(
+        Format::detect(p("t1.scr"), "reset\n00 A4 04 00\nexit\n"),
+        Format::Scriptor
+    );
+    assert_eq!(
+        Format::detect(p("t2.scr"), "0x00 0xA4 0x00 0x00 0x00 0x7F;\n"),
+        Format::Apdutool
+    );
     assert_eq!(Format::detect(p("a.etsi"), ""), Format::Etsi);
     assert_eq!(
         Format::detect(p("a.txt"), "00 A4 04 00\nreset\n"),

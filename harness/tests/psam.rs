@@ -199,7 +199,7 @@ fn psam_cases_are_skipped_without_keys_and_fail_with_wrong_ones() {
     let Outcome::Failed(f) = run_case(&mut sim, case, Some(&none)).unwrap() else {
         panic!("passed without the key")
     };
-    assert!(f.expected.contains("no Ssse key 0A"), "{}", f.expected);
+    assert!(f.expected.contains("no SSSE key 0A"), "{}", f.expected);
 }
 
 #[test]

@@ -191,15 +191,41 @@ impl Index {
     }
 }
 
-/// Validates entries in order, each against those before it; an error is placed at its entry.
-fn entries<T, D>(
+/// What is wrong with an entry, and where inside it when that is known more closely than
+/// the entry (a record of an EF's `records`).
+struct Placed {
+    span: Option<Range<usize>>,
+    message: String,
+}
+
+impl From<String> for Placed {
+    fn from(message: String) -> Self {
+        Self {
+            span: None,
+            message,
+        }
+    }
+}
+
+impl From<&str> for Placed {
+    fn from(message: &str) -> Self {
+        Self::from(message.to_owned())
+    }
+}
+
+/// Validates entries in order, each against those before it; an error is placed at its entry
+/// (or at the place inside it that it names).
+fn entries<T, D, E: Into<Placed>>(
     raw: &[Spanned<T>],
     at: &Placer<'_>,
-    mut def: impl FnMut(&T, &[D]) -> Result<D, String>,
+    mut def: impl FnMut(&T, &[D]) -> Result<D, E>,
 ) -> Result<Vec<D>, ProfileError> {
     let mut done = Vec::with_capacity(raw.len());
     for entry in raw {
-        let d = def(entry.get_ref(), &done).map_err(|m| at.error(entry.span(), m))?;
+        let d = def(entry.get_ref(), &done).map_err(|e| {
+            let placed = e.into();
+            at.error(placed.span.unwrap_or_else(|| entry.span()), placed.message)
+        })?;
         done.push(d);
     }
     Ok(done)
@@ -374,7 +400,7 @@ fn df_def(t: &DfToml, index: &mut Index) -> Result<DfDef, String> {
     })
 }
 
-fn ef_def(t: &EfToml, index: &mut Index) -> Result<EfDef, String> {
+fn ef_def(t: &EfToml, index: &mut Index) -> Result<EfDef, Placed> {
     index.known_parent(&t.parent)?;
     let (fid, sfi) = ef_identifiers(t, index)?;
     let structure = t
@@ -471,35 +497,38 @@ fn transparent_contents(t: &EfToml) -> Result<Contents, String> {
 
 /// A record EF: `max_records` (1..=254), `record_size` (1..=255) and its initial `records`,
 /// each one the card itself would store (`check_record` in card/files.rs): a linear record
-/// of 1..=`record_size` bytes, a cyclic record of exactly `record_size` bytes. (A record the
-/// card would not store was written to the state file and refused when it was reopened.)
+/// of 1..=`record_size` bytes that is one simple-TLV object whose length agrees with its
+/// value, a cyclic record of exactly `record_size` bytes. (A record the card would not store
+/// was written to the state file and refused when it was reopened; a TLV whose length
+/// disagreed was read back truncated.) A bad record's error is placed at the record.
 fn record_contents(
     t: &EfToml,
     structure: Structure,
     record_size: usize,
-) -> Result<Contents, String> {
+) -> Result<Contents, Placed> {
     if t.data.is_some() || t.size.is_some() {
         return Err("a record EF has max_records and records, not size or data".into());
     }
     let max = t.max_records.ok_or("a record EF needs max_records")?;
     if !(1..=254).contains(&max) {
-        return Err(format!("max_records: must be 1..=254, found {max}"));
+        return Err(format!("max_records: must be 1..=254, found {max}").into());
     }
     if !(1..=255).contains(&record_size) {
-        return Err(format!("record_size: must be 1..=255, found {record_size}"));
+        return Err(format!("record_size: must be 1..=255, found {record_size}").into());
     }
     if t.records.len() > max {
-        return Err(format!(
-            "{} records exceed max_records {max}",
-            t.records.len()
-        ));
+        return Err(format!("{} records exceed max_records {max}", t.records.len()).into());
     }
     let records = t
         .records
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let bytes = hex_field(r, &format!("records[{i}]"), 255)?;
+            let record = |message: String| Placed {
+                span: Some(r.span()),
+                message,
+            };
+            let bytes = hex_field(r.get_ref(), &format!("records[{i}]"), 255).map_err(record)?;
             match structure {
                 _ if bytes.is_empty() => Err(format!("records[{i}]: a record is 1..=255 bytes")),
                 Structure::Cyclic if bytes.len() != record_size => Err(format!(
@@ -510,11 +539,43 @@ fn record_contents(
                     "records[{i}]: {} bytes exceed record_size {record_size}",
                     bytes.len()
                 )),
+                Structure::Linear => match tlv_problem(&bytes) {
+                    Some(problem) => Err(format!(
+                        "records[{i}]: {problem}; a linear record is one simple-TLV object \
+                         (tag, length, value) whose length counts its value bytes (the card \
+                         answers 6A85 to such a write): correct the length or the value"
+                    )),
+                    None => Ok(bytes),
+                },
                 _ => Ok(bytes),
             }
+            .map_err(record)
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, Placed>>()?;
     Ok((max, Vec::new(), records))
+}
+
+/// Why `bytes` is not one simple-TLV object (ISO 7816-4 §5.2.1: a tag 01..FE, a length of
+/// one byte, or FF and two bytes, and exactly that many value bytes), if it is not.
+fn tlv_problem(bytes: &[u8]) -> Option<String> {
+    if apdu::tlv::SimpleTlv::parse_exact(bytes).is_ok() {
+        return None;
+    }
+    let (tag, rest) = bytes.split_first()?;
+    if matches!(tag, 0x00 | 0xFF) {
+        return Some(format!("{tag:02X} is not a simple-TLV tag (01 to FE)"));
+    }
+    let (length, header, value) = match rest {
+        [0xFF, hi, lo, value @ ..] => (usize::from(u16::from_be_bytes([*hi, *lo])), 4, value),
+        [0xFF, ..] => return Some("the length FF needs two more bytes".into()),
+        [len, value @ ..] => (usize::from(*len), 2, value),
+        [] => return Some(format!("tag {tag:02X} has no length byte")),
+    };
+    let length_hex = apdu::hex_spaced(bytes.get(1..header).unwrap_or_default());
+    Some(format!(
+        "tag {tag:02X} length {length_hex} says {length} value bytes, and {} follow",
+        value.len()
+    ))
 }
 
 fn pin_def(t: &PinToml, index: &Index, pins: &[PinDef]) -> Result<PinDef, String> {
@@ -534,7 +595,7 @@ fn pin_def(t: &PinToml, index: &Index, pins: &[PinDef]) -> Result<PinDef, String
         .map_err(|e| format!("encoding: {e}"))?;
     if t.min_digits == 0 || t.min_digits > t.max_digits || t.max_digits > encoding.max_digits() {
         return Err(format!(
-            "digits: need 1 <= min_digits <= max_digits <= {} for {:?}",
+            "digits: need 1 <= min_digits <= max_digits <= {} for encoding {}",
             encoding.max_digits(),
             t.encoding
         ));
@@ -625,7 +686,7 @@ fn key_def(
     };
     if !ok {
         return Err(format!(
-            "value: {} bytes is not a key for {cipher:?} (DES: 8 or 16, SM4/AES: 16)",
+            "value: {} bytes is not a key for {cipher} (DES: 8 or 16, SM4/AES: 16)",
             value.len()
         ));
     }

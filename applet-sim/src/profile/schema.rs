@@ -67,8 +67,9 @@ pub(super) struct EfToml {
     pub(super) read: String,
     pub(super) update: String,
     pub(super) data: Option<String>,
+    /// Each record with its place in the text (a bad record's error names its column).
     #[serde(default)]
-    pub(super) records: Vec<String>,
+    pub(super) records: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -108,6 +108,23 @@ fn trace_sink() -> harness::transport::Sink {
     Box::new(|line| eprintln!("{line}"))
 }
 
+impl CardAction {
+    /// The action as typed on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::PinReset => "pin-reset",
+            Self::PinUnblock => "pin-unblock",
+            Self::BlockApp => "block-app",
+            Self::BlockCard => "block-card",
+            Self::BankPinReload => "bank-pin-reload",
+            Self::BankBlock => "bank-block",
+            Self::BankUnblock => "bank-unblock",
+            Self::Reissue => "reissue",
+        }
+    }
+}
+
 impl CardArgs {
     /// The card: the virtual one (on `--state` when given) or the one in the reader.
     fn open_card(&self, label: &str) -> anyhow::Result<Box<dyn Transport>> {
@@ -144,7 +161,7 @@ impl CardArgs {
         card: &mut dyn Transport,
         source: Option<&PsamSource>,
         keys: Option<&Keys>,
-    ) -> anyhow::Result<Psam> {
+    ) -> anyhow::Result<Option<Psam>> {
         let atr = card.atr()?;
         match source {
             Some(source) if !self.action.is_bank() => {
@@ -152,48 +169,69 @@ impl CardArgs {
                     .context("the PSAM needs the card's cipher and region")?;
                 let psam = self.traced(source.open()?, "psam");
                 let module = PsamCard::open(psam, &source.describe(), info)?;
-                Ok(Psam::with_crypto(Box::new(module), keys, &atr)?)
+                Ok(Some(Psam::with_crypto(Box::new(module), keys, &atr)?))
             }
-            _ => {
-                let keys = keys.ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "a card in a reader needs the PSAM's keys: give --keys FILE{}",
-                        if self.action.is_bank() {
-                            " (the bank's flows use software keys)"
-                        } else {
-                            ", or a PSAM card with --psam or --psam-reader"
-                        }
-                    )
-                })?;
-                Ok(Psam::new(keys, &atr)?)
-            }
+            _ => Ok(keys.map(|k| Psam::new(k, &atr)).transpose()?),
         }
+    }
+
+    /// Why a flow other than `read` cannot run without keys, and what to give.
+    fn no_keys(&self, card: &dyn Transport) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{} on {}: the card obeys only the issuer's keys: give --keys FILE \
+             (vectors/keys/gen3.toml holds the built-in gen3 card's keys; README, \"Keys \
+             files\"){}",
+            self.action.name(),
+            card.describe(),
+            if self.action.is_bank() {
+                " (the bank's flows use software keys)"
+            } else {
+                ", or a PSAM card with --psam or --psam-reader"
+            }
+        )
     }
 
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
         let mut card = self.open_card("card")?;
         let keys = self.software_keys(card.as_ref())?;
         let source = self.psam.source()?;
-        let mut psam = self.psam_for(card.as_mut(), source.as_ref(), keys.as_ref())?;
+        let psam = self.psam_for(card.as_mut(), source.as_ref(), keys.as_ref())?;
+        if self.action == CardAction::Read {
+            // What is public is read without keys; the rest is said to be skipped.
+            let mut psam = psam;
+            let holder = service::read_holder(card.as_mut(), psam.as_mut())?;
+            if self.json {
+                println!("{}", serde_json::to_string_pretty(&holder)?);
+            } else {
+                print_holder(&holder);
+            }
+            return Ok(Outcome::Passed);
+        }
+        let Some(mut psam) = psam else {
+            return Err(self.no_keys(card.as_ref()));
+        };
         let check = !self.unchecked;
         let t = card.as_mut();
         let done = match self.action {
-            CardAction::Read => {
-                let holder = service::read_holder(t, &mut psam)?;
-                if self.json {
-                    println!("{}", serde_json::to_string_pretty(&holder)?);
-                } else {
-                    print_holder(&holder);
-                }
-                return Ok(Outcome::Passed);
-            }
+            CardAction::Read => return Ok(Outcome::Passed), // answered above, keys or not
             CardAction::PinReset => {
                 let pin = self.new_pin.clone().unwrap_or_default();
                 let ops = [
                     Operation::ExternalAuthenticate(ssse::PUK_KEY),
                     Operation::PinReset(pin),
                 ];
-                flow(service::run_ops(t, &mut psam, &ops, check))?;
+                flow(service::run_ops(t, &mut psam, &ops, check)).map_err(|e| {
+                    match e.downcast_ref::<service::FlowError>() {
+                        Some(service::FlowError::Refused {
+                            sw: apdu::StatusWord::WrongData,
+                            ..
+                        }) => e.context(
+                            "the card refused the new PIN: a PIN is decimal digits, as many as \
+                             the card allows (4 to 16 on the built-in cards)",
+                        ),
+                        _ => e,
+                    }
+                })?;
                 "the SSSE PIN is reset and its counter restored"
             }
             CardAction::PinUnblock => {
@@ -318,7 +356,9 @@ impl CardArgs {
             .target
             .psam_keys()?
             .or_else(|| Some(Keys::from_profile(&new_profile)));
-        let mut new_psam = self.psam_for(new_card.as_mut(), source, new_keys.as_ref())?;
+        let mut new_psam = self
+            .psam_for(new_card.as_mut(), source, new_keys.as_ref())?
+            .ok_or_else(|| self.no_keys(new_card.as_ref()))?;
         service::select_ssse(new_card.as_mut())?;
         flow(service::check_keys(new_card.as_mut(), &mut new_psam))
             .context("the new card's keys")?;
@@ -406,8 +446,18 @@ fn print_holder(h: &HolderData) {
     let authentic = match h.card_authentic {
         Some(true) => "yes (INTERNAL AUTHENTICATE with the IRK)",
         Some(false) => "NO: the card's cryptogram does not match the IRK",
-        None => "not checked (no IRK in the keys)",
+        None => "not checked (needs the IRK, key 00: see below)",
     };
     println!("{:<26}{authentic}", "card authentic");
     println!("iReadCardBas              {}", h.pipe_line());
+    for what in &h.skipped {
+        println!("{:<26}{what}", "skipped, no key");
+    }
+    if !h.skipped.is_empty() {
+        println!(
+            "{:<26}give --keys FILE with those keys (vectors/keys/gen3.toml: the built-in gen3 \
+             card's)",
+            ""
+        );
+    }
 }

@@ -10,7 +10,13 @@ use harness::vectors::{self, Case};
 pub(super) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Case>> {
     let files = vectors::discover(paths)?;
     if files.is_empty() {
-        anyhow::bail!("no vector files (*.apdu) or scripts under {paths:?}");
+        let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!(
+            "no vector files or scripts under {} (a folder is searched for *.apdu, *.scr, \
+             *.scriptor, *.script and *.etsi; give a file by its path to run it whatever its \
+             name)",
+            list.join(", ")
+        );
     }
     // One budget for the run: its bytes, steps and includes are bounded as a whole.
     let mut budget = vectors::Budget::new();

@@ -5,7 +5,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod bench;
 mod card;
@@ -51,6 +52,19 @@ enum Command {
     /// read the holder's data, reset or unblock the PIN, block the application or the card,
     /// the bank's PIN reload and temporary block, reissue.
     Card(card::CardArgs),
+    /// Print a completion script for a shell on stdout, e.g. `ssc-harness completions bash >
+    /// ~/.local/share/bash-completion/completions/ssc-harness`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (ssc-harness.1 and one per subcommand) into a folder, e.g.
+    /// `ssc-harness man ~/.local/share/man/man1`.
+    Man {
+        /// The folder (created when missing).
+        dir: std::path::PathBuf,
+    },
 }
 
 /// What a successful run decided.
@@ -92,6 +106,27 @@ impl Cli {
             Command::Tear(args) => args.run(),
             Command::Convert(args) => args.run(),
             Command::Record(args) => args.run(),
+            Command::Completions { shell } => {
+                clap_complete::generate(
+                    shell,
+                    &mut Self::command(),
+                    "ssc-harness",
+                    &mut std::io::stdout(),
+                );
+                Ok(Outcome::Passed)
+            }
+            Command::Man { dir } => {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                clap_mangen::generate_to(Self::command(), &dir)
+                    .with_context(|| format!("cannot write the man pages in {}", dir.display()))?;
+                println!(
+                    "{}: ssc-harness.1 and ssc-harness-SUBCOMMAND.1 (read one with `man -l {}`)",
+                    dir.display(),
+                    dir.join("ssc-harness.1").display()
+                );
+                Ok(Outcome::Passed)
+            }
         }
     }
 }

@@ -63,8 +63,8 @@ pub(super) struct RunArgs {
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = jobs)]
     jobs: usize,
     /// On a reader: a shell command run before every case that restores the card's initial
-    /// state (for `ssc-card serve`: `kill -HUP <pid>`). Without it, cases tagged `stateful`
-    /// are skipped on readers.
+    /// state (for `ssc-card serve`: `ssc-card restore --pid PID`, which waits until the card
+    /// is restored). Without it, cases tagged `stateful` are skipped on readers.
     #[arg(long, value_name = "CMD", requires = "reader")]
     restore_cmd: Option<String>,
     /// On a reader: also run cases tagged `destructive` (they block the PIN's unblocking

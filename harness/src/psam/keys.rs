@@ -19,6 +19,16 @@ pub enum App {
     Pboc,
 }
 
+impl std::fmt::Display for App {
+    /// `SSSE`, `financial application`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Ssse => "SSSE",
+            Self::Pboc => "financial application",
+        })
+    }
+}
+
 impl App {
     /// The card application this key table serves.
     #[must_use]

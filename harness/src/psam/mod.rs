@@ -85,7 +85,7 @@ pub enum PsamError {
     #[error("no PSAM keys")]
     NoKeys,
     /// The PSAM lacks the key.
-    #[error("the PSAM has no {0:?} key {1:02X}")]
+    #[error("the PSAM has no {0} key {1:02X} (add it to the keys file given with --keys)")]
     NoKey(App, u8),
     /// A key does not fit the cipher suite.
     #[error(transparent)]

@@ -26,13 +26,30 @@ impl PcscTransport {
     /// # Errors
     /// [`TransportError`] when PC/SC or the reader cannot be reached, or holds no card.
     pub fn connect(reader: &str, restore: Option<String>) -> Result<Self, TransportError> {
-        let ctx = Context::establish(Scope::User)?;
+        let ctx = establish()?;
         let name = CString::new(reader).map_err(|_| TransportError::ReaderName)?;
         let card = ctx
             .connect(&name, ShareMode::Shared, Protocols::ANY)
-            .map_err(|source| TransportError::Reader {
-                reader: reader.to_owned(),
-                source,
+            .map_err(|source| match source {
+                pcsc::Error::UnknownReader => TransportError::UnknownReader {
+                    reader: reader.to_owned(),
+                    available: ctx
+                        .list_readers_owned()
+                        .map(|names| {
+                            names
+                                .iter()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                },
+                pcsc::Error::NoSmartcard | pcsc::Error::RemovedCard => TransportError::NoCard {
+                    reader: reader.to_owned(),
+                },
+                source => TransportError::Reader {
+                    reader: reader.to_owned(),
+                    source,
+                },
             })?;
         Ok(Self {
             name: reader.to_owned(),
@@ -111,6 +128,14 @@ impl Transport for PcscTransport {
     }
 }
 
+/// A PC/SC context; pcscd not running is [`TransportError::NoService`].
+fn establish() -> Result<Context, TransportError> {
+    Context::establish(Scope::User).map_err(|e| match e {
+        pcsc::Error::NoService | pcsc::Error::ServiceStopped => TransportError::NoService,
+        e => e.into(),
+    })
+}
+
 /// The readers PC/SC knows, each with the ATR of the card it holds (if any). Asks pcscd for
 /// the readers' state (SCardGetStatusChange) without connecting, so listing powers no card.
 /// With a nonzero `wait`, it then waits up to that long for a change: pcscd polls its readers
@@ -119,7 +144,7 @@ impl Transport for PcscTransport {
 /// # Errors
 /// [`TransportError`] when PC/SC cannot be reached.
 pub fn list_readers(wait: Duration) -> Result<Vec<ReaderInfo>, TransportError> {
-    let ctx = Context::establish(Scope::User)?;
+    let ctx = establish()?;
     let names = match ctx.list_readers_owned() {
         Ok(n) => n,
         Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
