@@ -440,20 +440,24 @@ fn a_record_whose_tlv_length_disagrees_is_refused_at_its_place() {
     );
     // The built-in profiles, printed as files, still load (their records agree).
     let listed = Command::new(BIN).arg("profile").output().unwrap();
-    for name in text(&listed.stdout)
-        .lines()
-        .map(|l| l.split('\t').next().unwrap())
-    {
+    for line in text(&listed.stdout).lines() {
+        let (name, description) = line.split_once('\t').unwrap();
         let shown = Command::new(BIN)
             .args(["profile", "--show", name])
             .output()
             .unwrap();
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, &shown.stdout).unwrap();
-        let out = card(
-            &["shell", "--profile", path.to_str().unwrap()],
-            "00A40000\n",
-        );
+        let path = path.to_str().unwrap();
+        // A PSAM's profile is served with --psam-profile; its MF answers a select too.
+        let out = if description.starts_with("(PSAM)") {
+            card(
+                &["shell", "--psam", "--psam-profile", path],
+                "00A40000023F00\n",
+            )
+        } else {
+            card(&["shell", "--profile", path], "00A40000\n")
+        };
         assert_eq!(
             text(&out.stdout),
             "< 90 00 : success\n",
