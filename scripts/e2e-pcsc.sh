@@ -191,6 +191,15 @@ for profile in gen3 gen2; do
   start_serve --psam --profile "$profile"
   wait_for 20 psam_present
   /usr/bin/python3 scripts/psam_terminal.py "$READER" "$PSAM_READER"
+  if [ "$profile" = gen2 ]; then
+    # The README's two-reader pyscard example (DES, so gen2), as printed there.
+    awk '/^In Python with pyscard, the external authentication/ {f=1} f && /^```python/ {p=1; next}
+         p && /^```/ {exit} p' README.md > "$LOGS/readme_psam.py"
+    [ -s "$LOGS/readme_psam.py" ] || { echo "README: the pyscard PSAM example is gone"; exit 1; }
+    out=$(/usr/bin/python3 "$LOGS/readme_psam.py")
+    [ "$out" = "('', '9000')" ] || { echo "README pyscard PSAM example: $out"; exit 1; }
+    echo "README's pyscard example with two readers: $out"
+  fi
   # The same flows with the project's own terminal code, its cryptograms from the PSAM reader.
   # The Python terminal left the PIN at 654321: reset it to 123456 and check both.
   CARD=(card --reader "$READER" --psam-reader "$PSAM_READER")
