@@ -341,13 +341,16 @@ const EF06: &str = "EF06 (social security number, name, sex, nation, birthplace,
 /// AUTHENTICATE when the PSAM has the IRK, EF05 (free to read), then EF06 (after external
 /// authentication with RKSSSE, key 0A, when the card asks for it, §3.3). Without a PSAM, or
 /// without the key a step needs, that step is skipped and said in
-/// [`HolderData::skipped`]; what is public is read all the same.
+/// [`HolderData::skipped`]; what is public is read all the same. EF06's external
+/// authentication spends a try of the RK when the key is wrong: it is made only after the
+/// IRK matched (keys without an IRK: only when `unchecked`), never after it did not.
 ///
 /// # Errors
 /// [`FlowError`] naming the refused step.
 pub fn read_holder(
     t: &mut dyn Transport,
     mut psam: Option<&mut Psam>,
+    unchecked: bool,
 ) -> Result<HolderData, FlowError> {
     let atr = t.atr()?;
     let k = atr.get(1).map_or(0, |t0| usize::from(t0 & 0x0F));
@@ -368,8 +371,25 @@ pub fn read_holder(
     let skip_ef06 =
         || format!("{EF06}: the card opens it after EXTERNAL AUTHENTICATE with RKSSSE, key 0A");
     // With keys, EF06 goes through `read_ef06`'s guard: no RK try when the IRK did not match.
+    let irk = match card_authentic {
+        None if unchecked => Some(true),
+        other => other,
+    };
     let ef06 = match psam {
-        Some(p) => match read_ef06(t, p, card_authentic) {
+        Some(_) if irk.is_none() => match read_records(t, 0x06) {
+            Err(FlowError::Refused {
+                sw: StatusWord::SecurityStatusNotSatisfied,
+                ..
+            }) => {
+                skipped.push(format!(
+                    "{EF06}: the keys have no IRK to check them against the card first, and a \
+                     wrong RKSSSE (0A) would cost a try (give the IRK, or --unchecked)"
+                ));
+                Vec::new()
+            }
+            other => other?,
+        },
+        Some(p) => match read_ef06(t, p, irk) {
             Err(FlowError::Psam(PsamError::NoKey(..))) => {
                 skipped.push(skip_ef06());
                 Vec::new()

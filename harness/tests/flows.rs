@@ -87,7 +87,7 @@ fn every_flow_leaves_the_same_card_state_with_software_keys_and_with_the_psam_ca
             service::check_keys(t, p).unwrap();
         }),
         ("read (RK 0A on gen3)", false, |t, p| {
-            let h = service::read_holder(t, Some(p)).unwrap();
+            let h = service::read_holder(t, Some(p), false).unwrap();
             assert_eq!(h.card_authentic, Some(true));
             assert_eq!(h.social_security_number, "32010219850612123X");
         }),
@@ -560,4 +560,49 @@ fn vectors_run_through_the_psam_card() {
     let (code, _, err) = harness(&["run", "--psam", "psam", "--region", "3201", &files[0]]);
     assert_eq!(code, 2);
     assert!(err.contains("6-digit region"), "{err}");
+}
+
+/// `card read` spends no RK try with keys it cannot trust: another card's keys (the IRK
+/// does not match) stop before EF06's external authentication; keys without an IRK skip
+/// EF06 and say so; `--unchecked` spends the try as asked.
+#[test]
+fn card_read_spends_no_rk_try_with_unchecked_keys() {
+    let profile = Profile::builtin("gen3").unwrap();
+    let issued = Card::new(&profile);
+    let gen2_keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/keys/gen2.toml");
+    let rk_only = temp_path("rk-only.toml");
+    std::fs::write(
+        &rk_only,
+        "cipher = \"sm4\"\nregion = \"320100\"\n[[key]]\napp = \"ssse\"\nid = 0x0A\nvalue = \"000102030405060708090A0B0C0D0E0F\"\n",
+    )
+    .unwrap();
+    for (keys, want) in [
+        (&gen2_keys, "the keys do not match this card"),
+        (&rk_only, "no IRK to check them"),
+    ] {
+        let state = temp_path("read-keys.state");
+        let _ = std::fs::remove_file(&state);
+        let (code, out, err) = harness(&["card", "read", "--state", s(&state), "--keys", s(keys)]);
+        assert!(
+            format!("{out}{err}").contains(want),
+            "{code}: {out} / {err}"
+        );
+        let card = Card::open(&profile, &state).unwrap();
+        assert_eq!(card.counters(), issued.counters(), "{}", keys.display());
+    }
+    // --unchecked: the wrong RK is tried and costs its try.
+    let state = temp_path("read-unchecked.state");
+    let _ = std::fs::remove_file(&state);
+    let (code, _, err) = harness(&[
+        "card",
+        "read",
+        "--state",
+        s(&state),
+        "--keys",
+        s(&rk_only),
+        "--unchecked",
+    ]);
+    assert_ne!(code, 0, "{err}");
+    let card = Card::open(&profile, &state).unwrap();
+    assert_ne!(card.counters(), issued.counters());
 }

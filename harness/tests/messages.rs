@@ -131,7 +131,7 @@ fn restore_cmd_help_names_ssc_card_restore() {
 fn the_holder_s_public_data_is_read_without_keys() {
     let profile = Profile::builtin("gen3").unwrap();
     let mut card = SimTransport::new(&profile);
-    let holder = read_holder(&mut card, None).unwrap();
+    let holder = read_holder(&mut card, None, false).unwrap();
     assert_eq!(holder.card_number, "A32010687");
     assert_eq!(holder.card_id.len(), 32);
     assert_eq!(holder.version, "3.00");
@@ -146,13 +146,13 @@ fn the_holder_s_public_data_is_read_without_keys() {
     let mut card = SimTransport::new(&profile);
     let atr = card.atr().unwrap();
     let mut psam = Psam::new(&Keys::from_profile(&profile), &atr).unwrap();
-    let holder = read_holder(&mut card, Some(&mut psam)).unwrap();
+    let holder = read_holder(&mut card, Some(&mut psam), false).unwrap();
     assert!(holder.skipped.is_empty(), "{:?}", holder.skipped);
     assert!(!holder.social_security_number.is_empty());
     assert_eq!(holder.card_authentic, Some(true));
     // A second-generation card's EF06 is free to read: only the check of the card is skipped.
     let gen2 = Profile::builtin("gen2").unwrap();
-    let holder = read_holder(&mut SimTransport::new(&gen2), None).unwrap();
+    let holder = read_holder(&mut SimTransport::new(&gen2), None, false).unwrap();
     assert!(!holder.social_security_number.is_empty());
     assert_eq!(holder.skipped.len(), 1, "{:?}", holder.skipped);
 }

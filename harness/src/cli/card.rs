@@ -199,7 +199,7 @@ impl CardArgs {
         if self.action == CardAction::Read {
             // What is public is read without keys; the rest is said to be skipped.
             let mut psam = psam;
-            let holder = service::read_holder(card.as_mut(), psam.as_mut())?;
+            let holder = service::read_holder(card.as_mut(), psam.as_mut(), self.unchecked)?;
             if self.json {
                 println!("{}", serde_json::to_string_pretty(&holder)?);
             } else {
