@@ -449,22 +449,31 @@ fn show_state(file: &std::path::Path, profile: Option<&str>, json: bool) -> anyh
     let profile = match (profile, state.declaration()) {
         (Some(p), _) => Some(Profile::load(p)?),
         (None, None) => None,
+        // Only a built-in is loaded on the file's word: a path recorded in a file someone
+        // else may have written is never opened (give it with --profile).
+        (None, Some(d)) if d.name.strip_prefix("builtin:").is_none() => {
+            notes.push(format!(
+                "made from the profile file {}: give it with --profile to see names",
+                applet_sim::message::printable(&d.name)
+            ));
+            None
+        }
         (None, Some(d)) => {
             let name = d.name.strip_prefix("builtin:").unwrap_or(&d.name);
-            match Profile::load(name) {
+            match Profile::builtin(name) {
                 Ok(p) if state.made_from(&p) => Some(p),
                 Ok(_) => {
                     notes.push(format!(
                         "profile {} declares another card now (edited since?): give the one \
                          the file was made from with --profile",
-                        d.name
+                        applet_sim::message::printable(&d.name)
                     ));
                     None
                 }
                 Err(_) => {
                     notes.push(format!(
-                        "profile {} cannot be loaded from here: give it with --profile",
-                        d.name
+                        "profile {} is not a built-in of this build: give it with --profile",
+                        applet_sim::message::printable(&d.name)
                     ));
                     None
                 }

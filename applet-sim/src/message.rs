@@ -28,9 +28,37 @@ pub fn chain(error: &(dyn Error + 'static)) -> String {
     out
 }
 
+/// `text` safe to print on a terminal: control characters (escape sequences, BEL, CR, ...)
+/// are shown escaped (`\u{1b}`), everything else as it is — for names and data that come
+/// from files or cards (docs/SECURITY.md, bad input).
+#[must_use]
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_control_characters_only() {
+        assert_eq!(printable("苏宁安 A32010687"), "苏宁安 A32010687");
+        assert_eq!(
+            printable("\u{1b}]0;owned\u{7}\u{1b}[2J|x\r"),
+            "\\u{1b}]0;owned\\u{7}\\u{1b}[2J|x\\r"
+        );
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("{path}: cannot open: {source}")]

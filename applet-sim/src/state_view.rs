@@ -63,6 +63,8 @@ struct Folded {
     efs: BTreeMap<u16, EfData>,
     card_blocked: bool,
     blocked_apps: Vec<(u16, bool)>,
+    /// Why opening the card would refuse the file, if a record shows it.
+    invalid: Option<String>,
 }
 
 impl Folded {
@@ -91,6 +93,18 @@ impl Folded {
                 card_blocked,
                 blocked_apps,
             } => {
+                // As opening does: each application at most once (so at most one entry per
+                // node of the 16-bit tree); a record that lists one twice makes the file
+                // one the card refuses, and the viewer says so instead of growing with it.
+                let mut seen = std::collections::HashSet::new();
+                if !blocked_apps.iter().all(|(node, _)| seen.insert(*node)) {
+                    self.invalid.get_or_insert_with(|| {
+                        "a life-cycle record lists an application twice (opening the card \
+                         refuses this file)"
+                            .into()
+                    });
+                    return;
+                }
                 self.card_blocked = card_blocked;
                 self.blocked_apps = blocked_apps;
             }
@@ -119,6 +133,12 @@ impl StateFile {
         let mut records = Folded::default();
         for r in parsed.records {
             records.apply(r);
+        }
+        if let Some(reason) = records.invalid.take() {
+            return Err(ViewError::Refused {
+                path: path.to_owned(),
+                reason: format!("damaged: {reason}"),
+            });
         }
         Ok(Self {
             path: path.to_owned(),
@@ -452,26 +472,29 @@ impl Content {
 }
 
 impl fmt::Display for StateView {
+    /// Text for a terminal: every name that comes from a file (the state file's declaration,
+    /// a profile's labels, paths) has its control characters escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: state file, format {}", self.file, self.format)?;
+        let pr = crate::message::printable;
+        write!(f, "{}: state file, format {}", pr(&self.file), self.format)?;
         match &self.made_from {
             Some(m) => writeln!(
                 f,
                 ", made from profile {} (declaration {})",
-                m.profile,
+                pr(&m.profile),
                 m.digest.get(..16).unwrap_or(&m.digest)
             )?,
             None => writeln!(f)?,
         }
         match &self.names_from {
-            Some(p) => writeln!(f, "names and maxima from profile {p}")?,
+            Some(p) => writeln!(f, "names and maxima from profile {}", pr(p))?,
             None => writeln!(
                 f,
                 "no profile for this file: PINs, keys and files by number (--profile P names them)"
             )?,
         }
         for n in &self.notes {
-            writeln!(f, "note: {n}")?;
+            writeln!(f, "note: {}", pr(n))?;
         }
         writeln!(
             f,
@@ -497,15 +520,15 @@ impl fmt::Display for StateView {
                 None => "not blocked".to_owned(),
                 Some(b) => format!("BLOCKED, {b}"),
             };
-            writeln!(f, "  {name}{kind}: {state}")?;
+            writeln!(f, "  {}{kind}: {state}", pr(&name))?;
         }
         writeln!(f, "PINs:")?;
         for c in &self.pins {
-            writeln!(f, "  {}", counter(c, "PIN", "reference"))?;
+            writeln!(f, "  {}", pr(&counter(c, "PIN", "reference")))?;
         }
         writeln!(f, "keys:")?;
         for c in &self.keys {
-            writeln!(f, "  {}", counter(c, "key", "id"))?;
+            writeln!(f, "  {}", pr(&counter(c, "key", "id")))?;
         }
         writeln!(f, "files:")?;
         for e in &self.files {
@@ -544,6 +567,7 @@ fn file(f: &mut fmt::Formatter<'_>, e: &FileView) -> fmt::Result {
         (None, Some(fid)) => format!("MF/{fid}"),
         _ => format!("file #{}", e.node),
     };
+    let name = crate::message::printable(&name);
     let sfi = e.sfi.map(|s| format!("SFI {s:02X}, ")).unwrap_or_default();
     let structure = e.structure.as_deref().unwrap_or("?");
     match &e.content {

@@ -101,9 +101,11 @@ fn text_shows_counters_blocks_and_files_named_by_the_profile_it_was_made_from() 
     let _serial = serial();
     let dir = temp_dir("text");
     let (path, profile) = a_used_card(&dir);
-    let (code, out, err) = state(&[path.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
     let profile = profile.to_str().unwrap();
+    // A profile file is named with --profile (a path the state file records is never
+    // opened on its word).
+    let (code, out, err) = state(&[path.to_str().unwrap(), "--profile", profile]);
+    assert_eq!(code, 0, "{err}");
     assert!(
         out.starts_with(&format!(
             "{}: state file, format 3, made from profile {profile} (declaration ",
@@ -146,7 +148,12 @@ fn json_has_the_same_facts() {
     let _serial = serial();
     let dir = temp_dir("json");
     let (path, profile) = a_used_card(&dir);
-    let (code, out, err) = state(&[path.to_str().unwrap(), "--json"]);
+    let (code, out, err) = state(&[
+        path.to_str().unwrap(),
+        "--json",
+        "--profile",
+        profile.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["format"], 3);
@@ -213,7 +220,7 @@ fn looking_changes_nothing_and_does_not_wait_for_the_card_that_holds_the_file() 
     torn.extend_from_slice(&[0x20, 0, 0, 0, 0xDF]);
     fs::write(&path, &torn).unwrap();
     let before = snapshot(&path);
-    let (code, out, _) = state(&[p]);
+    let (code, out, _) = state(&[p, "--profile", profile.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert!(
         out.contains("note: the last 5 bytes are a write cut short"),
@@ -279,14 +286,18 @@ fn a_lost_or_edited_profile_shows_the_file_by_number() {
     let (path, profile) = a_used_card(&dir);
     let p = path.to_str().unwrap();
     fs::write(&profile, GEN3).unwrap();
-    let (code, out, _) = state(&[p]);
+    let (code, out, _) = state(&[p, "--profile", profile.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(out.contains("declares another card now"), "{out}");
-    assert!(out.contains("  key #5: 0 tries left (BLOCKED)"), "{out}");
+    assert!(out.contains("declares another card than the file"), "{out}");
+    // Without --profile the recorded path is not opened: the file by number, and how to
+    // name it.
     fs::remove_file(&profile).unwrap();
     let (code, out, _) = state(&[p]);
     assert_eq!(code, 0);
-    assert!(out.contains("cannot be loaded from here"), "{out}");
+    assert!(
+        out.contains("made from the profile file") && out.contains("give it with --profile"),
+        "{out}"
+    );
     assert!(out.contains("  #1: BLOCKED, permanent"), "{out}");
     assert!(out.contains("  file #11 (?, 7 records)"), "{out}");
     let _ = fs::remove_dir_all(&dir);
@@ -318,5 +329,48 @@ fn files_that_are_not_state_files_are_plain_errors_naming_them() {
         assert_eq!(out, "");
         assert!(err.starts_with("error: ") && err.contains(message), "{err}");
     }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A life-cycle record naming one application many times (which opening refuses) is
+/// refused as damaged, not shown at a size that grows with the file.
+#[test]
+fn a_life_cycle_record_listing_an_application_twice_is_damage() {
+    let _serial = serial();
+    let dir = temp_dir("lifecycle");
+    let (path, profile) = a_used_card(&dir);
+    let mut bytes = fs::read(&path).unwrap();
+    let record = applet_sim::testing::Record::Lifecycle {
+        card_blocked: false,
+        blocked_apps: vec![(1, true); 1000],
+    };
+    bytes.extend(record.encode());
+    fs::write(&path, &bytes).unwrap();
+    let (code, out, err) = state(&[
+        path.to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("lists an application twice"), "{err}");
+    // Opening the card refuses the same file.
+    assert!(Card::open(&Profile::load(profile.to_str().unwrap()).unwrap(), &path).is_err());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Names that come from files are printed with their control characters escaped: a
+/// profile path with an escape sequence in it cannot drive the terminal.
+#[test]
+fn control_characters_in_names_are_escaped() {
+    let _serial = serial();
+    let dir = temp_dir("escape");
+    let profile = dir.join("\u{1b}]0;owned\u{7}.toml");
+    fs::write(&profile, GEN3).unwrap();
+    let path = dir.join("card.state");
+    drop(Card::open(&Profile::load(profile.to_str().unwrap()).unwrap(), &path).unwrap());
+    let (code, out, err) = state(&[path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("\\u{1b}]0;owned\\u{7}.toml"), "{out}");
     let _ = fs::remove_dir_all(&dir);
 }
