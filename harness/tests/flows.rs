@@ -606,3 +606,22 @@ fn card_read_spends_no_rk_try_with_unchecked_keys() {
     let card = Card::open(&profile, &state).unwrap();
     assert_ne!(card.counters(), issued.counters());
 }
+
+/// What a card returns is printed with its control characters escaped: a name holding an
+/// escape sequence cannot drive the terminal of whoever reads the card.
+#[test]
+fn card_read_escapes_control_characters_from_the_card() {
+    let gen3 = applet_sim::profile::builtin_text("gen3").unwrap();
+    let evil = gen3.replacen(
+        "\"09 1E CBD5C4FEB0B2 00*24\"",
+        "\"09 1E 1B5D303B50574E4544071B5B324A 00*16\"",
+        1,
+    );
+    assert_ne!(evil, gen3);
+    let path = temp_path("evil-name.toml");
+    std::fs::write(&path, evil).unwrap();
+    let (code, out, err) = harness(&["card", "read", "--profile", s(&path)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("\\u{1b}]0;PWNED\\u{7}\\u{1b}[2J"), "{out}");
+}

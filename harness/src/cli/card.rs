@@ -423,7 +423,10 @@ fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("{}: cannot write the new profile", path.display()))
 }
 
+/// The holder's data as text; what the card returned is printed with control characters
+/// escaped, so a card cannot drive the terminal (`--json` escapes by itself).
 fn print_holder(h: &HolderData) {
+    use applet_sim::message::printable;
     let rows = [
         ("region", &h.region),
         ("social security number", &h.social_security_number),
@@ -441,7 +444,7 @@ fn print_holder(h: &HolderData) {
         ("birth date", &h.birth_date),
     ];
     for (label, value) in rows {
-        println!("{label:<26}{value}");
+        println!("{label:<26}{}", printable(value));
     }
     let authentic = match h.card_authentic {
         Some(true) => "yes (INTERNAL AUTHENTICATE with the IRK)",
@@ -449,7 +452,7 @@ fn print_holder(h: &HolderData) {
         None => "not checked (needs the IRK, key 00: see below)",
     };
     println!("{:<26}{authentic}", "card authentic");
-    println!("iReadCardBas              {}", h.pipe_line());
+    println!("iReadCardBas              {}", printable(&h.pipe_line()));
     for what in &h.skipped {
         println!("{:<26}{what}", "skipped, no key");
     }
