@@ -370,6 +370,7 @@ fn invalid_chosen_states_are_refused_at_their_field() {
         ("kind = \"pki\"", "blocked = \"permanent\"", "\"permanent\"", "kind pki has no APPLICATION BLOCK"),
         ("id = \"DF01\"", "blocked = \"permanent\"", "\"permanent\"", "directly under the MF"),
         ("unblock = \"issuer-key\"", "tries = -1", "-1", "integer `-1`, expected u8"),
+        ("id = 0x00 ", "tries = 0", "0", "the IRK (key 00) has no try counter"),
     ];
     for (anchor, line, at, message) in cases {
         let text = edit(GEN3, anchor, line);
@@ -386,6 +387,15 @@ fn invalid_chosen_states_are_refused_at_their_field() {
             "{e}"
         );
     }
+    // A temporary block of the bank application needs its DAMK to lift it.
+    let no_damk = edit(GEN3, "kind = \"pboc\"", "blocked = \"temporary\"").replacen(
+        "id = 0x01             # DAMK",
+        "id = 0x07             # not the DAMK",
+        1,
+    );
+    let e = Profile::parse(&no_damk, "bad.toml").unwrap_err();
+    assert!(e.message.contains("needs the application's DAMK"), "{e}");
+    assert!(e.line > 0, "{e}");
     // `blocked` in [card] is a boolean.
     let text = GEN3.replacen("# blocked = true ", "blocked = \"yes\" #", 1);
     let e = Profile::parse(&text, "bad.toml").unwrap_err();

@@ -98,9 +98,22 @@ fn chosen_state(
     }
     for (t, key) in raw.key.iter().zip(keys.iter_mut()) {
         if let Some(field) = &t.get_ref().tries {
+            // The IRK proves the card and is never counted (EXTERNAL AUTHENTICATE refuses
+            // it): no command leads to a used-up IRK, so no profile starts with one.
+            let kind = kind_in(dfs, &key.parent);
+            if crate::model::keys::usage(kind, key.id) == crate::model::keys::Usage::Internal {
+                return Err(at.error(
+                    field.span(),
+                    "tries: the IRK (key 00) has no try counter the card uses".into(),
+                ));
+            }
             key.tries = tries(field, key.max_tries, "key")?;
         }
     }
+    let parents: std::collections::HashMap<String, String> = dfs
+        .iter()
+        .map(|d| (d.id.clone(), d.parent.clone()))
+        .collect();
     for (t, df) in raw.df.iter().zip(dfs.iter_mut()) {
         let Some(field) = &t.get_ref().blocked else {
             continue;
@@ -123,10 +136,37 @@ fn chosen_state(
             )),
             _ => Err("blocked: only an application directly under the MF can be blocked".into()),
         };
+        // A temporary block is lifted with the DAMK (84 18): without it the card could never
+        // have been blocked so, nor be unblocked.
+        let damk = keys.iter().any(|k| {
+            k.id == crate::model::keys::pboc::DAMK && top_df(&parents, &k.parent) == df.id
+        });
+        let allowed = allowed.and_then(|()| match (df.kind, block) {
+            (Some(AppKind::Pboc), AppBlock::Temporary) if !damk => Err(
+                "blocked: a temporary block needs the application's DAMK (key 01) to lift it"
+                    .to_owned(),
+            ),
+            _ => Ok(()),
+        });
         allowed.map_err(|m| at.error(field.span(), m))?;
         df.blocked = Some(block);
     }
     Ok(())
+}
+
+/// The DF directly under the MF that `label` is (or is below), by the DFs' parents.
+fn top_df<'a>(
+    parents: &'a std::collections::HashMap<String, String>,
+    mut label: &'a str,
+) -> &'a str {
+    // Parents are declared before their children, so the walk ends; bounded all the same.
+    for _ in 0..parents.len() {
+        match parents.get(label) {
+            Some(parent) if parent != "MF" => label = parent,
+            _ => break,
+        }
+    }
+    label
 }
 
 /// Turns a span of the profile text into an error at its line and column.
