@@ -229,30 +229,21 @@ impl StateFile {
     /// The view by number: what the file alone says.
     fn numbered(&self, view: &mut StateView) {
         let r = &self.records;
-        view.pins = r
-            .pins
-            .iter()
-            .map(|(i, remaining)| Counter {
-                index: *i,
-                df: None,
-                reference: None,
-                version: None,
-                remaining: *remaining,
-                max: None,
-            })
-            .collect();
-        view.keys = r
-            .keys
-            .iter()
-            .map(|(i, remaining)| Counter {
-                index: *i,
-                df: None,
-                reference: None,
-                version: None,
-                remaining: *remaining,
-                max: None,
-            })
-            .collect();
+        let by_number = |counters: &BTreeMap<u16, u8>| -> Vec<Counter> {
+            counters
+                .iter()
+                .map(|(i, remaining)| Counter {
+                    index: *i,
+                    df: None,
+                    reference: None,
+                    version: None,
+                    remaining: *remaining,
+                    max: None,
+                })
+                .collect()
+        };
+        view.pins = by_number(&r.pins);
+        view.keys = by_number(&r.keys);
         view.applications = r
             .blocked_apps
             .iter()

@@ -16,21 +16,8 @@ mod common;
 use applet_sim::crypto::{auth_cryptogram, pboc_mac, session_key, ssc_mac};
 use applet_sim::model::CipherSuite;
 use applet_sim::{Card, Profile};
-use common::{SELECT_SSSE, script, x};
+use common::{GEN3, SELECT_SSSE, script, serial, x};
 
-const GEN3: &str = include_str!("../profiles/gen3.toml");
-
-/// Tests here lock state files and start processes: a process started while another test's
-/// card holds a state file keeps the file's lock (flock, shared with the child until it
-/// executes) for a moment, and the next open of that file would find it locked. So these
-/// tests run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 const BANK: &str = "A000000333010101";
 
 /// The card value of key `id` of DF `parent` in the built-in gen3 (given there as a value or

@@ -20,27 +20,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use applet_sim::{Card, Profile, StateError};
-use common::{SELECT_SSSE, script};
-
-const GEN3: &str = include_str!("../profiles/gen3.toml");
-
-/// Tests here lock state files and start processes: a process started while another test's
-/// card holds a state file keeps the file's lock (flock, shared with the child until it
-/// executes) for a moment, and the next open of that file would find it locked. So these
-/// tests run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use common::{GEN3, SELECT_SSSE, script, serial};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ssc-decl-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("decl", name)
 }
 
 fn gen3() -> Profile {

@@ -19,27 +19,10 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use applet_sim::{Card, Profile};
-use common::{SELECT_SSSE, script};
-
-const GEN3: &str = include_str!("../profiles/gen3.toml");
-
-/// Tests here lock state files and start processes: a process started while another test's
-/// card holds a state file keeps the file's lock (flock, shared with the child until it
-/// executes) for a moment, and the next open of that file would find it locked. So these
-/// tests run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use common::{GEN3, SELECT_SSSE, script, serial};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ssc-view-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("view", name)
 }
 
 /// `ssc-card state ARGS`: exit code, stdout, stderr.

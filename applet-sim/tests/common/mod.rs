@@ -48,3 +48,27 @@ pub fn ssse_key(profile: &str, id: u8) -> String {
         .unwrap();
     apdu::hex_compact(&k.value)
 }
+
+/// The built-in gen3 profile's text, to edit in tests.
+pub const GEN3: &str = include_str!("../../profiles/gen3.toml");
+
+/// Tests that lock state files and start processes run one at a time: a process started
+/// while another test's card holds a state file keeps the file's lock (flock, shared with
+/// the child until it executes) for a moment, and the next open of that file would find it
+/// locked.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the test binary's one-at-a-time lock (see [`SERIAL`]).
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A fresh folder `ssc-PREFIX-PID-NAME` under the temporary folder.
+pub fn temp_dir(prefix: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ssc-{prefix}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
