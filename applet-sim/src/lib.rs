@@ -28,6 +28,7 @@
 mod card;
 pub mod command;
 pub mod crypto;
+pub mod date;
 mod device;
 mod exchange;
 mod fs;
@@ -48,7 +49,7 @@ pub use card::Card;
 pub use device::SmartCard;
 pub use profile::{Profile, ProfileError};
 pub use psam::Psam;
-pub use storage::{Declaration, StateError, create_private};
+pub use storage::{Declaration, StateError, create_private, write_private};
 
 /// Test support (feature `testing`): the in-memory medium with power cuts for tearing
 /// tests, and what it stores. The inspection methods of [`Card`] (counters, state

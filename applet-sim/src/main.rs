@@ -495,7 +495,10 @@ fn show_state(file: &std::path::Path, profile: Option<&str>, json: bool) -> anyh
 }
 
 /// `ssc-card personalise`: every holder checked (and no two cards alike) before anything is
-/// written; then one profile per card in `out`, none replaced without `force`.
+/// written; then one profile per card in `out`, private (0600: keys and personal data), none
+/// replaced without `force`. Each is written to a temporary file in `out` that then takes
+/// its name (a hard link, or a rename with `force`): a symlink planted at a name is never
+/// written through.
 fn personalise(
     holders: &[std::path::PathBuf],
     base: &str,
@@ -513,7 +516,8 @@ fn personalise(
     for card in &cards {
         let path = out.join(format!("{}.toml", card.card_number));
         let text = personalise(&base, card, &path.display().to_string())?;
-        if !force && path.exists() {
+        // Not `exists()`, which follows a symlink: a dangling one is there too.
+        if !force && path.symlink_metadata().is_ok() {
             anyhow::bail!(
                 "{}: exists already (nothing was written; --force replaces it)",
                 path.display()
@@ -522,8 +526,21 @@ fn personalise(
         made.push((path, text, card));
     }
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot make it", out.display()))?;
-    for (path, text, card) in &made {
-        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    for (written, (path, text, card)) in made.iter().enumerate() {
+        if let Err(e) = applet_sim::write_private(path, text.as_bytes(), force) {
+            let so_far = match written {
+                0 => "nothing was written".to_owned(),
+                n => format!("the {n} profiles listed above were written"),
+            };
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                anyhow::bail!(
+                    "{}: exists already (it appeared meanwhile; {so_far}; --force replaces it)",
+                    path.display()
+                );
+            }
+            return Err(anyhow::Error::new(e)
+                .context(format!("{}: cannot write ({so_far})", path.display())));
+        }
         println!("{}: {card}", path.display());
     }
     if base.value_keys > 0 {

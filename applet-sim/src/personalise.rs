@@ -5,8 +5,9 @@
 //! the issue date and optionally the expiry date, sex, birth date, nationality, card serial
 //! and card number: one holder in a TOML file, many in a CSV file ([`read_holders`]). Each
 //! is checked ([`Holder::check`]): the citizen ID's check character (ISO 7064 MOD 11-2), the
-//! birth date and sex it encodes against those given, the dates, the name's GBK encoding
-//! (at most 30 bytes in EF06 tag 09 and 20 more in the extension 4E), the card number's
+//! birth date and sex it encodes against those given, the dates (YYYYMMDD or YYYY-MM-DD,
+//! [`crate::date`]), the name's GBK encoding (at most 30 bytes of whole characters in EF06
+//! tag 09, the rest, at most 20 bytes, in the extension 4E), the card number's
 //! check character (docs/CARD.md §3.4: C9 = 11 − (Σ Ci·Wi mod 11), W = 3 7 9 10 5 8 4 2,
 //! A = 10 … Z = 35; 10 → `X`, 11 → `0`).
 //!
@@ -29,7 +30,7 @@
 //! application's records (PAN, track 2, the Latin name 5F20) — is kept too: it is the bank's
 //! and the other departments' personalisation, not the card issuer's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -37,6 +38,7 @@ use serde::Deserialize;
 use sm3::Digest;
 use toml::{Spanned, Table, Value};
 
+use crate::date::{Date, LAST_YEAR};
 use crate::input::read_text;
 use crate::model::AppKind;
 use crate::profile::{MAX_PROFILE_BYTES, Profile, line_col, location};
@@ -96,7 +98,8 @@ pub struct Holder {
 pub struct CardData {
     /// The name as given.
     pub name: String,
-    /// The name in GBK (1..=50 bytes).
+    /// The name in GBK (1..=50 bytes: whole characters within 30 for tag 09, at most 20 after
+    /// them for 4E).
     pub name_gbk: Vec<u8>,
     /// The citizen ID, 18 characters, its check character upper case.
     pub citizen_id: String,
@@ -175,7 +178,15 @@ impl Holder {
                 }
                 e
             }
-            None => ten_years_after(&issue_date),
+            None => ten_years_after(&issue_date).ok_or_else(|| {
+                self.error(
+                    issue_at,
+                    format!(
+                        "issue_date: {issue_date}: ten years after it is past {LAST_YEAR}, the \
+                         last year a card date may have; give expiry_date"
+                    ),
+                )
+            })?,
         };
         if let Some((b, b_at)) = self.get("birth_date") {
             let b = date(b).map_err(at(b_at, "birth_date"))?;
@@ -215,12 +226,7 @@ impl Holder {
         };
         let card_number = match self.get("card_number") {
             Some((c, c_at)) => card_number(c).map_err(at(c_at, "card_number"))?,
-            None => {
-                let digits = u32::from_be_bytes(serial) % 10_000_000;
-                let body = format!("{letter}{digits:07}");
-                let check = card_number_check(&body).unwrap_or('0');
-                format!("{body}{check}")
-            }
+            None => derived_card_number(letter, serial),
         };
         Ok(CardData {
             name: name.to_owned(),
@@ -435,10 +441,12 @@ pub fn parse_csv(text: &str, source: &str) -> Result<Vec<Holder>, PersonaliseErr
 /// starts at.
 fn split_csv(line: &str) -> Result<Vec<(String, usize)>, (usize, String)> {
     let mut out = Vec::new();
+    // Counted once: a default evaluated for every field made a line of commas quadratic.
+    let end = line.chars().count();
     let mut chars = line.chars().enumerate().peekable();
     loop {
         while chars.next_if(|(_, c)| *c == ' ' || *c == '\t').is_some() {}
-        let start = chars.peek().map_or(line.chars().count(), |(i, _)| *i) + 1;
+        let start = chars.peek().map_or(end, |(i, _)| *i) + 1;
         let mut value = String::new();
         if chars.next_if(|(_, c)| *c == '"').is_some() {
             loop {
@@ -502,6 +510,14 @@ fn citizen_id(id: &str) -> Result<String, String> {
             id.chars().count()
         ));
     }
+    // Before any cut by byte position: 18 characters of one byte each.
+    if let Some(c) = id.chars().find(|c| !c.is_ascii()) {
+        return Err(format!(
+            "{id:?}: {c:?} (U+{:04X}) is not a digit 0-9 (or X at the end); a citizen ID is \
+             17 digits and a check character",
+            u32::from(c)
+        ));
+    }
     let (first17, check) = id.split_at(17);
     let expected = citizen_id_check(first17)
         .ok_or_else(|| format!("{id:?}: the first 17 characters must be digits"))?;
@@ -540,7 +556,32 @@ fn gbk_name(name: &str) -> Result<Vec<u8>, String> {
             NAME_LEN + NAME_EXTENSION_LEN
         ));
     }
+    let cut = name_cut(&bytes);
+    if bytes.len() - cut > NAME_EXTENSION_LEN {
+        return Err(format!(
+            "{} bytes in GBK do not fit: tag 09 takes the first {cut} (whole characters, at \
+             most {NAME_LEN} bytes), which leaves {} for its extension 4E, which holds \
+             {NAME_EXTENSION_LEN}",
+            bytes.len(),
+            bytes.len() - cut
+        ));
+    }
     Ok(bytes.into_owned())
+}
+
+/// Where a GBK name is cut between tag 09 and its extension 4E: after the last whole
+/// character within tag 09's 30 bytes (a byte 81-FE starts a two-byte character), so that
+/// no character is split between the two records.
+fn name_cut(gbk: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(lead) = gbk.get(at) {
+        let width = if *lead >= 0x81 { 2 } else { 1 };
+        if at + width > NAME_LEN {
+            break;
+        }
+        at += width;
+    }
+    at.min(gbk.len())
 }
 
 /// EF06 tag 09: the name, 30 bytes (V2.0 Table 9).
@@ -557,46 +598,19 @@ fn region_code(region: &str) -> Result<String, String> {
     Ok(r.to_owned())
 }
 
-/// A date YYYYMMDD (or YYYY-MM-DD) that exists, years 1900..=2099.
+/// A date YYYYMMDD or YYYY-MM-DD that exists, years 1900..=2099 ([`Date::parse`]), as
+/// YYYYMMDD.
 fn date(text: &str) -> Result<String, String> {
-    let digits: String = text.trim().chars().filter(|c| *c != '-').collect();
-    let valid = digits.len() == 8
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (|| {
-            let y: u32 = digits.get(..4)?.parse().ok()?;
-            let m: u32 = digits.get(4..6)?.parse().ok()?;
-            let d: u32 = digits.get(6..)?.parse().ok()?;
-            Some(
-                (1900..=2099).contains(&y)
-                    && (1..=12).contains(&m)
-                    && (1..=days_in(y, m)).contains(&d),
-            )
-        })()
-        .unwrap_or(false);
-    if valid {
-        Ok(digits)
-    } else {
-        Err(format!("{:?} is not a date YYYYMMDD", text.trim()))
-    }
+    Date::parse(text.trim()).map(|d| d.to_string())
 }
 
-fn days_in(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Ten years after a date (29 February becomes 28 February in a common year).
-fn ten_years_after(date: &str) -> String {
-    let year: u32 = date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2000) + 10;
-    let month: u32 = date.get(4..6).and_then(|m| m.parse().ok()).unwrap_or(1);
-    let day: u32 = date.get(6..).and_then(|d| d.parse().ok()).unwrap_or(1);
-    format!("{year:04}{month:02}{:02}", day.min(days_in(year, month)))
+/// Ten years after a date YYYYMMDD (29 February becomes 28 February in a common year);
+/// `None` past 2099 or for a text that is not a date.
+fn ten_years_after(date: &str) -> Option<String> {
+    Date::parse(date)
+        .ok()
+        .and_then(|d| d.years_later(10))
+        .map(|d| d.to_string())
 }
 
 /// `1`/`male`/`m`/`男` or `2`/`female`/`f`/`女`.
@@ -695,18 +709,35 @@ fn card_number(text: &str) -> Result<String, String> {
 /// Checks every holder (in file order) and that no two share a citizen ID, a serial or a
 /// card number (each card's profile is named after its card number).
 ///
+/// Citizen IDs, and serials and card numbers given in the records, must not repeat. A
+/// serial or card number derived (not given) that is taken already — given by any holder,
+/// or derived for one before it in the batch — moves on to the next free one (the serial
+/// counted up by one, the card number's 7 digits counted up by one, its check character
+/// recomputed): the same batch always gives the same cards, and a batch of many holders
+/// does not stop on two derived numbers alike (10^7 card numbers). A holder's derived
+/// number may so depend on the others in its batch; give `card_number` (and `serial`) to
+/// fix them.
+///
 /// # Errors
 /// The first [`PersonaliseError`], at the field; a repeat at the later holder's field.
 pub fn check_all(holders: &[Holder], letter: char) -> Result<Vec<CardData>, PersonaliseError> {
     let mut cards: Vec<CardData> = Vec::with_capacity(holders.len());
     let mut seen: HashMap<String, String> = HashMap::new();
+    let mut serials: HashSet<[u8; 4]> = HashSet::new();
+    let mut numbers: HashSet<String> = HashSet::new();
+    // First what is given: every holder checked, no citizen ID, serial or card number given
+    // twice.
     for h in holders {
         let card = h.check(letter)?;
-        let keys = [
-            ("citizen_id", card.citizen_id.clone()),
-            ("serial", apdu::hex_compact(&card.serial)),
-            ("card_number", card.card_number.clone()),
-        ];
+        let mut keys = vec![("citizen_id", card.citizen_id.clone())];
+        if h.get("serial").is_some() {
+            keys.push(("serial", apdu::hex_compact(&card.serial)));
+            serials.insert(card.serial);
+        }
+        if h.get("card_number").is_some() {
+            keys.push(("card_number", card.card_number.clone()));
+            numbers.insert(card.card_number.clone());
+        }
         for (field, value) in keys {
             if let Some(first) = seen.insert(format!("{field} {value}"), h.place()) {
                 let at = h.get(field).map_or(h.at, |(_, p)| p);
@@ -718,7 +749,47 @@ pub fn check_all(holders: &[Holder], letter: char) -> Result<Vec<CardData>, Pers
         }
         cards.push(card);
     }
+    // Then what is derived, in file order: a value taken already moves on to the next free
+    // one (the sets hold every value given and every one derived so far).
+    for (h, card) in holders.iter().zip(&mut cards) {
+        let number_given = h.get("card_number").is_some();
+        if h.get("serial").is_none() {
+            let mut serial = u32::from_be_bytes(card.serial);
+            while serials.contains(&serial.to_be_bytes()) {
+                serial = serial.wrapping_add(1);
+            }
+            card.serial = serial.to_be_bytes();
+            serials.insert(card.serial);
+            if !number_given {
+                card.card_number = derived_card_number(letter, card.serial);
+            }
+        }
+        if !number_given {
+            let mut digits = u32::from_be_bytes(card.serial) % CARD_DIGITS;
+            while numbers.contains(&card.card_number) {
+                digits = (digits + 1) % CARD_DIGITS;
+                card.card_number = card_number_of(letter, digits);
+            }
+            numbers.insert(card.card_number.clone());
+        }
+    }
     Ok(cards)
+}
+
+/// How many card numbers there are for one district letter (7 digits).
+const CARD_DIGITS: u32 = 10_000_000;
+
+/// The card number derived from a serial: the district letter, the serial's last 7 decimal
+/// digits, the check character.
+fn derived_card_number(letter: char, serial: [u8; 4]) -> String {
+    card_number_of(letter, u32::from_be_bytes(serial) % CARD_DIGITS)
+}
+
+/// The card number of a district letter and 7 digits, with its check character.
+fn card_number_of(letter: char, digits: u32) -> String {
+    let body = format!("{letter}{digits:07}");
+    let check = card_number_check(&body).unwrap_or('0');
+    format!("{body}{check}")
 }
 
 // --- The profile ------------------------------------------------------------------------
@@ -960,10 +1031,11 @@ pub fn personalise(
         (0x06, record(0x06, &bcd(&card.expiry_date))),
         (0x07, record(0x07, card.card_number.as_bytes())),
     ];
-    let mut name = card.name_gbk.clone();
-    let extension = name.split_off(name.len().min(NAME_LEN));
+    // Cut between characters: tag 09 padded with 00 after its last whole character.
+    let cut = name_cut(&card.name_gbk);
+    let mut name = card.name_gbk.get(..cut).unwrap_or_default().to_vec();
     name.resize(NAME_LEN, 0);
-    let mut ext = extension;
+    let mut ext = card.name_gbk.get(cut..).unwrap_or_default().to_vec();
     ext.resize(NAME_EXTENSION_LEN, 0);
     let ef06 = vec![
         (0x08, record(0x08, card.citizen_id.as_bytes())),
@@ -1085,7 +1157,9 @@ mod tests {
     fn dates_names_and_records() {
         assert_eq!(date("2024-02-29").unwrap(), "20240229");
         assert!(date("20230229").is_err());
-        assert_eq!(ten_years_after("20240229"), "20340228");
+        assert_eq!(ten_years_after("20240229").unwrap(), "20340228");
+        assert_eq!(ten_years_after("20900101"), None);
+        assert!(date("2-0-2-4-0-2-2-9").is_err());
         assert_eq!(
             gbk_name("苏宁安").unwrap(),
             [0xCB, 0xD5, 0xC4, 0xFE, 0xB0, 0xB2]

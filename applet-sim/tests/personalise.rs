@@ -399,3 +399,267 @@ fn holder_records_that_do_not_hold_together_are_refused() {
     assert_eq!((e.line, e.column), (2, 14), "{e}");
     assert!(e.message.contains("MOD 11-2"), "{e}");
 }
+
+/// Runs `ssc-card personalise` with `args`: exit code, stdout, stderr.
+fn ssc_card(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_ssc-card"))
+        .arg("personalise")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(o.stderr).unwrap(),
+    )
+}
+
+/// F7: a citizen ID with a character of more than one byte is refused at its line and
+/// column, not a crash (the check character used to be cut off by byte position).
+#[test]
+fn a_citizen_id_with_a_multibyte_character_is_refused_at_its_place() {
+    for bad in [
+        "1101051949123100é2",
+        "1101051949123100０X",
+        "11010519491231002é",
+    ] {
+        let text = format!("name,citizen_id,region,issue_date\n张三,{bad},110100,20200101\n");
+        let e = check_all(&parse_csv(&text, "h.csv").unwrap(), 'A').unwrap_err();
+        assert_eq!((e.line, e.column), (2, 4), "{bad}: {e}");
+        assert!(e.message.starts_with("citizen_id: "), "{bad}: {e}");
+    }
+    let dir = temp_dir("multibyte");
+    let csv = dir.join("h.csv");
+    fs::write(
+        &csv,
+        "name,citizen_id,region,issue_date\n张三,1101051949123100é2,110100,20200101\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let (code, _, stderr) = ssc_card(&[csv.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: {}:2:4: citizen_id: ", csv.display())),
+        "{stderr}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// F8: a line of 1,000,000 commas is split in one pass (it used to count the line's
+/// characters again for every field).
+#[test]
+fn a_long_line_of_commas_is_split_in_one_pass() {
+    let text = format!(
+        "name,citizen_id,region,issue_date\n{}\n",
+        ",".repeat(1_000_000)
+    );
+    let e = parse_csv(&text, "h.csv").unwrap_err();
+    assert!(
+        e.message.contains("1000001 fields, the header names 4"),
+        "{e}"
+    );
+}
+
+/// The profile file the TOML holder of [`symlinked_holder`] is written to.
+fn symlinked_holder(dir: &Path) -> (PathBuf, String) {
+    let one = dir.join("holder.toml");
+    fs::write(
+        &one,
+        format!(
+            "name = \"王小明\"\ncitizen_id = \"{}\"\nregion = 320500\nissue_date = 20250301\n\
+             card_number = \"B1234567\"\n",
+            id("32050219900517201")
+        ),
+    )
+    .unwrap();
+    let number = format!("B1234567{}.toml", card_number_check("B1234567").unwrap());
+    (one, number)
+}
+
+/// F9, F12: a symlink planted at an output's name is never written through; the profiles
+/// (master keys, personal data) are private to their owner (0600).
+#[test]
+fn planted_symlinks_are_not_followed_and_profiles_are_private() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = temp_dir("symlink");
+    let (one, name) = symlinked_holder(&dir);
+    let out = dir.join("out");
+    fs::create_dir_all(&out).unwrap();
+    let victim = dir.join("victim");
+    let link = out.join(&name);
+    // A dangling link, without --force: refused, nothing made through it.
+    symlink("../victim", &link).unwrap();
+    let args = [one.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let (code, _, stderr) = ssc_card(&args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("exists already"), "{stderr}");
+    assert!(!victim.exists(), "written through the link");
+    // A link to a file, with --force: the link is replaced, the file it points to kept.
+    fs::write(&victim, "the victim's file\n").unwrap();
+    let (code, _, stderr) = ssc_card(&[args[0], args[1], args[2], "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "the victim's file\n");
+    let meta = fs::symlink_metadata(&link).unwrap();
+    assert!(meta.is_file(), "still a link");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    Profile::load(link.to_str().unwrap()).unwrap();
+    // A fresh folder: every profile 0600, and no temporary file left behind.
+    let fresh = dir.join("fresh");
+    let (code, _, stderr) = ssc_card(&[one.to_str().unwrap(), "-o", fresh.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let entries: Vec<_> = fs::read_dir(&fresh).unwrap().map(|e| e.unwrap()).collect();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].file_name().to_str().unwrap(), name);
+    let mode = entries[0].metadata().unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// F10: 10,000 holders without serial or card number all get their own (a derived number
+/// taken already moves on to the next free one); numbers given that repeat are refused.
+#[test]
+fn a_large_batch_gets_a_card_number_for_every_holder() {
+    let mut text = String::from("name,citizen_id,region,issue_date\n");
+    for day in 1..=10 {
+        for seq in 0..1000 {
+            let first17 = format!("110105198001{day:02}{seq:03}");
+            text.push_str(&format!("张三,{},110100,20250115\n", id(&first17)));
+        }
+    }
+    let holders = parse_csv(&text, "big.csv").unwrap();
+    assert_eq!(holders.len(), 10_000);
+    let cards = check_all(&holders, 'A').unwrap();
+    let mut numbers: Vec<_> = cards.iter().map(|c| c.card_number.clone()).collect();
+    let mut serials: Vec<_> = cards.iter().map(|c| c.serial).collect();
+    numbers.sort();
+    numbers.dedup();
+    serials.sort_unstable();
+    serials.dedup();
+    assert_eq!((numbers.len(), serials.len()), (10_000, 10_000));
+    for c in &cards {
+        assert_eq!(
+            card_number_check(&c.card_number[..8]),
+            c.card_number.chars().last()
+        );
+    }
+    // The same batch again: the same numbers (the moves are deterministic).
+    let again = check_all(&holders, 'A').unwrap();
+    assert_eq!(again, cards);
+    // Numbers given that repeat are still refused, at the later one.
+    let a = id("11010519800101123");
+    let b = id("44030419990731002");
+    let text = format!(
+        "name,citizen_id,region,issue_date,card_number\n张三,{a},110100,20250115,B1234567\n\
+         李四,{b},440300,20240630,B1234567\n"
+    );
+    let e = check_all(&parse_csv(&text, "h.csv").unwrap(), 'A').unwrap_err();
+    assert_eq!(e.line, 3, "{e}");
+    assert!(e.message.starts_with("card_number: B1234567"), "{e}");
+    // A number given is kept even when a holder before it would have derived it.
+    let derived = check_all(
+        &parse_csv(
+            &format!("name,citizen_id,region,issue_date\n张三,{a},110100,20250115\n"),
+            "h.csv",
+        )
+        .unwrap(),
+        'A',
+    )
+    .unwrap();
+    let taken = &derived[0].card_number;
+    let text = format!(
+        "name,citizen_id,region,issue_date,card_number\n张三,{a},110100,20250115,\n\
+         李四,{b},440300,20240630,{taken}\n"
+    );
+    let cards = check_all(&parse_csv(&text, "h.csv").unwrap(), 'A').unwrap();
+    assert_eq!(&cards[1].card_number, taken);
+    assert_ne!(&cards[0].card_number, taken);
+}
+
+/// F11: a GBK name of 31 bytes is cut at a character boundary: tag 09 holds the first 29
+/// bytes (then 00), the extension 4E the last character; each decodes on its own.
+#[test]
+fn a_name_longer_than_tag_09_is_cut_between_characters() {
+    let name = "A欧阳娜娜欧阳娜娜欧阳娜娜欧阳娜";
+    let base = Base::load("gen3").unwrap();
+    let text = format!(
+        "name,citizen_id,region,issue_date\n{name},{},110100,20250115\n",
+        id("11010519800101123")
+    );
+    let cards = check_all(&parse_csv(&text, "h.csv").unwrap(), base.letter).unwrap();
+    let made = personalise(&base, &cards[0], "made.toml").unwrap();
+    let p = Profile::parse(&made, "made.toml").unwrap();
+    let t09 = &record(&p, 0xEF06, 0x09)[2..];
+    let t4e = &record(&p, 0xEF06, 0x4E)[2..];
+    assert_eq!((t09.len(), t4e.len()), (30, 20));
+    fn trimmed(v: &[u8]) -> &[u8] {
+        &v[..v.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)]
+    }
+    let (first, _, bad1) = encoding_rs::GBK.decode(trimmed(t09));
+    let (rest, _, bad2) = encoding_rs::GBK.decode(trimmed(t4e));
+    assert!(!bad1 && !bad2, "a character is cut: {t09:02X?} {t4e:02X?}");
+    assert_eq!(format!("{first}{rest}"), name);
+    assert_eq!(rest, "娜");
+    // 30 bytes in 09 and 21 after a cut at 29 do not fit: refused, not truncated.
+    let long = format!("A{}", "欧阳娜娜".repeat(6)); // 49 bytes: 29 + 20
+    let text = format!(
+        "name,citizen_id,region,issue_date\n{long},{},110100,20250115\n",
+        id("11010519800101123")
+    );
+    check_all(&parse_csv(&text, "h.csv").unwrap(), 'A').unwrap();
+    let too_long = format!("{long}A"); // 50 bytes, but 21 after the cut
+    let text = format!(
+        "name,citizen_id,region,issue_date\n{too_long},{},110100,20250115\n",
+        id("11010519800101123")
+    );
+    let e = check_all(&parse_csv(&text, "h.csv").unwrap(), 'A').unwrap_err();
+    assert!(e.message.starts_with("name: "), "{e}");
+    assert_eq!((e.line, e.column), (2, 1), "{e}");
+}
+
+/// F15: dates are YYYYMMDD or YYYY-MM-DD and exist; the default expiry stays in range.
+#[test]
+fn dates_are_one_of_two_forms_and_exist() {
+    let a = id("11010519800101123");
+    let header = "name,citizen_id,region,issue_date,expiry_date";
+    for (issue, expiry, message) in [
+        (
+            "2-0-2-4-0-2-2-9",
+            "",
+            "issue_date: \"2-0-2-4-0-2-2-9\" is not a date",
+        ),
+        ("2024-0229", "", "issue_date: \"2024-0229\" is not a date"),
+        ("20230229", "", "issue_date: \"20230229\" is not a date"),
+        (
+            "20250115",
+            "2035-02-30",
+            "expiry_date: \"2035-02-30\" is not a date",
+        ),
+        (
+            "20990101",
+            "",
+            "issue_date: 20990101: ten years after it is past 2099",
+        ),
+    ] {
+        let text = format!("{header}\n张三,{a},110100,{issue},{expiry}\n");
+        let e = check_all(&parse_csv(&text, "h.csv").unwrap(), 'A').unwrap_err();
+        assert!(e.message.starts_with(message), "{issue} {expiry}: {e}");
+    }
+    let text = format!("{header}\n张三,{a},110100,2024-02-29,20991231\n");
+    let cards = check_all(&parse_csv(&text, "h.csv").unwrap(), 'A').unwrap();
+    assert_eq!(
+        (cards[0].issue_date.as_str(), cards[0].expiry_date.as_str()),
+        ("20240229", "20991231")
+    );
+    let date = applet_sim::date::Date::parse;
+    assert_eq!(date("2000-02-29").unwrap().to_string(), "20000229");
+    for bad in [
+        "19000229",
+        "2-0-2-4-0-2-2-9",
+        "20240229 ",
+        "２０２４0229",
+        "00000101",
+        "21000101",
+    ] {
+        assert!(date(bad).is_err(), "{bad}");
+    }
+}

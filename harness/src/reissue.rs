@@ -16,6 +16,7 @@
 //!   the new card number and, when given, the dates.
 
 use apdu::StatusWord;
+use applet_sim::date::Date;
 use applet_sim::model::keys::ssse;
 use toml::Value;
 
@@ -55,9 +56,15 @@ pub enum ReissueError {
     /// The card number cannot be counted up (its digits are all 9).
     #[error("card number {0:?} has no next number: give --card-number")]
     NoNextNumber(String),
-    /// A date that is not YYYYMMDD.
-    #[error("date {0:?}: expected YYYYMMDD")]
-    Date(String),
+    /// A date that is not one (YYYYMMDD or YYYY-MM-DD, a day that exists), or an expiry date
+    /// not after the issue date.
+    #[error("{option}: {problem}")]
+    Date {
+        /// The option given (`--issue-date`, `--expiry-date`).
+        option: &'static str,
+        /// What is wrong, in words.
+        problem: String,
+    },
     /// A serial that is not 4 bytes of hex.
     #[error("serial {0:?}: expected 8 hex digits (4 bytes)")]
     Serial(String),
@@ -140,26 +147,70 @@ pub fn next_card_number(current: &str) -> Result<String, ReissueError> {
     card_number(&format!("{letter}{:07}", digits + 1)).map_err(|_| none())
 }
 
-/// A date YYYYMMDD as 4 BCD bytes.
+/// A date, YYYYMMDD or YYYY-MM-DD, a day that exists (years 1900 to 2099;
+/// [`applet_sim::date::Date`]), as 4 BCD bytes.
 ///
 /// # Errors
 /// [`ReissueError::Date`].
 pub fn date(text: &str) -> Result<[u8; 4], ReissueError> {
-    let bad = || ReissueError::Date(text.to_owned());
-    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
+    Date::parse(text)
+        .map(Date::bcd)
+        .map_err(|problem| ReissueError::Date {
+            option: "date",
+            problem,
+        })
+}
+
+/// A date as the card holds it: 4 BCD bytes, YYYYMMDD.
+pub type Bcd = [u8; 4];
+
+/// The new card's dates from `--issue-date` and `--expiry-date` (each YYYYMMDD or
+/// YYYY-MM-DD, a day that exists), as 4 BCD bytes each: the expiry date must follow the
+/// issue date — the card's own (`ef05`, tags 05 and 06) for the one not given.
+///
+/// # Errors
+/// [`ReissueError::Date`] naming the option.
+pub fn dates(
+    issue: Option<&str>,
+    expiry: Option<&str>,
+    ef05: &[(u8, Vec<u8>)],
+) -> Result<(Option<Bcd>, Option<Bcd>), ReissueError> {
+    let parse = |option: &'static str, text: Option<&str>| {
+        text.map(|t| Date::parse(t).map_err(|problem| ReissueError::Date { option, problem }))
+            .transpose()
+    };
+    let issue = parse("--issue-date", issue)?;
+    let expiry = parse("--expiry-date", expiry)?;
+    let on_card = |tag: u8| {
+        ef05.iter()
+            .find(|(t, _)| *t == tag)
+            .and_then(|(_, v)| Date::from_bcd(v))
+    };
+    let wrong = match (issue, expiry) {
+        (Some(i), Some(e)) => (e <= i).then(|| {
+            (
+                "--expiry-date",
+                format!("{e} is not after the issue date {i} (--issue-date)"),
+            )
+        }),
+        (None, Some(e)) => on_card(ISSUE_DATE).filter(|i| e <= *i).map(|i| {
+            (
+                "--expiry-date",
+                format!("{e} is not after the card's issue date {i}"),
+            )
+        }),
+        (Some(i), None) => on_card(EXPIRY_DATE).filter(|e| *e <= i).map(|e| {
+            (
+                "--issue-date",
+                format!("{i} is not before the card's expiry date {e}; give --expiry-date too"),
+            )
+        }),
+        (None, None) => None,
+    };
+    if let Some((option, problem)) = wrong {
+        return Err(ReissueError::Date { option, problem });
     }
-    let (month, day) = (
-        text.get(4..6).and_then(|m| m.parse::<u8>().ok()),
-        text.get(6..8).and_then(|d| d.parse::<u8>().ok()),
-    );
-    if !matches!(month, Some(1..=12)) || !matches!(day, Some(1..=31)) {
-        return Err(bad());
-    }
-    apdu::parse_hex(text)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(bad)
+    Ok((issue.map(Date::bcd), expiry.map(Date::bcd)))
 }
 
 /// A serial: 8 hex digits.
@@ -444,9 +495,35 @@ mod tests {
     #[test]
     fn dates_and_serials() {
         assert_eq!(date("20300101").unwrap(), [0x20, 0x30, 0x01, 0x01]);
-        for bad in ["2030011", "20301301", "20300100", "2030010a"] {
+        assert_eq!(date("2030-01-01").unwrap(), [0x20, 0x30, 0x01, 0x01]);
+        for bad in [
+            "2030011",
+            "20301301",
+            "20300100",
+            "2030010a",
+            "20230231",
+            "00000101",
+            "2-0-3-0-0-1-0-1",
+        ] {
             assert!(date(bad).is_err(), "{bad}");
         }
+        // gen3's EF05: issued 2024-03-15, expires 2034-03-15.
+        let ef05 = [
+            (0x05, vec![0x20, 0x24, 0x03, 0x15]),
+            (0x06, vec![0x20, 0x34, 0x03, 0x15]),
+        ];
+        let e = |i: Option<&str>, x: Option<&str>| dates(i, x, &ef05).unwrap_err().to_string();
+        assert_eq!(
+            e(Some("20300101"), Some("20250101")),
+            "--expiry-date: 20250101 is not after the issue date 20300101 (--issue-date)"
+        );
+        assert!(e(None, Some("20240315")).contains("card's issue date 20240315"));
+        assert!(e(Some("20340315"), None).contains("card's expiry date 20340315"));
+        assert!(e(Some("20230231"), None).starts_with("--issue-date: \"20230231\""));
+        assert_eq!(
+            dates(Some("2030-01-01"), None, &ef05).unwrap(),
+            (Some([0x20, 0x30, 0x01, 0x01]), None)
+        );
         assert_eq!(serial("001C9B26").unwrap(), [0x00, 0x1C, 0x9B, 0x26]);
         assert!(serial("001C9B").is_err());
         assert_eq!(next_serial(&[0x3B, 0x00, 0xFF, 0xFF, 0xFF, 0xFF]), [0; 4]);

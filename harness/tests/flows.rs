@@ -510,6 +510,60 @@ fn reissue_options_and_what_it_refuses() {
     assert!(err.contains("SSSE key 04 is not a master key"), "{err}");
 }
 
+/// F15, F12: reissue's dates are YYYYMMDD or YYYY-MM-DD and exist, the expiry date follows
+/// the issue date (the card's when only one is given); the new profile is private (0600).
+#[test]
+fn reissue_dates_exist_and_the_new_profile_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    // gen3 was issued 2024-03-15 and expires 2034-03-15.
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &str)] = &[
+        (&["--issue-date", "20230231"], "--issue-date: \"20230231\" is not a date"),
+        (&["--expiry-date", "00000101"], "--expiry-date: \"00000101\" is not a date"),
+        (&["--issue-date", "2-0-3-0-0-1-0-1"], "--issue-date: \"2-0-3-0-0-1-0-1\" is not a date"),
+        (&["--issue-date", "20300101", "--expiry-date", "20250101"], "--expiry-date: 20250101 is not after the issue date 20300101"),
+        (&["--expiry-date", "20240101"], "--expiry-date: 20240101 is not after the card's issue date 20240315"),
+        (&["--issue-date", "20350101"], "--issue-date: 20350101 is not before the card's expiry date 20340315"),
+    ];
+    for (flags, message) in cases {
+        let path = temp_path("never-dates.toml");
+        let mut args = vec!["card", "reissue", "-o", s(&path)];
+        args.extend_from_slice(flags);
+        let (code, _, err) = harness(&args);
+        assert_eq!(code, 2, "{flags:?}: {err}");
+        assert!(err.contains(message), "{flags:?}: {err}");
+        assert!(!path.exists());
+    }
+    // In a folder of its own, to see that no temporary file is left there.
+    let dir = temp_path("reissue-dates");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("reissued-dates.toml");
+    let (code, _, err) = harness(&[
+        "card",
+        "reissue",
+        "--issue-date",
+        "2030-01-01",
+        "--expiry-date",
+        "2040-02-29",
+        "-o",
+        s(&path),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let (code, out, _) = harness(&["card", "read", "--profile", s(&path), "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["issue_date"], "20300101");
+    assert_eq!(v["expiry_date"], "20400229");
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["reissued-dates.toml"], "a temporary file is left");
+}
+
 #[test]
 fn personalising_a_card_in_a_reader_writes_ef05_after_uk() {
     // The library flow a reader gets, on the in-process card: UK external authentication,

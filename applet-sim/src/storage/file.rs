@@ -226,6 +226,41 @@ pub fn create_private(folder: &Path, prefix: &str) -> io::Result<(PathBuf, File)
     ))
 }
 
+/// Writes `bytes` to a new private (0600) file at `path` without ever opening `path` itself:
+/// the bytes go to a fresh temporary file beside it ([`create_private`]), which then takes
+/// the name — by a hard link when `replace` is false (refused with
+/// [`io::ErrorKind::AlreadyExists`] when the name exists, a symlink there included, dangling
+/// or not), by a rename over it when `replace` is true (the name's directory entry is
+/// replaced: a symlink there is replaced itself, the file it points to is left alone). A
+/// planted symlink is never written through. The temporary file is gone afterwards,
+/// whatever happens.
+///
+/// # Errors
+/// I/O: the folder, the write, the link or the rename.
+pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push("-");
+    let (tmp, mut file) = create_private(folder_of(path), &prefix.to_string_lossy())?;
+    let placed = file.write_all(bytes).and_then(|()| {
+        drop(file);
+        if replace {
+            std::fs::rename(&tmp, path)
+        } else {
+            std::fs::hard_link(&tmp, path)
+        }
+    });
+    // After a rename the temporary name is gone already; after a link (or a failure) it is
+    // removed here.
+    if !(replace && placed.is_ok()) {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    placed
+}
+
 impl Medium for FileMedium {
     fn read_all(&mut self) -> io::Result<Vec<u8>> {
         let Some(file) = self.file.as_mut() else {

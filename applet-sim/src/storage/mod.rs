@@ -38,7 +38,7 @@ use std::path::PathBuf;
 
 #[cfg(any(test, feature = "testing"))]
 pub use fault::{CutMode, MemMedium};
-pub use file::{FileMedium, MAX_STATE_BYTES, create_private, effective_uid};
+pub use file::{FileMedium, MAX_STATE_BYTES, create_private, effective_uid, write_private};
 pub use journal::{Journal, OpenError};
 pub use record::{Declaration, EfData, Record, fnv1a, parse_any};
 

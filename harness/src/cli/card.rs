@@ -53,13 +53,15 @@ pub(super) struct CardArgs {
     /// default: the old one plus one.
     #[arg(long, value_name = "HEX", conflicts_with = "reader")]
     serial: Option<String>,
-    /// `reissue`: a new issue date, YYYYMMDD (default: kept).
+    /// `reissue`: a new issue date, YYYYMMDD or YYYY-MM-DD (default: kept); before the expiry
+    /// date.
     #[arg(long, value_name = "YYYYMMDD")]
     issue_date: Option<String>,
-    /// `reissue`: a new expiry date, YYYYMMDD (default: kept).
+    /// `reissue`: a new expiry date, YYYYMMDD or YYYY-MM-DD (default: kept); after the issue
+    /// date.
     #[arg(long, value_name = "YYYYMMDD")]
     expiry_date: Option<String>,
-    /// `reissue` of a virtual card: where to write the new card's profile (a new file).
+    /// `reissue` of a virtual card: where to write the new card's profile (a new file, 0600).
     #[arg(long, short, value_name = "FILE", conflicts_with = "reader")]
     output: Option<PathBuf>,
 }
@@ -295,15 +297,19 @@ impl CardArgs {
             Some(n) => reissue::card_number(n)?,
             None => reissue::next_card_number(&old_number)?,
         };
-        let date = |d: &Option<String>| d.as_deref().map(reissue::date).transpose();
+        let (issue_date, expiry_date) = reissue::dates(
+            self.issue_date.as_deref(),
+            self.expiry_date.as_deref(),
+            ef05,
+        )?;
         Ok(Reissue {
             serial: match &self.serial {
                 Some(s) => reissue::serial(s)?,
                 None => reissue::next_serial(atr),
             },
             card_number,
-            issue_date: date(&self.issue_date)?,
-            expiry_date: date(&self.expiry_date)?,
+            issue_date,
+            expiry_date,
         })
     }
 
@@ -411,16 +417,13 @@ fn profile_text(name: &str) -> anyhow::Result<String> {
     )
 }
 
-/// Writes a new file (never over an existing one).
+/// Writes a new private file (never over an existing one, never through a symlink).
 fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .with_context(|| format!("{}: cannot create the new profile", path.display()))?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("{}: cannot write the new profile", path.display()))
+    // Private (0600: the profile holds master keys and personal data), written to a
+    // temporary file beside it that then takes the name by a hard link: an existing name,
+    // a planted symlink included, is refused, never opened.
+    applet_sim::write_private(path, text.as_bytes(), false)
+        .with_context(|| format!("{}: cannot create the new profile", path.display()))
 }
 
 /// The holder's data as text; what the card returned is printed with control characters
