@@ -90,6 +90,13 @@ fn every_flow_leaves_the_same_card_state_with_software_keys_and_with_the_psam_ca
             let h = service::read_holder(t, Some(p), false).unwrap();
             assert_eq!(h.card_authentic, Some(true));
             assert_eq!(h.social_security_number, "32010219850612123X");
+            // The ATR's historical bytes: T0's low nibble counts them (13 on both cards).
+            let atr = t.atr().unwrap();
+            assert_eq!(
+                h.historical_bytes,
+                apdu::hex_compact(&atr[atr.len() - 13..])
+            );
+            assert_eq!(h.historical_bytes.len(), 26);
         }),
         ("ext-auth UK 04 and a write", true, |t, p| {
             let ops = [
