@@ -215,11 +215,11 @@ for profile in gen3 gen2; do
   scriptor -r "$READER" "$LOGS/verify.txt" > "$LOGS/verify.out" 2>&1
   grep -q '< 90 00' "$LOGS/verify.out" || { cat "$LOGS/verify.out"; echo "PIN not reset by ssc-harness card"; exit 1; }
   # Personalisation after external authentication with UK (04, PSAM 48/12): a new issue date.
-  "$BIN/ssc-harness" "${CARD[@]}" reissue --issue-date 20301231 > "$LOGS/reissue.txt" 2>&1 \
+  "$BIN/ssc-harness" "${CARD[@]}" reissue --issue-date 20230101 > "$LOGS/reissue.txt" 2>&1 \
     || { cat "$LOGS/reissue.txt"; exit 1; }
   printf '%s\n00 B2 05 2C 06\n' "$SSSE" > "$LOGS/date.txt"
   scriptor -r "$READER" "$LOGS/date.txt" > "$LOGS/date.out" 2>&1
-  grep -q '< 05 04 20 30 12 31 90 00' "$LOGS/date.out" \
+  grep -q '< 05 04 20 23 01 01 90 00' "$LOGS/date.out" \
     || { cat "$LOGS/reissue.txt" "$LOGS/date.out"; echo "reissue did not write EF05"; exit 1; }
   echo "ssc-harness card through the PSAM reader ($profile): read, pin-reset, pin-unblock, reissue (EF05 written with UK)"
 done
