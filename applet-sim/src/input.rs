@@ -87,9 +87,11 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, InputError> {
 /// The bytes of the regular file at `path` (symbolic links followed), at most `limit`
 /// bytes. The file is only opened for reading: nothing is created, locked or written.
 ///
-/// The file's kind is checked before it is opened (opening a FIFO would wait for a writer)
-/// and again on the opened file (the name may have changed in between); at most `limit + 1`
-/// bytes are read whatever the file claims.
+/// The file's kind is checked before it is opened and again on the opened file (the name may
+/// have changed in between). The open itself never waits: on Unix it is non-blocking, so a
+/// FIFO swapped in after the first check is opened at once (a blocking open would wait for
+/// a writer) and refused by the second. At most `limit + 1` bytes are read whatever the
+/// file claims.
 ///
 /// # Errors
 /// [`InputError`] naming the file: missing or unreadable, not a regular file, or larger
@@ -109,7 +111,7 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
         Ok(())
     };
     regular(&std::fs::metadata(path).map_err(|e| fail(InputProblem::Io(e)))?)?;
-    let file = File::open(path).map_err(|e| fail(InputProblem::Io(e)))?;
+    let file = open_for_reading(path).map_err(|e| fail(InputProblem::Io(e)))?;
     regular(&file.metadata().map_err(|e| fail(InputProblem::Io(e)))?)?;
     let mut bytes = Vec::new();
     file.take(limit.saturating_add(1))
@@ -119,6 +121,19 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
         return Err(fail(InputProblem::TooLarge { limit }));
     }
     Ok(bytes)
+}
+
+/// Opens `path` for reading without waiting: `O_NONBLOCK` on Unix (for a regular file it
+/// changes nothing; for a FIFO or a device it keeps the open from waiting).
+fn open_for_reading(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 #[cfg(test)]
@@ -181,6 +196,17 @@ mod tests {
                 matches!(e.problem, InputProblem::NotRegular("a FIFO")),
                 "{e}"
             );
+            // A FIFO swapped in between the check and the open: the open returns at once
+            // (a blocking one would wait for a writer for ever) and the second check
+            // refuses it. Run on a thread so that a regression fails instead of hanging.
+            let (sent, got) = std::sync::mpsc::channel();
+            let path = fifo.clone();
+            std::thread::spawn(move || {
+                let opened = open_for_reading(&path).map(|f| f.metadata().map(|m| m.is_file()));
+                let _ = sent.send(opened.is_ok_and(|regular| regular.is_ok_and(|r| !r)));
+            });
+            let answer = got.recv_timeout(std::time::Duration::from_secs(10));
+            assert_eq!(answer, Ok(true), "the open of a FIFO waited or failed");
         }
         std::fs::remove_dir_all(dir).unwrap();
     }
