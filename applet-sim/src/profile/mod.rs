@@ -6,6 +6,7 @@
 
 mod build;
 mod canonical;
+mod chosen;
 mod error;
 mod schema;
 
