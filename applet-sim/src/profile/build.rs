@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use super::error::{ProfileError, line_col};
+use super::error::{Placer, ProfileError};
 use toml::Spanned;
 
 use super::schema::{CardToml, DfToml, EfToml, KeyToml, PinToml, ProfileToml};
@@ -64,24 +64,6 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         keys,
         card_blocked: raw.card.blocked,
     })
-}
-
-/// Turns a span of the profile text into an error at its line and column.
-pub(super) struct Placer<'a> {
-    text: &'a str,
-    source_name: &'a str,
-}
-
-impl Placer<'_> {
-    pub(super) fn error(&self, span: Range<usize>, message: String) -> ProfileError {
-        let (line, column) = line_col(self.text, span.start);
-        ProfileError {
-            source_name: self.source_name.to_owned(),
-            line,
-            column,
-            message,
-        }
-    }
 }
 
 /// What the entries validated so far declare, kept so that each check is one lookup (a
@@ -575,20 +557,6 @@ fn pin_def(t: &PinToml, index: &Index, pins: &[PinDef]) -> Result<PinDef, String
         tries: t.max_tries,
         unblock,
     })
-}
-
-/// The application kind a DF belongs to (its own or its nearest ancestor's), in time linear
-/// in the number of DFs.
-pub(super) fn kind_in<'a>(dfs: &'a [DfDef], mut label: &'a str) -> Option<AppKind> {
-    let by_label: HashMap<&str, &DfDef> = dfs.iter().map(|d| (d.id.as_str(), d)).collect();
-    for _ in 0..=dfs.len() {
-        let df = by_label.get(label)?;
-        if df.kind.is_some() {
-            return df.kind;
-        }
-        label = &df.parent;
-    }
-    None
 }
 
 fn key_def(

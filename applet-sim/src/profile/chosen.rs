@@ -3,8 +3,9 @@
 
 use toml::Spanned;
 
-use super::build::{Placer, kind_in};
+use super::error::Placer;
 use super::error::ProfileError;
+use super::kind_in;
 use super::schema::ProfileToml;
 use super::{DfDef, KeyDef, PinDef};
 use crate::model::{AppBlock, AppKind, Vocabulary};

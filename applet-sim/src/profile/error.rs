@@ -1,5 +1,7 @@
 //! Where and why a profile cannot be used: file, line, column and message.
 
+use std::ops::Range;
+
 /// A profile that cannot be used, with where and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}{message}", location(source_name, *line, *column))]
@@ -30,4 +32,22 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
+}
+
+/// Turns a span of the profile text into an error at its line and column.
+pub(super) struct Placer<'a> {
+    pub(super) text: &'a str,
+    pub(super) source_name: &'a str,
+}
+
+impl Placer<'_> {
+    pub(super) fn error(&self, span: Range<usize>, message: String) -> ProfileError {
+        let (line, column) = line_col(self.text, span.start);
+        ProfileError {
+            source_name: self.source_name.to_owned(),
+            line,
+            column,
+            message,
+        }
+    }
 }

@@ -234,7 +234,7 @@ impl Profile {
     /// The application kind of the DF labelled `label` (its own or its nearest ancestor's).
     #[must_use]
     pub fn kind_of_df(&self, label: &str) -> Option<AppKind> {
-        build::kind_in(&self.dfs, label)
+        kind_in(&self.dfs, label)
     }
 
     /// The card's file tree: the MF, then the DFs and EFs in declaration order (parents are
@@ -269,4 +269,18 @@ impl Profile {
         }
         (fs, nodes)
     }
+}
+
+/// The application kind a DF belongs to (its own or its nearest ancestor's), in time linear
+/// in the number of DFs.
+pub(super) fn kind_in<'a>(dfs: &'a [DfDef], mut label: &'a str) -> Option<AppKind> {
+    let by_label: HashMap<&str, &DfDef> = dfs.iter().map(|d| (d.id.as_str(), d)).collect();
+    for _ in 0..=dfs.len() {
+        let df = by_label.get(label)?;
+        if df.kind.is_some() {
+            return df.kind;
+        }
+        label = &df.parent;
+    }
+    None
 }
