@@ -39,6 +39,11 @@ use crate::shell::answer_line;
 
 pub use crate::restore_ack::restore_ack_path;
 
+mod address;
+
+use self::address::connect_hint;
+pub use self::address::{AddressError, ServeError, check_address};
+
 /// vpcd's first port (`0x8C7B`): slot 0 is "Virtual PCD 00 00", 35964 is slot 1.
 pub const DEFAULT_PORT: u16 = 35963;
 
@@ -61,120 +66,6 @@ pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 /// another card's: pcscd asks every slot for its ATR every 400 ms, so a vpcd that serves the
 /// connection speaks well within this.
 pub const SLOT_SILENCE: Duration = Duration::from_secs(3);
-
-/// Why a vpcd address given on the command line cannot be used (told before anything runs).
-#[derive(Debug, thiserror::Error)]
-pub enum AddressError {
-    /// Not `HOST:PORT`.
-    #[error("expected HOST:PORT, e.g. 127.0.0.1:35963 (vpcd's slot 0; 35964 is slot 1)")]
-    NotHostPort,
-    /// The port is not 1..=65535.
-    #[error("{port:?} is not a port: expected a number from 1 to 65535, e.g. 127.0.0.1:35963")]
-    BadPort {
-        /// The text after the last `:`.
-        port: String,
-    },
-    /// The host name does not resolve.
-    #[error("cannot resolve the host {host:?}: {error}")]
-    Unresolved {
-        /// The host part.
-        host: String,
-        /// Why (kept in the message: this is printed by the argument parser).
-        error: io::Error,
-    },
-}
-
-/// Checks a vpcd address, `HOST:PORT` (`[::1]:35963` for IPv6): the port a number from 1 to
-/// 65535 and the host resolvable.
-///
-/// # Errors
-/// [`AddressError`] saying what is wrong, with an example of a good address.
-pub fn check_address(addr: &str) -> Result<(), AddressError> {
-    let (host, port) = addr.rsplit_once(':').ok_or(AddressError::NotHostPort)?;
-    if host.is_empty() {
-        return Err(AddressError::NotHostPort);
-    }
-    if !port.parse::<u16>().is_ok_and(|p| p > 0) {
-        return Err(AddressError::BadPort {
-            port: port.to_owned(),
-        });
-    }
-    match addr.to_socket_addrs().map(|mut found| found.next()) {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(AddressError::Unresolved {
-            host: host.to_owned(),
-            error: io::Error::new(io::ErrorKind::NotFound, "no address"),
-        }),
-        Err(error) => Err(AddressError::Unresolved {
-            host: host.to_owned(),
-            error,
-        }),
-    }
-}
-
-/// Why serving a slot stopped before a stop was asked for.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// Reversed mode: the address cannot be listened on.
-    #[error("cannot listen for vpcd on {addr}: {error}{hint}", hint = listen_hint(error))]
-    Listen {
-        /// The address.
-        addr: String,
-        /// Why (kept in the message).
-        error: io::Error,
-    },
-    /// vpcd took the connection and never spoke: another card holds the slot.
-    #[error(
-        "vpcd at {addr} took the connection but asked nothing in {} s (it asks a card in \
-         its slot for the ATR twice a second): the slot is in use by another card, most \
-         likely another `ssc-card serve`. Stop that one (`ss -tnp 'dport = :{port}'` shows \
-         its process), or serve a free slot: `--vpcd {host}:{next}` is vpcd's next slot",
-        waited.as_secs(),
-        port = port_of(addr),
-        host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h),
-        next = port_of(addr).saturating_add(1)
-    )]
-    SlotInUse {
-        /// vpcd's address.
-        addr: String,
-        /// How long it said nothing.
-        waited: Duration,
-    },
-}
-
-/// The port of a checked `host:port`.
-fn port_of(addr: &str) -> u16 {
-    addr.rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or(DEFAULT_PORT)
-}
-
-fn listen_hint(error: &io::Error) -> &'static str {
-    match error.kind() {
-        io::ErrorKind::AddrInUse => {
-            " (another program listens there, perhaps another `ssc-card serve --reversed`: \
-             stop it or choose another --listen address)"
-        }
-        io::ErrorKind::AddrNotAvailable => " (not an address of this machine)",
-        _ => "",
-    }
-}
-
-/// What to do about a failed attempt to reach vpcd, for the log.
-fn connect_hint(error: &io::Error) -> &'static str {
-    match error.kind() {
-        io::ErrorKind::ConnectionRefused => {
-            "nothing listens there: is pcscd running, with vsmartcard-vpcd installed? \
-             (README, \"Common problems\")"
-        }
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            "vpcd takes no more connections on this slot: another card holds it, most \
-             likely another `ssc-card serve` (or a firewall drops the connection). Stop that \
-             one, or serve another slot (--vpcd HOST:PORT+1); until then this one waits"
-        }
-        _ => "is pcscd running, with vsmartcard-vpcd installed?",
-    }
-}
 
 /// Where the card meets vpcd.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -780,88 +671,4 @@ pub fn install_signal_handlers(controls: &Controls) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Card;
-
-    #[test]
-    fn control_frames_and_apdus() {
-        let card = Card::default_card().unwrap();
-        let mut slot = Slot::new("t", card.volatile_copy(), card, false);
-        let mut out = Vec::new();
-        assert_eq!(slot.handle(&[CTRL_ON], &mut out), None);
-        assert_eq!(slot.handle(&[CTRL_ATR], &mut out), Some(()));
-        assert_eq!(out, slot.card().atr());
-        assert_eq!(slot.handle(&[0x00, 0xA4, 0x00, 0x00], &mut out), Some(()));
-        assert_eq!(out, [0x90, 0x00]);
-        // Malformed APDUs are the card's business: 6700.
-        assert_eq!(slot.handle(&[0x00, 0xA4], &mut out), Some(()));
-        assert_eq!(out, [0x67, 0x00]);
-        assert_eq!(slot.handle(&[3], &mut out), None);
-        assert_eq!(slot.handle(&[], &mut out), None);
-        // Removal answers Get ATR with an empty frame.
-        let controls = Controls::default();
-        controls.remove.store(true, Ordering::SeqCst);
-        slot.apply(&controls);
-        assert_eq!(slot.handle(&[CTRL_ATR], &mut out), Some(()));
-        assert!(out.is_empty());
-        controls.insert.store(true, Ordering::SeqCst);
-        slot.apply(&controls);
-        slot.handle(&[CTRL_ATR], &mut out);
-        assert_eq!(out, slot.card().atr());
-    }
-
-    /// Issue 16 item 6: a restore whose rewrite fails (the medium refuses the write, as a
-    /// full disk does) is acknowledged as failed, not as done.
-    #[test]
-    fn a_failed_restore_is_acknowledged_as_failed() {
-        use crate::restore_ack::{Ack, RestoreAck};
-        use crate::testing::{CutMode, MemMedium};
-        let profile = crate::Profile::builtin("gen3").unwrap();
-        let medium = MemMedium::new();
-        let card = Card::open_on(&profile, Box::new(medium.clone())).unwrap();
-        let mut slot = Slot::new("t", card, Card::new(&profile), false);
-        let base = std::env::temp_dir().join(format!("ssc-slot-{}", std::process::id()));
-        std::fs::create_dir_all(&base).unwrap();
-        let ack = RestoreAck::create(&base, 0).unwrap();
-        let path = ack.path().to_owned();
-        slot.acknowledge_restores(ack);
-        let controls = Controls::default();
-        controls.restore.store(true, Ordering::SeqCst);
-        slot.apply(&controls);
-        assert_eq!(
-            Ack::read(&path).unwrap(),
-            Ack {
-                count: 1,
-                failure: None
-            }
-        );
-        medium.cut_at(medium.writes(), CutMode::Dropped);
-        controls.restore.store(true, Ordering::SeqCst);
-        slot.apply(&controls);
-        let ack = Ack::read(&path).unwrap();
-        assert_eq!(ack.count, 2);
-        assert!(ack.failure.is_some_and(|f| f.contains("power cut")));
-        drop(slot);
-        assert!(!path.exists());
-        std::fs::remove_dir_all(&base).unwrap();
-    }
-
-    #[test]
-    fn a_byte_stream_is_answered_frame_by_frame() {
-        let card = Card::default_card().unwrap();
-        let mut slot = Slot::new("t", card.volatile_copy(), card, false);
-        // Power on (no answer), Get ATR, SELECT MF, then half a frame.
-        let input = [
-            0x00, 0x01, CTRL_ON, 0x00, 0x01, CTRL_ATR, 0x00, 0x04, 0x00, 0xA4, 0x00, 0x00, 0x00,
-            0x05, 0x00,
-        ];
-        let wire = answer_stream(&mut slot, &input);
-        let atr = slot.card().atr().to_vec();
-        let mut want = vec![0x00, u8::try_from(atr.len()).unwrap()];
-        want.extend(&atr);
-        want.extend([0x00, 0x02, 0x90, 0x00]);
-        assert_eq!(wire, want);
-        assert!(answer_stream(&mut slot, &[0xFF]).is_empty());
-    }
-}
+mod tests;
