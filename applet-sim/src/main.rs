@@ -206,13 +206,6 @@ fn shift_port(addr: &str, offset: u16) -> anyhow::Result<String> {
     Ok(format!("{host}:{port}"))
 }
 
-/// The port of `host:port` (0 when there is none; `shift_port` reports that).
-fn port_of(addr: &str) -> u16 {
-    addr.rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or(0)
-}
-
 /// The card of a command: on its state file when given (started again from the profile
 /// with `reset`), else fresh from the profile.
 fn open_card(
@@ -312,7 +305,10 @@ fn serve(args: ServeArgs<'_>) -> anyhow::Result<()> {
         _ => anyhow::bail!("use either --slots N with one address, or repeated --vpcd"),
     };
     // The PSAM's slot: the port after the highest card port, never one of the cards'.
-    let psam_addr = match (&psam, addrs.iter().max_by_key(|a| port_of(a))) {
+    let psam_addr = match (
+        &psam,
+        addrs.iter().max_by_key(|a| applet_sim::vpcd::port_of(a)),
+    ) {
         (Some(_), Some(highest)) => {
             let addr = shift_port(highest, 1).context("no port left for the PSAM's slot")?;
             anyhow::ensure!(

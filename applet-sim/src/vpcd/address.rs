@@ -88,7 +88,7 @@ pub enum ServeError {
 }
 
 /// The port of a checked `host:port`.
-pub(super) fn port_of(addr: &str) -> u16 {
+pub fn port_of(addr: &str) -> u16 {
     addr.rsplit_once(':')
         .and_then(|(_, p)| p.parse().ok())
         .unwrap_or(DEFAULT_PORT)

@@ -42,7 +42,7 @@ pub use crate::restore_ack::restore_ack_path;
 mod address;
 
 use self::address::connect_hint;
-pub use self::address::{AddressError, ServeError, check_address};
+pub use self::address::{AddressError, ServeError, check_address, port_of};
 
 /// vpcd's first port (`0x8C7B`): slot 0 is "Virtual PCD 00 00", 35964 is slot 1.
 pub const DEFAULT_PORT: u16 = 35963;
