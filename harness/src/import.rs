@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::pattern::Expect;
-use crate::vectors::{self, Budget, Case, Step, StepKind, VectorError};
+use crate::vectors::{self, Budget, Case, Declared, Step, StepKind, VectorError};
 
 /// A script format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl Format {
 /// # Errors
 /// [`VectorError`] naming the file, line and column.
 pub fn parse_file(path: &Path) -> Result<Vec<Case>, VectorError> {
-    parse_file_in(path, &mut Budget::new())
+    parse_file_in(path, &mut Budget::new(), &Declared::builtin())
 }
 
 /// [`parse_file`] as part of a run whose bounds `budget` keeps (vectors/README.md,
@@ -89,10 +89,14 @@ pub fn parse_file(path: &Path) -> Result<Vec<Case>, VectorError> {
 ///
 /// # Errors
 /// [`VectorError`] naming the file, line and column (for a bound, the line that crosses it).
-pub fn parse_file_in(path: &Path, budget: &mut Budget) -> Result<Vec<Case>, VectorError> {
+pub fn parse_file_in(
+    path: &Path,
+    budget: &mut Budget,
+    declared: &Declared,
+) -> Result<Vec<Case>, VectorError> {
     let text = vectors::read_text_in(path, budget)?;
     match Format::detect(path, &text) {
-        Format::Native => vectors::parse_str_in(&text, path, budget),
+        Format::Native => vectors::parse_str_in(&text, path, budget, declared),
         f => {
             let cases = parse_script(&text, path, f)?;
             for step in cases.iter().flat_map(|c| &c.steps) {
@@ -188,6 +192,8 @@ fn script_case(path: &Path, steps: Vec<Step>, format: Format) -> Result<Vec<Case
         line: 1,
         profile: None,
         steps,
+        requirements: Vec::new(),
+        not_applicable: None,
     }])
 }
 

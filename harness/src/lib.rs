@@ -29,6 +29,7 @@
 
 pub mod bench;
 pub mod card;
+pub mod declaration;
 pub mod import;
 pub mod jobs;
 pub mod pattern;

@@ -111,10 +111,10 @@ fn failure_lines(f: &Failure, out: &mut String) {
 
 fn text(report: &RunReport) -> String {
     let mut out = String::new();
-    let mut areas: BTreeMap<String, (usize, usize, usize, f64)> = BTreeMap::new();
+    let mut areas: BTreeMap<String, (usize, usize, usize, usize, f64)> = BTreeMap::new();
     for r in &report.results {
         let entry = areas.entry(r.case.area()).or_default();
-        entry.3 += r.duration.as_secs_f64() * 1e3;
+        entry.4 += r.duration.as_secs_f64() * 1e3;
         match &r.outcome {
             Outcome::Passed => entry.0 += 1,
             Outcome::Failed(f) => {
@@ -139,21 +139,31 @@ fn text(report: &RunReport) -> String {
                     r.case.file.display()
                 );
             }
+            Outcome::NotApplicable(reason) => {
+                entry.3 += 1;
+                let _ = writeln!(
+                    out,
+                    "N/A  {} ({}): {reason}",
+                    r.case.name,
+                    r.case.file.display()
+                );
+            }
         }
     }
     let _ = writeln!(out, "\nagainst {}", report.target);
     let _ = writeln!(
         out,
-        "{:<12} {:>6} {:>6} {:>7} {:>9}",
-        "area", "passed", "failed", "skipped", "ms"
+        "{:<12} {:>6} {:>6} {:>7} {:>5} {:>9}",
+        "area", "passed", "failed", "skipped", "n/a", "ms"
     );
-    for (area, (p, f, s, ms)) in &areas {
-        let _ = writeln!(out, "{area:<12} {p:>6} {f:>6} {s:>7} {ms:>9.2}");
+    for (area, (p, f, s, n, ms)) in &areas {
+        let _ = writeln!(out, "{area:<12} {p:>6} {f:>6} {s:>7} {n:>5} {ms:>9.2}");
     }
     let (p, f, s) = report.counts();
+    let n = report.not_applicable();
     let _ = writeln!(
         out,
-        "{p} passed, {f} failed, {s} skipped ({} cases in {:.1} ms)",
+        "{p} passed, {f} failed, {s} skipped, {n} not applicable ({} cases in {:.1} ms)",
         report.results.len(),
         report.duration.as_secs_f64() * 1e3
     );
@@ -169,6 +179,9 @@ fn json(report: &RunReport) -> String {
             let (status, detail) = match &r.outcome {
                 Outcome::Passed => ("passed", serde_json::Value::Null),
                 Outcome::Skipped(reason) => ("skipped", json!({ "reason": reason })),
+                Outcome::NotApplicable(reason) => {
+                    ("not-applicable", json!({ "reason": reason }))
+                }
                 Outcome::Failed(f) => (
                     "failed",
                     json!({
@@ -200,6 +213,7 @@ fn json(report: &RunReport) -> String {
             "passed": passed,
             "failed": failed,
             "skipped": skipped,
+            "not_applicable": report.not_applicable(),
             "duration_ms": report.duration.as_secs_f64() * 1e3,
         },
         "cases": cases,
@@ -226,6 +240,7 @@ fn junit(report: &RunReport) -> String {
         by_area.entry(r.case.area()).or_default().push(r);
     }
     let (_, failed, skipped) = report.counts();
+    let skipped = skipped + report.not_applicable();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -240,7 +255,7 @@ fn junit(report: &RunReport) -> String {
             .count();
         let skips = results
             .iter()
-            .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
+            .filter(|r| matches!(r.outcome, Outcome::Skipped(_) | Outcome::NotApplicable(_)))
             .count();
         let time: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
         let _ = writeln!(
@@ -265,6 +280,13 @@ fn junit(report: &RunReport) -> String {
                     let _ = writeln!(
                         out,
                         ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml_escape(reason)
+                    );
+                }
+                Outcome::NotApplicable(reason) => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"N/A: {}\"/>\n    </testcase>",
                         xml_escape(reason)
                     );
                 }

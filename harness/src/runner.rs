@@ -34,8 +34,10 @@ pub enum Outcome {
     Passed,
     /// A step did not match.
     Failed(Failure),
-    /// Not run, with the reason.
+    /// Not run on this target, with the reason (a reader without `--restore-cmd`, …).
     Skipped(String),
+    /// Not applicable to the declared card (it lacks what the case needs), with the reason.
+    NotApplicable(String),
 }
 
 /// A case and how it ended.
@@ -63,7 +65,7 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// (passed, failed, skipped).
+    /// (passed, failed, skipped); [`RunReport::not_applicable`] counts the rest.
     #[must_use]
     pub fn counts(&self) -> (usize, usize, usize) {
         self.results
@@ -72,7 +74,17 @@ impl RunReport {
                 Outcome::Passed => (p + 1, f, s),
                 Outcome::Failed(_) => (p, f + 1, s),
                 Outcome::Skipped(_) => (p, f, s + 1),
+                Outcome::NotApplicable(_) => (p, f, s),
             })
+    }
+
+    /// How many cases did not apply to the declared card.
+    #[must_use]
+    pub fn not_applicable(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::NotApplicable(_)))
+            .count()
     }
 
     /// True when nothing failed.
@@ -142,9 +154,10 @@ pub fn run_with_progress(
     let mut results = Vec::with_capacity(total);
     for case in cases {
         let t = Instant::now();
-        let (outcome, trace) = match skip(&case) {
-            Some(reason) => (Outcome::Skipped(reason), Vec::new()),
-            None => run_case_traced(transport, &case, options)?,
+        let (outcome, trace) = match (&case.not_applicable, skip(&case)) {
+            (Some(reason), _) => (Outcome::NotApplicable(reason.clone()), Vec::new()),
+            (None, Some(reason)) => (Outcome::Skipped(reason), Vec::new()),
+            (None, None) => run_case_traced(transport, &case, options)?,
         };
         results.push(CaseResult {
             case,

@@ -40,7 +40,7 @@ impl BenchArgs {
             t.fresh_card()?;
             return Ok((t, None));
         };
-        let profile = Profile::load(&self.target.profile)?;
+        let profile = Profile::load(self.target.profile_name())?;
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
             _ => PathBuf::from("."),

@@ -132,7 +132,7 @@ impl CardArgs {
     fn open_card(&self, label: &str) -> anyhow::Result<Box<dyn Transport>> {
         let card: Box<dyn Transport> = match &self.state {
             Some(path) => {
-                let profile = Profile::load(&self.target.profile)?;
+                let profile = Profile::load(self.target.profile_name())?;
                 Box::new(SimTransport::durable(&profile, path)?)
             }
             None => self.target.open(None)?,
@@ -349,8 +349,9 @@ impl CardArgs {
         let checked = (!self.unchecked).then_some(true);
         let ef06 = service::read_ef06(t, &mut psam, checked)?;
         let r = self.changes(&atr, &ef05)?;
-        let text = profile_text(&self.target.profile)?;
-        let new_text = reissue::reissued_profile(&text, &self.target.profile, &ef05, &ef06, &r)?;
+        let text = profile_text(self.target.profile_name())?;
+        let new_text =
+            reissue::reissued_profile(&text, self.target.profile_name(), &ef05, &ef06, &r)?;
         let new_profile = Profile::parse(&new_text, &output.display().to_string())
             .context("the new card's profile does not load")?;
         // The new card: its keys (derived from its new ATR) match the PSAM's or the keys

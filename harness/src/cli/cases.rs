@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use harness::vectors::{self, Case};
+use harness::vectors::{self, Case, Declared};
 
 /// Every case of the vector files and scripts under `paths` (native vectors, scriptor,
-/// apdutool and ETSI scripts: `import`).
-pub(super) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Case>> {
+/// apdutool and ETSI scripts: `import`), for the card `declared`.
+pub(super) fn load(paths: &[PathBuf], declared: &Declared) -> anyhow::Result<Vec<Case>> {
     let files = vectors::discover(paths)?;
     if files.is_empty() {
         let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -22,7 +22,7 @@ pub(super) fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Case>> {
     let mut budget = vectors::Budget::new();
     let mut cases = Vec::new();
     for f in &files {
-        cases.extend(harness::import::parse_file_in(f, &mut budget)?);
+        cases.extend(harness::import::parse_file_in(f, &mut budget, declared)?);
     }
     Ok(cases)
 }

@@ -19,7 +19,7 @@ pub(super) struct ConvertArgs {
 
 impl ConvertArgs {
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
-        let cases = cases::load(&self.paths)?;
+        let cases = cases::load(&self.paths, &harness::vectors::Declared::builtin())?;
         let text = harness::writer::to_native(
             &cases,
             None,

@@ -29,7 +29,7 @@ pub(super) struct RecordArgs {
 
 impl RecordArgs {
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
-        let cases = cases::load(&self.paths)?;
+        let cases = cases::load(&self.paths, &self.target.declared()?)?;
         let mut transport = self.target.open(None)?;
         let keys = self.target.psam_keys()?;
         let psam = self.psam.source()?;

@@ -97,7 +97,7 @@ fn jobs(text: &str) -> Result<usize, String> {
 impl RunArgs {
     /// The cases `--filter` and `--tags` select.
     fn selected(&self) -> anyhow::Result<Vec<Case>> {
-        let mut cases = cases::load(&self.paths)?;
+        let mut cases = cases::load(&self.paths, &self.target.declared()?)?;
         if let Some(pat) = &self.filter {
             cases.retain(|c| {
                 c.name.contains(pat.as_str())

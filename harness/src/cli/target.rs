@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use applet_sim::Profile;
 use applet_sim::psam::{DEFAULT_PSAM, PsamProfile};
 use clap::Args;
+use harness::declaration::Declaration;
 use harness::psam::{Keys, PsamSource};
 use harness::transport::{self, SimTransport, Transport};
+use harness::vectors::Declared;
 
 /// Where the APDUs go.
 #[derive(Args)]
@@ -20,9 +22,12 @@ pub(super) struct Target {
     /// takes several, one job each.
     #[arg(long, value_name = "NAME")]
     pub(super) reader: Vec<String>,
-    /// The card profile of the virtual card: a built-in name (gen3, gen2) or a TOML file.
-    #[arg(long, default_value = applet_sim::profile::DEFAULT_PROFILE)]
-    pub(super) profile: String,
+    /// The card's declaration: a built-in profile name (gen3, gen2) or a profile file. In
+    /// process the card is built from it; with --reader it says what the card in the reader
+    /// holds. Given, every case is for this card and `$…` values come from it (a file's
+    /// `profile` line is ignored); default: the built-in gen3, with each file's `profile`.
+    #[arg(long, value_name = "PROFILE")]
+    pub(super) profile: Option<String>,
     /// The software PSAM's keys (TOML, README "Keys files"); on the virtual card the
     /// profile's keys are used when this is not given.
     #[arg(long, value_name = "FILE")]
@@ -30,6 +35,26 @@ pub(super) struct Target {
 }
 
 impl Target {
+    /// The declaration's name: `--profile`, or the built-in default.
+    pub(super) fn profile_name(&self) -> &str {
+        self.profile
+            .as_deref()
+            .unwrap_or(applet_sim::profile::DEFAULT_PROFILE)
+    }
+
+    /// The card the cases are for: the one `--profile` declares (always on a reader), else
+    /// the built-in default, which a file's `profile` line replaces.
+    pub(super) fn declared(&self) -> anyhow::Result<Declared> {
+        if self.profile.is_none() && !self.on_reader() {
+            return Ok(Declared::builtin());
+        }
+        let name = self.profile_name();
+        Ok(Declared::fixed(Declaration::new(
+            name,
+            Profile::load(name)?,
+        )))
+    }
+
     /// True when the APDUs go to readers.
     pub(super) fn on_reader(&self) -> bool {
         !self.reader.is_empty()
@@ -47,11 +72,11 @@ impl Target {
         restore: Option<String>,
     ) -> anyhow::Result<Box<dyn Transport>> {
         match self.reader.get(n) {
-            None if self.reader.is_empty() => {
-                Ok(Box::new(SimTransport::new(&Profile::load(&self.profile)?)))
-            }
+            None if self.reader.is_empty() => Ok(Box::new(SimTransport::new(&Profile::load(
+                self.profile_name(),
+            )?))),
             None => anyhow::bail!("no reader for job {n}"),
-            Some(name) => Ok(transport::open_reader(name, restore, &self.profile)?),
+            Some(name) => Ok(transport::open_reader(name, restore, self.profile_name())?),
         }
     }
 

@@ -24,8 +24,12 @@ pub(super) struct TearArgs {
 
 impl TearArgs {
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
-        let cases = cases::load(&self.paths)?;
         let profile = Profile::load(&self.profile)?;
+        let declared = harness::vectors::Declared::fixed(harness::declaration::Declaration::new(
+            &self.profile,
+            profile.clone(),
+        ));
+        let cases = cases::load(&self.paths, &declared)?;
         let mut transport = TearTransport::new(&profile)?;
         let run = runner::run(&mut transport, cases, &|_| None, runner::Options::default())?;
         let (passed, failed, skipped) = run.counts();

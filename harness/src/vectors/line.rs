@@ -23,10 +23,18 @@ pub(super) enum Line<'a> {
     Response(usize, &'a str),
     High(usize, &'a str, &'a str),
     Include(usize, &'a str),
+    Needs(usize, Vec<&'a str>),
+    Req(usize, Vec<&'a str>),
+    Repeat(usize, &'a str),
+    End,
 }
 
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "._-/:".contains(c)
+}
+
+fn is_requirement_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.".contains(c)
 }
 
 fn is_keyword_char(c: char) -> bool {
@@ -72,6 +80,25 @@ pub(super) fn line(input: &str) -> IResult<&str, Line<'_>> {
         "profile" => all_consuming(terminated(take_while1(is_name_char), space0))
             .map(|p| Line::Profile(at, p))
             .parse(args),
+        "needs" => all_consuming(terminated(
+            separated_list1(space1, take_while1(is_keyword_char)),
+            space0,
+        ))
+        .map(|f| Line::Needs(at, f))
+        .parse(args),
+        "req" => all_consuming(terminated(
+            separated_list1(space1, take_while1(is_requirement_char)),
+            space0,
+        ))
+        .map(|r| Line::Req(at, r))
+        .parse(args),
+        "repeat" => all_consuming(terminated(
+            take_while1(|c: char| c.is_ascii_digit()),
+            space0,
+        ))
+        .map(|n| Line::Repeat(at, n))
+        .parse(args),
+        "end" => all_consuming(space0).map(|_| Line::End).parse(args),
         _ => Err(nom::Err::Failure(nom::error::Error::new(
             input,
             nom::error::ErrorKind::Tag,
@@ -82,7 +109,7 @@ pub(super) fn line(input: &str) -> IResult<&str, Line<'_>> {
 /// What each directive expects, for error messages.
 pub(super) fn usage(keyword: &str) -> Option<&'static str> {
     Some(match keyword {
-        "version" => "version 1 or version 2",
+        "version" => "version 1, 2 or 3",
         "case" => "case NAME (letters, digits and . _ - / :)",
         "tags" => "tags TAG...",
         "reset" => "reset [ATR pattern]",
@@ -90,6 +117,12 @@ pub(super) fn usage(keyword: &str) -> Option<&'static str> {
         "psam" => "psam OPERATION [ARGS] [tamper]",
         "profile" => "profile NAME (a built-in profile or a profile file)",
         "include" => "include FILE (steps, relative to this file)",
+        "needs" => "needs FEATURE... (ssse, bank, pki, sm4, des, t0, t1)",
+        "req" => "req REQUIREMENT-ID...",
+        "repeat" => {
+            "repeat COUNT (a decimal number, or a declared count such as $pin.ssse.tries), then steps, then end"
+        }
+        "end" => "end (closes a repeat)",
         "<" => "< [DATA] SW",
         _ => return high_level::usage(keyword),
     })

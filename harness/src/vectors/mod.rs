@@ -6,6 +6,9 @@
 //! parser; `high_level`: the card-aware steps (`select ssse`, `verify PIN`) as APDUs.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::declaration::Declaration;
 
 mod budget;
 mod high_level;
@@ -16,8 +19,44 @@ mod parse;
 pub use self::budget::{Budget, MAX_FILE_BYTES, MAX_RUN_BYTES, MAX_RUN_INCLUDES, MAX_RUN_STEPS};
 pub use self::model::{Case, Step, StepKind, VectorError};
 
-/// The newest format version this parser reads (version 2 adds `psam`; it reads 1 too).
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest format version this parser reads (version 2 adds `psam`, `include` and the
+/// high-level steps; version 3 declared values, `needs`, `req` and `repeat`; it reads every
+/// older one).
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The card the cases are written against: its `$…` values and features.
+#[derive(Clone, Debug)]
+pub struct Declared {
+    /// The declaration.
+    pub declaration: Arc<Declaration>,
+    /// True when the run declares the card (`--profile`): a file's `profile` line is then
+    /// ignored and every case is for this card. False: the built-in card, and a file's
+    /// `profile` line puts its cases on that card.
+    pub fixed: bool,
+}
+
+impl Declared {
+    /// The built-in default card, which a file's `profile` line replaces.
+    #[must_use]
+    pub fn builtin() -> Self {
+        let name = applet_sim::profile::DEFAULT_PROFILE;
+        let profile = applet_sim::Profile::builtin(name)
+            .unwrap_or_else(|e| unreachable!("the built-in profile loads (a test says so): {e}"));
+        Self {
+            declaration: Arc::new(Declaration::new(name, profile)),
+            fixed: false,
+        }
+    }
+
+    /// The card the run declares (`--profile`): every case is for it.
+    #[must_use]
+    pub fn fixed(declaration: Declaration) -> Self {
+        Self {
+            declaration: Arc::new(declaration),
+            fixed: true,
+        }
+    }
+}
 
 /// Reads and parses a vector file (a run of its own: [`Budget`]).
 ///
@@ -33,7 +72,7 @@ pub fn parse_file(path: &Path) -> Result<Vec<Case>, VectorError> {
 /// [`VectorError`] naming the file, line and column.
 pub fn parse_file_in(path: &Path, budget: &mut Budget) -> Result<Vec<Case>, VectorError> {
     let text = read_text_in(path, budget)?;
-    parse_str_in(&text, path, budget)
+    parse_str_in(&text, path, budget, &Declared::builtin())
 }
 
 /// A vector file's or script's text (a regular file of at most [`MAX_FILE_BYTES`]), or an
@@ -61,11 +100,11 @@ pub fn read_text_in(path: &Path, budget: &mut Budget) -> Result<String, VectorEr
 /// # Errors
 /// [`VectorError`] naming the file, line and column.
 pub fn parse_str(text: &str, path: &Path) -> Result<Vec<Case>, VectorError> {
-    parse::parse(text, path, 0, &mut Budget::new())
+    parse::parse(text, path, 0, &mut Budget::new(), &Declared::builtin())
 }
 
 /// [`parse_str`] as part of a run whose bounds `budget` keeps (the text itself is counted
-/// by whoever read it).
+/// by whoever read it), for the card `declared`.
 ///
 /// # Errors
 /// [`VectorError`] naming the file, line and column.
@@ -73,8 +112,9 @@ pub fn parse_str_in(
     text: &str,
     path: &Path,
     budget: &mut Budget,
+    declared: &Declared,
 ) -> Result<Vec<Case>, VectorError> {
-    parse::parse(text, path, 0, budget)
+    parse::parse(text, path, 0, budget, declared)
 }
 
 /// Finds vector files (`*.apdu`) under `paths` (files are taken as given), sorted.

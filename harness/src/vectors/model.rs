@@ -102,6 +102,11 @@ pub struct Case {
     pub profile: Option<String>,
     /// The steps.
     pub steps: Vec<Step>,
+    /// The requirements it tests (`req`, docs/REQUIREMENTS.md).
+    pub requirements: Vec<String>,
+    /// Why it does not apply to the declared card (a `needs` the declaration lacks, or a
+    /// declared value it does not have); such a case is reported N/A and not run.
+    pub not_applicable: Option<String>,
 }
 
 impl Case {

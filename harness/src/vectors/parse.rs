@@ -1,16 +1,23 @@
 //! The file parser: lines in order, each step after its case, every `>` or `psam` followed by
 //! its `<`; `include` splices a step file in; errors name file:line:column.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use applet_sim::Profile;
+
 use super::budget::Budget;
 use super::line::{Line, line, usage};
 use super::model::{Case, Step, StepKind, VectorError};
-use super::{FORMAT_VERSION, high_level};
+use super::{Declared, FORMAT_VERSION, high_level};
+use crate::declaration::{Context, Declaration, Feature};
 use crate::pattern::{DataPattern, Expect};
 use crate::psam::Op;
+
+/// The most times `repeat` repeats its steps.
+const MAX_REPEAT: usize = 255;
 
 /// How deep `include`s may nest.
 const MAX_INCLUDE_DEPTH: usize = 8;
@@ -21,6 +28,7 @@ pub(super) fn parse(
     path: &Path,
     depth: usize,
     budget: &mut Budget,
+    declared: &Declared,
 ) -> Result<Vec<Case>, VectorError> {
     let mut parser = Parser {
         path,
@@ -32,6 +40,9 @@ pub(super) fn parse(
         seen_directive: false,
         profile: None,
         captured: BTreeSet::new(),
+        declared: declared.clone(),
+        file_needs: Vec::new(),
+        repeat: None,
     };
     for (index, raw) in text.lines().enumerate() {
         let content = raw.split('#').next().unwrap_or_default();
@@ -82,6 +93,12 @@ struct Parser<'p> {
     profile: Option<String>,
     /// Variables captured so far in the current case (`{name:N}` in a `<` line).
     captured: BTreeSet<String>,
+    /// The card the cases are written against, for `$…` values and `needs`.
+    declared: Declared,
+    /// `needs` before the first case: every case of the file needs these.
+    file_needs: Vec<Feature>,
+    /// An open `repeat`: (its line, the count, the index of its first step in the case).
+    repeat: Option<(usize, usize, usize)>,
 }
 
 impl Parser<'_> {
@@ -122,13 +139,20 @@ impl Parser<'_> {
 
     /// One non-blank line (comment removed, trimmed).
     fn line(&mut self, at: At, body: &str) -> Result<(), VectorError> {
+        let body = if body.contains('$') {
+            Cow::Owned(self.substitute(at, body)?)
+        } else {
+            Cow::Borrowed(body)
+        };
+        let body = body.as_ref();
         let parsed = line(body).map(|(_, l)| l).map_err(|_| {
             let keyword: String = body.chars().take_while(|c| !c.is_whitespace()).collect();
             let message = match usage(&keyword) {
                 Some(u) => format!("malformed {keyword:?}: expected `{u}`"),
                 None => format!(
                     "unknown directive {keyword:?}: expected version, profile, case, tags, reset, psam, \
-                     include, select, verify, change-pin, read-record, read-binary, get-challenge, > or <"
+                     include, needs, req, repeat, end, select, verify, change-pin, read-record, read-binary, \
+                     get-challenge, > or <"
                 ),
             };
             self.err(at.n, at.indent + 1, message)
@@ -186,9 +210,16 @@ impl Parser<'_> {
                         "`profile` comes once, before the first case".into(),
                     ));
                 }
-                self.profile = Some(name.to_owned());
+                self.use_profile(at, c, name)
+            }
+            Line::Needs(c, features) => self.needs(at, c, &features),
+            Line::Req(_, ids) => {
+                let case = self.case(at)?;
+                case.requirements.extend(ids.into_iter().map(str::to_owned));
                 Ok(())
             }
+            Line::Repeat(c, count) => self.start_repeat(at, c, count),
+            Line::End => self.end_repeat(at),
             Line::Tags(tags) => {
                 let case = self.case(at)?;
                 case.tags.extend(tags.into_iter().map(str::to_owned));
@@ -269,6 +300,7 @@ impl Parser<'_> {
         }
         self.close_case()?;
         self.captured.clear();
+        let not_applicable = self.unmet(&self.file_needs);
         self.cases.push(Case {
             name: name.to_owned(),
             tags: Vec::new(),
@@ -276,8 +308,170 @@ impl Parser<'_> {
             line: at.n,
             profile: self.profile.clone(),
             steps: Vec::new(),
+            requirements: Vec::new(),
+            not_applicable,
         });
         Ok(())
+    }
+
+    /// `profile NAME`: in a run without a declaration, the cases run on that card and its
+    /// values are the `$…` ones; a declared run ignores it (`needs` says what applies).
+    fn use_profile(&mut self, at: At, c: usize, name: &str) -> Result<(), VectorError> {
+        if self.declared.fixed {
+            return Ok(());
+        }
+        let profile = Profile::load(name).map_err(|e| self.err(at.n, at.col(c), e.to_string()))?;
+        self.declared.declaration = Arc::new(Declaration::new(name, profile));
+        self.profile = Some(name.to_owned());
+        Ok(())
+    }
+
+    /// Why the declared card does not meet `needs`, if it does not.
+    fn unmet(&self, needs: &[Feature]) -> Option<String> {
+        needs
+            .iter()
+            .find(|f| !self.declared.declaration.has(**f))
+            .map(|f| format!("needs {} (the declared card has none)", f.name()))
+    }
+
+    /// `needs FEATURE…`: of the case, or before the first case of every case.
+    fn needs(&mut self, at: At, c: usize, names: &[&str]) -> Result<(), VectorError> {
+        let mut features = Vec::new();
+        for name in names {
+            features.push(Feature::named(name).ok_or_else(|| {
+                let known: Vec<&str> = Feature::ALL.iter().map(|(n, _)| *n).collect();
+                self.err(
+                    at.n,
+                    at.col(c),
+                    format!("unknown feature {name:?}: expected {}", known.join(", ")),
+                )
+            })?);
+        }
+        if self.cases.is_empty() {
+            self.file_needs.extend(features);
+            return Ok(());
+        }
+        let unmet = self.unmet(&features);
+        let case = self.case(at)?;
+        if case.not_applicable.is_none() {
+            case.not_applicable = unmet;
+        }
+        Ok(())
+    }
+
+    /// `repeat COUNT`: the steps up to `end` are repeated COUNT times (one level).
+    fn start_repeat(&mut self, at: At, c: usize, count: &str) -> Result<(), VectorError> {
+        if let Some((line, _, _)) = self.repeat {
+            return Err(self.err(
+                at.n,
+                at.indent + 1,
+                format!("repeat inside the repeat of line {line}: repeats do not nest"),
+            ));
+        }
+        let n = count
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= MAX_REPEAT)
+            .ok_or_else(|| {
+                self.err(
+                    at.n,
+                    at.col(c),
+                    format!("expected a count from 0 to {MAX_REPEAT}"),
+                )
+            })?;
+        let start = self.case(at)?.steps.len();
+        self.repeat = Some((at.n, n, start));
+        Ok(())
+    }
+
+    /// `end`: the repeated steps, counted in the run's steps.
+    fn end_repeat(&mut self, at: At) -> Result<(), VectorError> {
+        let Some((_, count, start)) = self.repeat.take() else {
+            return Err(self.err(at.n, at.indent + 1, "`end` without a `repeat`".into()));
+        };
+        let case = self.case(at)?;
+        let body: Vec<Step> = case.steps.drain(start..).collect();
+        let copies = body.len().saturating_mul(count.saturating_sub(1));
+        self.budget
+            .steps(copies)
+            .map_err(|m| VectorError::at(self.path, at.n, 1, m))?;
+        let case = self.case(at)?;
+        for _ in 0..count {
+            case.steps.extend(body.iter().cloned());
+        }
+        Ok(())
+    }
+
+    /// The line with each `$…` replaced by the declared value (vectors/README.md, "Declared
+    /// values"); `$lc` in a `>` line by the number of bytes after it.
+    fn substitute(&mut self, at: At, body: &str) -> Result<String, VectorError> {
+        let keyword: String = body.chars().take_while(|c| !c.is_whitespace()).collect();
+        let context =
+            if [">", "<", "reset"].contains(&keyword.as_str()) || body.starts_with(['>', '<']) {
+                Context::Hex
+            } else {
+                Context::Text
+            };
+        let mut out = String::with_capacity(body.len() + 32);
+        let mut lc_at = None;
+        let mut rest = body;
+        while let Some(dollar) = rest.find('$') {
+            out.push_str(rest.get(..dollar).unwrap_or_default());
+            let after = rest.get(dollar + 1..).unwrap_or_default();
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "._+-".contains(c)))
+                .unwrap_or(after.len());
+            let name = after.get(..len).unwrap_or_default();
+            let column = at.col(body.len() - rest.len() + dollar + 1);
+            rest = after.get(len..).unwrap_or_default();
+            if name == "lc" {
+                if !body.starts_with('>') || lc_at.is_some() {
+                    return Err(self.err(
+                        at.n,
+                        column,
+                        "$lc goes once in a `>` line, where Lc is".into(),
+                    ));
+                }
+                lc_at = Some(out.len());
+                continue;
+            }
+            let value = self
+                .declared
+                .declaration
+                .resolve(name, context)
+                .map_err(|e| self.err(at.n, column, e.0))?;
+            match value {
+                Ok(v) => out.push_str(&v),
+                Err(missing) => {
+                    out.push_str(if context == Context::Hex { "00" } else { "0" });
+                    let case = self.cases.last_mut().ok_or_else(|| {
+                        VectorError::at(self.path, at.n, column, missing.0.clone())
+                    })?;
+                    case.not_applicable.get_or_insert(missing.0);
+                }
+            }
+        }
+        out.push_str(rest);
+        if let Some(i) = lc_at {
+            let tail = out.get(i..).unwrap_or_default();
+            if tail.contains('{') {
+                return Err(self.err(
+                    at.n,
+                    at.indent + 1,
+                    "$lc cannot count a {variable}: write Lc in hex".into(),
+                ));
+            }
+            let digits = tail.chars().filter(|c| !c.is_whitespace()).count();
+            let lc = u8::try_from(digits / 2).map_err(|_| {
+                self.err(
+                    at.n,
+                    at.indent + 1,
+                    "$lc: more than 255 bytes follow".into(),
+                )
+            })?;
+            out.insert_str(i, &format!("{lc:02X} "));
+        }
+        Ok(out)
     }
 
     /// `include FILE`: the steps of a step file, relative to this one, as steps of this
@@ -298,14 +492,21 @@ impl Parser<'_> {
             .map_err(|e| self.err(n, at.col(c), format!("cannot read include: {e}")))?
             .map_err(|m| self.err(n, at.col(c), m))?;
         let wrapped = format!("case included\n{text}");
-        let inner = parse(&wrapped, &included, self.depth + 1, self.budget).map_err(|mut e| {
-            // The wrapper's `case` line is not the file's (an error of a deeper include is
-            // already placed in its own file).
-            if e.path == included {
-                e.line = e.line.saturating_sub(1);
-            }
-            e
-        })?;
+        let declared = self.declared.clone();
+        let inner = parse(&wrapped, &included, self.depth + 1, self.budget, &declared).map_err(
+            |mut e| {
+                // The wrapper's `case` line is not the file's (an error of a deeper include is
+                // already placed in its own file).
+                if e.path == included {
+                    e.line = e.line.saturating_sub(1);
+                }
+                e
+            },
+        )?;
+        let unmet = inner.iter().find_map(|c| c.not_applicable.clone());
+        if let Some(reason) = unmet {
+            self.case(at)?.not_applicable.get_or_insert(reason);
+        }
         for step in inner.into_iter().flat_map(|c| c.steps) {
             if let StepKind::Exchange { expect, .. } | StepKind::Psam { expect, .. } = &step.kind {
                 self.captured
@@ -318,6 +519,9 @@ impl Parser<'_> {
 
     /// A case must have at least one step.
     fn close_case(&self) -> Result<(), VectorError> {
+        if let Some((line, _, _)) = self.repeat {
+            return Err(self.err(line, 1, "`repeat` without its `end`".into()));
+        }
         match self.cases.last() {
             Some(c) if c.steps.is_empty() => {
                 Err(self.err(c.line, 1, format!("case {:?} has no steps", c.name)))
@@ -330,6 +534,9 @@ impl Parser<'_> {
     fn finish(self) -> Result<Vec<Case>, VectorError> {
         if let Some((cmd_line, _)) = self.awaiting {
             return Err(self.missing_response(cmd_line));
+        }
+        if let Some((line, _, _)) = self.repeat {
+            return Err(self.err(line, 1, "`repeat` without its `end`".into()));
         }
         self.close_case()?;
         Ok(self.cases)
@@ -432,7 +639,7 @@ mod tests {
             ("case a\n",                            1, 1,  "has no steps"),
             ("case a\nreset\ncase a\nreset\n",      3, 6,  "already defined at line 1"),
             ("case a b\n",                          1, 1,  "malformed \"case\""),
-            ("version 3\n",                         1, 9,  "unsupported format version 3"),
+            ("version 4\n",                         1, 9,  "unsupported format version 4"),
             ("case a\npsam ext-auth\n< 9000\n",     2, 6,  "psam: expected one of"),
             ("case a\npsam ext-auth 0G\n< 9000\n",  2, 6,  "expected a hex byte"),
             ("case a\npsam pin-reset 12x4\n<9000\n", 2, 6,  "expected a PIN"),
@@ -448,6 +655,81 @@ mod tests {
                 e.to_string()
                     .starts_with(&format!("t.apdu:{line}:{column}: "))
             );
+        }
+    }
+
+    fn exchange(step: &Step) -> &[u8] {
+        match &step.kind {
+            StepKind::Exchange { command, .. } => command,
+            _ => panic!("not an exchange"),
+        }
+    }
+
+    #[test]
+    fn declared_values_lc_and_repeat() {
+        let cases = parse(
+            "version 3\ncase a\n  req REQ-PIN-01\n  repeat $pin.ssse.tries-1\n  \
+             > 00 20 00 00 $lc $pin.ssse.wrong1\n  < 63C$pin.ssse.tries-1\n  end\n\
+             > 00 20 00 00 $lc $pin.pki\n< 9000\nverify $pin.ssse\n< 9000\n",
+        )
+        .unwrap();
+        let c = &cases[0];
+        assert_eq!(c.requirements, ["REQ-PIN-01"]);
+        assert_eq!(c.steps.len(), 4, "two repeated, then two");
+        assert_eq!(exchange(&c.steps[0]), [0, 0x20, 0, 0, 3, 0x23, 0x45, 0x67]);
+        assert_eq!(exchange(&c.steps[1]), exchange(&c.steps[0]));
+        assert_eq!(exchange(&c.steps[2]).get(4..6), Some(&[8u8, 0x31][..]));
+        assert_eq!(exchange(&c.steps[3]), [0, 0x20, 0, 0, 3, 0x12, 0x34, 0x56]);
+        assert!(c.not_applicable.is_none());
+        let StepKind::Exchange { expect, .. } = &c.steps[0].kind else {
+            panic!()
+        };
+        assert!(expect.matches(&[0x63, 0xC2]) && !expect.matches(&[0x63, 0xC1]));
+    }
+
+    #[test]
+    fn needs_and_missing_values_make_a_case_not_applicable() {
+        let gen2 = Declared::fixed(crate::declaration::Declaration::new(
+            "gen2",
+            Profile::builtin("gen2").unwrap(),
+        ));
+        let text = "needs ssse\ncase a\nneeds pki\n> 00\n< 9000\ncase b\n> 00 $pin.pki\n< 9000\n\
+                    case c\n> 00\n< 9000\n";
+        let cases = super::parse(text, Path::new("t"), 0, &mut Budget::new(), &gen2).unwrap();
+        assert!(cases[0].not_applicable.as_deref().unwrap().contains("pki"));
+        assert!(cases[1].not_applicable.as_deref().unwrap().contains("PKI"));
+        assert_eq!(cases[2].not_applicable, None);
+        let all = parse(text).unwrap();
+        assert!(all.iter().all(|c| c.not_applicable.is_none()));
+        let file_level = super::parse(
+            "needs pki\ncase a\n> 00\n< 9000\n",
+            Path::new("t"),
+            0,
+            &mut Budget::new(),
+            &gen2,
+        )
+        .unwrap();
+        assert!(file_level[0].not_applicable.is_some());
+    }
+
+    #[test]
+    fn version_3_errors() {
+        #[rustfmt::skip]
+        let table = [
+            ("case a\n> 00 $pin.nobody\n< 9000\n",            2, 6, "expected an application"),
+            ("case a\n> 00 $pni.ssse\n< 9000\n",              2, 6, "unknown reference"),
+            ("case a\n< 9000 $lc\n",                           2, 8, "$lc goes once"),
+            ("case a\nrepeat 2\n> 00\n< 9000\n",              2, 1, "without its `end`"),
+            ("case a\nend\n",                                  2, 1, "without a `repeat`"),
+            ("case a\nrepeat 1\nrepeat 1\n",                   3, 1, "do not nest"),
+            ("case a\nrepeat 256\n",                           2, 8, "from 0 to 255"),
+            ("case a\nneeds wings\n",                           2, 7, "unknown feature \"wings\""),
+            ("case a\n> 00 $lc {r}\n< 9000\n",                2, 1, "cannot count"),
+        ];
+        for (text, line, column, message) in table {
+            let e = parse(text).unwrap_err();
+            assert_eq!((e.line, e.column), (line, column), "{text:?}: {e}");
+            assert!(e.message.contains(message), "{text:?}: {e}");
         }
     }
 }
