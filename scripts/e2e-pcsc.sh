@@ -259,6 +259,24 @@ scriptor -r "$READER" "$LOGS/query.txt" > "$LOGS/query.out" 2>&1
 grep -q '< 63 C2' "$LOGS/query.out" || { cat "$LOGS/query.out"; echo "the try counter did not survive the restart"; exit 1; }
 echo "state file: the counter (2 tries left) survived the restart"
 
+echo "== safe on a real card: a card below its declared tries is refused before any case"
+expect_error "counter below the declaration" "has 2 tries left, the declaration says 3" \
+  "$BIN/ssc-harness" run --reader "$READER" --profile gen3 vectors/pin
+scriptor -r "$READER" "$LOGS/query.txt" > "$LOGS/query.out" 2>&1
+grep -q '< 63 C2' "$LOGS/query.out" || { cat "$LOGS/query.out"; echo "the refused run changed the counter"; exit 1; }
+echo "refused: the counter is still 2"
+
+echo "== safe on a real card: a card whose PIN is not the declared one (restored at once)"
+stop_serve
+"$BIN/ssc-card" profile --show gen3 | sed '0,/value = "123456"/s//value = "654321"/' > "$LOGS/other-pin.toml"
+start_serve --profile "$LOGS/other-pin.toml"
+expect_error "PIN not the declared one" "the card was restored and its counter is back" \
+  "$BIN/ssc-harness" run --reader "$READER" --profile gen3 \
+  --restore-cmd "$BIN/ssc-card restore --pid $SERVE_PID" vectors/pin
+scriptor -r "$READER" "$LOGS/query.txt" > "$LOGS/query.out" 2>&1
+grep -q '< 63 C3' "$LOGS/query.out" || { cat "$LOGS/query.out"; echo "the refused run changed the counter"; exit 1; }
+echo "refused: the counter is still 3"
+
 echo "== removal and insertion by signal"
 kill -USR1 "$SERVE_PID"
 wait_for 20 card_gone

@@ -263,6 +263,12 @@ impl Declaration {
         order
     }
 
+    /// The declared value of `pin` as VERIFY carries it.
+    #[must_use]
+    pub fn pin_data(&self, pin: &PinDef) -> Vec<u8> {
+        encode_bytes(&pin_digits(pin), pin.encoding)
+    }
+
     /// The value of the reference `name` (without the `$`), in `context`: `Ok(Ok(text))`,
     /// `Ok(Err(missing))` when the declared card has no such thing, `Err` when the reference
     /// is not a known form.
@@ -502,11 +508,16 @@ fn wrong(digits: &[u8], k: u8) -> Vec<u8> {
 
 /// Digits as a command carries them (hex) or as text.
 fn encode(digits: &[u8], encoding: PinEncoding, context: Context) -> String {
-    let ascii: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
-    if context == Context::Text {
-        return ascii;
+    match context {
+        Context::Text => digits.iter().map(|d| char::from(b'0' + d)).collect(),
+        Context::Hex => apdu::hex_compact(&encode_bytes(digits, encoding)),
     }
-    let bytes: Vec<u8> = match encoding {
+}
+
+/// Digits in the PIN's encoding (docs/CARD.md §5.1, §3.7).
+fn encode_bytes(digits: &[u8], encoding: PinEncoding) -> Vec<u8> {
+    let ascii: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    match encoding {
         PinEncoding::Bcd => digits
             .chunks(2)
             .map(|p| match p {
@@ -521,8 +532,7 @@ fn encode(digits: &[u8], encoding: PinEncoding, context: Context) -> String {
             b.resize(b.len().max(8), 0xFF);
             b
         }
-    };
-    apdu::hex_compact(&bytes)
+    }
 }
 
 #[cfg(test)]

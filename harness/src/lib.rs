@@ -33,6 +33,7 @@ pub mod declaration;
 pub mod import;
 pub mod jobs;
 pub mod pattern;
+pub mod preflight;
 pub mod psam;
 pub mod reissue;
 pub mod report;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use harness::report::{self, Format};
 use harness::runner;
-use harness::vectors::Case;
+use harness::vectors::{Case, Declared};
 
 use super::target::{PsamArgs, Target};
 use super::{Outcome, cases};
@@ -96,8 +96,8 @@ fn jobs(text: &str) -> Result<usize, String> {
 
 impl RunArgs {
     /// The cases `--filter` and `--tags` select.
-    fn selected(&self) -> anyhow::Result<Vec<Case>> {
-        let mut cases = cases::load(&self.paths, &self.target.declared()?)?;
+    fn selected(&self, declared: &Declared) -> anyhow::Result<Vec<Case>> {
+        let mut cases = cases::load(&self.paths, declared)?;
         if let Some(pat) = &self.filter {
             cases.retain(|c| {
                 c.name.contains(pat.as_str())
@@ -111,9 +111,33 @@ impl RunArgs {
         Ok(cases)
     }
 
+    /// Each reader's card checked against the declaration before any case (the ATR, the PIN
+    /// counters and values: [`harness::preflight`]).
+    fn preflight(&self, declared: &Declared) -> anyhow::Result<()> {
+        for (n, name) in self.target.reader.iter().enumerate() {
+            let mut t = self.target.open_nth(n, self.restore_cmd.clone())?;
+            harness::preflight::check(
+                t.as_mut(),
+                &declared.declaration,
+                self.restore_cmd.is_some(),
+            )
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{name}: not run: {e} (declaration {})",
+                    declared.declaration
+                )
+            })?;
+        }
+        Ok(())
+    }
+
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
-        let cases = self.selected()?;
+        let declared = self.target.declared()?;
+        let cases = self.selected(&declared)?;
         let on_reader = self.target.on_reader();
+        if on_reader {
+            self.preflight(&declared)?;
+        }
         let skip = cases::skip_policy(
             on_reader,
             self.restore_cmd.is_some(),
