@@ -234,7 +234,14 @@ pub fn run_case_traced(
     case: &Case,
     options: Options<'_>,
 ) -> Result<(Outcome, Vec<StepTrace>), TransportError> {
-    let own_keys = match prepare(transport, case, options.keys, options.psam.is_some())? {
+    // `--keys` are the declared card's: a case a file puts on another card (its `profile`
+    // line, in a run without a declaration) keeps that card's own keys.
+    let given = if case.profile.is_some() {
+        None
+    } else {
+        options.keys
+    };
+    let own_keys = match prepare(transport, case, given, options.psam.is_some())? {
         Ok(own) => own,
         Err(reason) => return Ok((Outcome::Skipped(reason), Vec::new())),
     };
@@ -245,7 +252,7 @@ pub fn run_case_traced(
     };
     let mut replay = Replay {
         transport,
-        keys: options.keys.or(own_keys.as_ref()),
+        keys: given.or(own_keys.as_ref()),
         psam_card,
         auto_response: options.auto_response,
         psam: None,
