@@ -307,6 +307,21 @@ impl Declaration {
                     PinPart::Digits => number(i64::try_from(digits.len()).unwrap_or(0)),
                 }
             }
+            What::KeyTries { role, id } => {
+                let labels = self.subtree(*role)?;
+                let key = self
+                    .profile
+                    .keys
+                    .iter()
+                    .find(|k| k.id == *id && labels.contains(&k.parent.as_str()))
+                    .ok_or_else(|| {
+                        Missing(format!(
+                            "the declared {} has no key {id:02X}",
+                            role.describe()
+                        ))
+                    })?;
+                number(i64::from(key.max_tries))
+            }
             What::Record { role, fids, number } => {
                 let ef = self.ef(*role, fids)?;
                 if ef.control.structure == Structure::Transparent {
@@ -372,6 +387,10 @@ enum What {
         fids: Vec<u16>,
         offset: usize,
         len: usize,
+    },
+    KeyTries {
+        role: Role,
+        id: u8,
     },
 }
 
@@ -439,6 +458,13 @@ impl Reference {
                 };
                 What::Pin { role, puk, part }
             }
+            ["key", app, id, "tries"] => What::KeyTries {
+                role: role(app)?,
+                id: (id.len() == 2)
+                    .then(|| u8::from_str_radix(id, 16).ok())
+                    .flatten()
+                    .ok_or_else(|| bad("expected a key id of 2 hex digits"))?,
+            },
             ["rec", app, files @ .., n] if !files.is_empty() => What::Record {
                 role: role(app)?,
                 fids: fids(files)
@@ -463,7 +489,7 @@ impl Reference {
             What::Pin {
                 part: PinPart::Tries | PinPart::Digits,
                 ..
-            }
+            } | What::KeyTries { .. }
         );
         if offset != 0 && !counts {
             return Err(bad("only counts (tries, digits) take + or -"));
@@ -568,6 +594,19 @@ mod tests {
             "10"
         );
         assert_eq!(hex(&d, "pin.ssse.digits+1"), "7");
+        assert_eq!(hex(&d, "key.ssse.0A.tries-1"), "2");
+        assert_eq!(
+            d.resolve("key.bank.01.tries", Context::Text)
+                .unwrap()
+                .unwrap(),
+            "3"
+        );
+        assert!(
+            d.resolve("key.ssse.7F.tries", Context::Hex)
+                .unwrap()
+                .is_err()
+        );
+        assert!(d.resolve("key.ssse.A.tries", Context::Hex).is_err());
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //!    with `--restore-cmd` the card is restored at once and the counter checked again, so
 //!    the card's counters end as they began.
 //!
+//! 4. the keys (declared, or `--keys`) are not the card's: INTERNAL AUTHENTICATE, which
+//!    spends no try, is checked with the IRK (keys without an IRK are not checked).
+//!
 //! Checks 2 and 3 go PIN by PIN, so a wrong declaration costs at most one try of one PIN.
 
 use std::fmt;
@@ -16,6 +19,8 @@ use std::fmt;
 use applet_sim::profile::{DfDef, PinDef};
 
 use crate::declaration::Declaration;
+use crate::psam::{Keys, Psam};
+use crate::service::{self, FlowError};
 use crate::transport::{Transport, TransportError, exchange};
 
 /// Why a reader's card must not be run.
@@ -45,6 +50,11 @@ pub enum Refusal {
         left: u8,
         /// True when the card was restored (`--restore-cmd`) and its counter is back.
         restored: bool,
+    },
+    /// The keys do not match the card (INTERNAL AUTHENTICATE).
+    KeysDiffer {
+        /// What did not match.
+        detail: String,
     },
     /// The card answered a selection or query in a way no conforming card does.
     Unexpected {
@@ -102,6 +112,11 @@ impl fmt::Display for Refusal {
                  spent, {left} left); correct the declaration, and restore the counter (the \
                  right PIN, or the issuer's unblock) before running again"
             ),
+            Self::KeysDiffer { detail } => write!(
+                f,
+                "the keys are not the card's ({detail}; INTERNAL AUTHENTICATE, no try spent): \
+                 correct the declaration's keys or --keys"
+            ),
             Self::Unexpected { step, answer } => write!(
                 f,
                 "{step} answered {}: the card does not answer as declared",
@@ -124,6 +139,7 @@ pub fn check(
     transport: &mut dyn Transport,
     declaration: &Declaration,
     can_restore: bool,
+    keys: Option<&Keys>,
 ) -> Result<(), Refusal> {
     let card = transport.reset()?;
     let declared = &declaration.profile.atr;
@@ -173,8 +189,29 @@ pub fn check(
             }
         }
     }
+    if let Some(keys) = keys {
+        check_keys(transport, keys)?;
+    }
     transport.reset()?;
     Ok(())
+}
+
+/// The keys checked with INTERNAL AUTHENTICATE on the SSSE (none is spent).
+fn check_keys(transport: &mut dyn Transport, keys: &Keys) -> Result<(), Refusal> {
+    let atr = transport.reset()?;
+    let flow = Psam::new(keys, &atr)
+        .map_err(FlowError::from)
+        .and_then(|mut psam| {
+            service::select_ssse(transport)?;
+            service::check_keys(transport, &mut psam)
+        });
+    match flow {
+        Ok(()) | Err(FlowError::CannotCheckKeys { .. }) => Ok(()),
+        Err(FlowError::Psam(crate::psam::PsamError::Transport(e))) => Err(Refusal::Transport(e)),
+        Err(e) => Err(Refusal::KeysDiffer {
+            detail: e.to_string(),
+        }),
+    }
 }
 
 /// The PIN as messages name it: "SSSE PIN (reference 00)".
@@ -268,7 +305,7 @@ fn low_nibble(sw: u16) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use applet_sim::Profile;
+    use applet_sim::{Card, Profile};
 
     use super::*;
     use crate::transport::SimTransport;
@@ -286,7 +323,9 @@ mod tests {
     /// The card a reader holds: built from `card`, checked against `declared`.
     fn run(card: &str, declared: &str, can_restore: bool) -> (Result<(), Refusal>, SimTransport) {
         let mut sim = SimTransport::new(&Profile::parse(card, "card").unwrap());
-        let result = check(&mut sim, &declaration(declared), can_restore);
+        let d = declaration(declared);
+        let keys = Keys::from_profile(&d.profile);
+        let result = check(&mut sim, &d, can_restore, Some(&keys));
         (result, sim)
     }
 
@@ -367,6 +406,24 @@ mod tests {
         assert!(
             matches!(r, Err(Refusal::PinDiffers { restored: true, .. })),
             "{r:?}"
+        );
+        assert_eq!(ssse_tries(&mut sim), hex("63C3"));
+    }
+
+    #[test]
+    fn keys_that_are_not_the_cards_are_refused_before_any_try() {
+        let g = gen3_text();
+        let other = g.replacen(
+            "534D342D49524B2D4E4154494F4E414C",
+            "534D342D49524B2D4E4154494F4E414D",
+            1,
+        );
+        assert_ne!(other, g);
+        let (r, mut sim) = run(&g, &other, false);
+        assert!(matches!(r, Err(Refusal::KeysDiffer { .. })), "{r:?}");
+        assert_eq!(
+            sim.card().counters(),
+            Card::new(&Profile::parse(&g, "g").unwrap()).counters()
         );
         assert_eq!(ssse_tries(&mut sim), hex("63C3"));
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use harness::psam::Keys;
 use harness::report::{self, Format};
 use harness::runner;
 use harness::vectors::{Case, Declared};
@@ -131,6 +132,14 @@ impl RunArgs {
         Ok(())
     }
 
+    /// The keys of a reader's card: `--keys`, else the declaration's.
+    fn reader_keys(&self, declared: &Declared) -> anyhow::Result<Keys> {
+        Ok(self
+            .target
+            .psam_keys()?
+            .unwrap_or_else(|| Keys::from_profile(&declared.declaration.profile)))
+    }
+
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
         let declared = self.target.declared()?;
         let cases = self.selected(&declared)?;
@@ -143,7 +152,11 @@ impl RunArgs {
             self.restore_cmd.is_some(),
             self.allow_destructive,
         );
-        let keys = self.target.psam_keys()?;
+        let keys = if on_reader {
+            Some(self.reader_keys(&declared)?)
+        } else {
+            self.target.psam_keys()?
+        };
         let psam = self.psam.source()?;
         let options = runner::Options {
             keys: keys.as_ref(),
