@@ -150,7 +150,7 @@ fn recorded_sessions_replay_and_catch_another_card() {
     let (code, _, err) = harness(&[
         "record",
         "vectors/import/ssse-read.scriptor",
-        "vectors/import/verify.scr",
+        "docs/examples/import/verify.scr",
         "-o",
         out.to_str().unwrap(),
     ]);
@@ -196,7 +196,7 @@ fn record_wildcards_challenges_and_psam_answers() {
 fn convert_keeps_expectations() {
     let (code, text, err) = harness(&["convert", "vectors/import/ef05.etsi"]);
     assert_eq!(code, 0, "{err}");
-    assert!(text.contains("< 03 04 33 2E 30 30 9000|6283"), "{text}");
+    assert!(text.contains("< 03 04 xx 2E 30 xx 9000|6283"), "{text}");
     let path = temp("converted.apdu");
     std::fs::write(&path, &text).unwrap();
     let (code, stdout, _) = harness(&["run", path.to_str().unwrap()]);

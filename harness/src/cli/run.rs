@@ -117,10 +117,12 @@ impl RunArgs {
     fn preflight(&self, declared: &Declared) -> anyhow::Result<()> {
         for (n, name) in self.target.reader.iter().enumerate() {
             let mut t = self.target.open_nth(n, self.restore_cmd.clone())?;
+            let keys = self.reader_keys(declared)?;
             harness::preflight::check(
                 t.as_mut(),
                 &declared.declaration,
                 self.restore_cmd.is_some(),
+                Some(&keys),
             )
             .map_err(|e| {
                 anyhow::anyhow!(
