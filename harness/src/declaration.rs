@@ -22,6 +22,8 @@ pub enum Feature {
     Bank,
     /// The PKI application (`pki`).
     Pki,
+    /// Keys of the financial application (`bank-keys`: DAMK, DPUK, DPRK, docs/CARD.md §5.4).
+    BankKeys,
     /// SM4 keys (`sm4`, a third-generation card).
     Sm4,
     /// DES/3DES keys (`des`, a second-generation card).
@@ -34,9 +36,10 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature and its name in `needs` lines.
-    pub const ALL: [(&'static str, Self); 7] = [
+    pub const ALL: [(&'static str, Self); 8] = [
         ("ssse", Self::Ssse),
         ("bank", Self::Bank),
+        ("bank-keys", Self::BankKeys),
         ("pki", Self::Pki),
         ("sm4", Self::Sm4),
         ("des", Self::Des),
@@ -144,6 +147,12 @@ impl Declaration {
             Feature::Ssse => app(AppKind::Ssse),
             Feature::Bank => app(AppKind::Pboc),
             Feature::Pki => app(AppKind::Pki),
+            Feature::BankKeys => self.subtree(Role::Bank).is_ok_and(|labels| {
+                self.profile
+                    .keys
+                    .iter()
+                    .any(|k| labels.contains(&k.parent.as_str()))
+            }),
             Feature::Sm4 => self.profile.cipher == CipherSuite::Sm4,
             Feature::Des => self.profile.cipher == CipherSuite::Des3,
             Feature::T0 => self.profile.protocol == Protocol::T0,
@@ -284,6 +293,18 @@ impl Declaration {
         Ok(self.value(&reference, context))
     }
 
+    /// What stands for the reference `name` when the declaration cannot give it (the case is
+    /// N/A, but its lines must still parse): one hex digit for a count in a `<` line
+    /// (`63C$pin.pki.tries-1`), a byte for other values, `0` in text.
+    #[must_use]
+    pub fn placeholder(name: &str, context: Context) -> &'static str {
+        let count = Reference::parse(name).is_ok_and(|r| r.is_count());
+        match context {
+            Context::Hex if !count => "00",
+            _ => "0",
+        }
+    }
+
     fn value(&self, r: &Reference, context: Context) -> Result<String, Missing> {
         let number = |n: i64| -> Result<String, Missing> {
             let n = n + r.offset;
@@ -407,6 +428,17 @@ enum PinPart {
 const MAX_REFERENCE: usize = 64;
 
 impl Reference {
+    /// True for a count (tries, digits), which is a single hex digit in hex lines.
+    fn is_count(&self) -> bool {
+        matches!(
+            self.what,
+            What::Pin {
+                part: PinPart::Tries | PinPart::Digits,
+                ..
+            } | What::KeyTries { .. }
+        )
+    }
+
     fn parse(text: &str) -> Result<Self, BadReference> {
         let bad = |why: &str| {
             BadReference(format!(
@@ -644,6 +676,15 @@ mod tests {
             assert!(d.resolve(bad, Context::Hex).is_err(), "{bad}");
         }
         assert!(!d.has(Feature::Pki) && d.has(Feature::Bank) && d.has(Feature::Des));
+        assert!(!d.has(Feature::BankKeys) && gen3().has(Feature::BankKeys));
+        assert_eq!(
+            Declaration::placeholder("pin.pki.tries-1", Context::Hex),
+            "0"
+        );
+        assert_eq!(
+            Declaration::placeholder("rec.ssse.EF05.1", Context::Hex),
+            "00"
+        );
     }
 
     #[test]

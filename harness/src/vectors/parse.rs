@@ -443,7 +443,7 @@ impl Parser<'_> {
             match value {
                 Ok(v) => out.push_str(&v),
                 Err(missing) => {
-                    out.push_str(if context == Context::Hex { "00" } else { "0" });
+                    out.push_str(Declaration::placeholder(name, context));
                     let case = self.cases.last_mut().ok_or_else(|| {
                         VectorError::at(self.path, at.n, column, missing.0.clone())
                     })?;
@@ -701,6 +701,15 @@ mod tests {
         assert_eq!(cases[2].not_applicable, None);
         let all = parse(text).unwrap();
         assert!(all.iter().all(|c| c.not_applicable.is_none()));
+        let counts = super::parse(
+            "case a\n> 00\n< 63C$pin.pki.tries-1\n",
+            Path::new("t"),
+            0,
+            &mut Budget::new(),
+            &gen2,
+        )
+        .unwrap();
+        assert!(counts[0].not_applicable.is_some());
         let file_level = super::parse(
             "needs pki\ncase a\n> 00\n< 9000\n",
             Path::new("t"),
