@@ -22,13 +22,15 @@
 //! - [`service`]: service-centre and bank flows (read the holder's data, the key check, PIN
 //!   reset, blocking, the bank's PIN reload and temporary block); [`reissue`]: a new card
 //!   for the same holder;
-//!   [`bench`](mod@bench): VERIFY throughput; [`tear`]: power cuts at every write.
+//!   [`bench`](mod@bench): VERIFY throughput; [`tear`]: power cuts at every write;
+//!   [`check`]: the card's data checked item by item against the specification.
 //!
 //! The same vectors run against the in-process card and any PC/SC reader; see
 //! docs/ARCHITECTURE.md for the command-line contract of `ssc-harness`.
 
 pub mod bench;
 pub mod card;
+pub mod check;
 pub mod import;
 pub mod jobs;
 pub mod pattern;
