@@ -79,7 +79,7 @@ pub(super) fn yymmdd(value: &[u8]) -> Result<Date, String> {
     if digits.len() != 6 {
         return Err(format!("{digits:?}: the date is 6 BCD digits YYMMDD"));
     }
-    Date::parse(&format!("20{digits}"))
+    super::rules::date(&format!("20{digits}"))
 }
 
 /// The primitive objects of the records (inside their templates), by tag, first wins;

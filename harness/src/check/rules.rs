@@ -130,7 +130,18 @@ pub(super) fn bcd_date(value: &[u8]) -> Result<Date, String> {
     if digits.len() != 8 {
         return Err(format!("{digits:?}: a date is 8 BCD digits YYYYMMDD"));
     }
-    Date::parse(&digits)
+    date(&digits)
+}
+
+/// Digits YYYYMMDD of a day that exists (years 1900-2099).
+///
+/// # Errors
+/// Why they are not.
+pub(super) fn date(digits: &str) -> Result<Date, String> {
+    Date::parse(digits).map_err(|e| {
+        let why = e.split_once("): ").map_or(e.as_str(), |(_, why)| why);
+        format!("{digits} is not a date that exists: {why}")
+    })
 }
 
 /// The provinces of GB/T 2260: the first two digits of every region code.
@@ -180,7 +191,7 @@ pub(super) fn citizen_id(id: &str) -> Vec<String> {
             "check character {check}: ISO 7064 MOD 11-2 over the first 17 digits gives {expected}"
         ));
     }
-    if let Err(e) = Date::parse(first17.get(6..14).unwrap_or_default()) {
+    if let Err(e) = date(first17.get(6..14).unwrap_or_default()) {
         problems.push(format!("its birth date (characters 7-14): {e}"));
     }
     if let Err(e) = region_code(first17.get(..6).unwrap_or_default()) {
@@ -379,9 +390,12 @@ pub(super) fn atr(atr: &[u8]) -> (Vec<String>, Option<Historical<'_>>) {
 /// digits to its T8-T9 (§2). Every broken rule.
 pub(super) fn card_id(value: &[u8], historical: Option<Historical<'_>>) -> Vec<String> {
     let mut problems = Vec::new();
-    let (Some(region), Some(rid), Some(serial)) =
-        (value.get(..3), value.get(3..8), value.get(8..12))
-    else {
+    let (16, Some(region), Some(rid), Some(serial)) = (
+        value.len(),
+        value.get(..3),
+        value.get(3..8),
+        value.get(8..12),
+    ) else {
         return vec![format!("{} byte(s): the code has 16", value.len())];
     };
     match cn_digits(region) {
