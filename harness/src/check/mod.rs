@@ -17,15 +17,35 @@
 //! - the spec version against the generation the SSSE's cipher implies (§1);
 //! - the financial application, when present (§3.6): PAN Luhn, dates, track 2.
 //!
-//! How it is read ([`read`]): EF05 freely; EF06 through
+//! How it is read (`read.rs`): EF05 freely; EF06 through
 //! [`crate::service::read_holder_records`], after external authentication with RKSSSE when
 //! the card asks (a 3.0 card), with the same guards on the key's tries as `card read`;
 //! the sub-applications after VERIFY of the declared SSSE PIN, but only when the PIN's
 //! counter, queried without spending a try (`00 20 00 00`), is at the declared maximum.
 //! What cannot be read is listed in [`CheckReport::not_checked`], never guessed.
 //!
-//! The rules are pure functions over bytes ([`rules`], [`bank`]); the tables they apply
-//! are in [`spec`].
+//! The rules are pure functions over bytes (`rules.rs`, `issuer.rs`, `bank.rs`), unit-tested
+//! in `tests.rs`; the tables they apply are in `spec.rs`.
+//!
+//! ```
+//! use applet_sim::Profile;
+//! use harness::check::{CheckOptions, DeclaredPin, check_card};
+//! use harness::psam::{Keys, Psam};
+//! use harness::transport::{SimTransport, Transport};
+//!
+//! let profile = Profile::builtin("gen3")?;
+//! let mut card = SimTransport::new(&profile);
+//! // The keys open EF06 (RKSSSE), the declared PIN the sub-applications.
+//! let mut psam = Psam::new(&Keys::from_profile(&profile), &card.atr()?)?;
+//! let options = CheckOptions {
+//!     pin: DeclaredPin::of_profile(&profile),
+//!     unchecked: false,
+//! };
+//! let report = check_card(&mut card, Some(&mut psam), &options)?;
+//! assert!(report.passed(), "{:?}", report.findings);
+//! assert_eq!(report.items_checked, 40);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use applet_sim::Profile;
 use applet_sim::model::{AppKind, PinEncoding, PinValue};
@@ -35,6 +55,7 @@ use crate::service::FlowError;
 use crate::transport::Transport;
 
 mod bank;
+mod issuer;
 mod items;
 mod read;
 mod rules;
@@ -96,7 +117,8 @@ pub struct CheckReport {
     /// How many items were checked: the ATR, each record of the SSSE and its
     /// sub-applications, each data object of the financial application.
     pub items_checked: usize,
-    /// Every broken rule, in the order the card was read.
+    /// Every broken rule: EF by EF, each record's form and format, then the item's own
+    /// rules and the rules across items.
     pub findings: Vec<Finding>,
     /// What could not be read, and why (a key or the PIN missing, a PIN counter below its
     /// maximum, an application absent): not checked, not a finding.

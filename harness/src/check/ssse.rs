@@ -7,9 +7,9 @@ use applet_sim::date::Date;
 
 use super::items::{self, Checked, label, shown};
 use super::read::CardData;
-use super::rules;
 use super::spec::{EF05, EF06, EF06_V1, SSSE_CLAUSE};
 use super::{Collector, Finding};
+use super::{issuer, rules};
 
 /// The first record that passed with this tag.
 fn find<'a>(checked: &[Checked<'a>], tag: u8) -> Option<Checked<'a>> {
@@ -29,7 +29,7 @@ fn finding(c: &mut Collector, prefix: &str, item: Checked<'_>, rule: String, cla
 /// Checks the ATR, EF05 and EF06 (when read).
 pub(super) fn check(c: &mut Collector, data: &CardData) {
     c.count();
-    let (problems, historical) = rules::atr(&data.atr);
+    let (problems, historical) = issuer::atr(&data.atr);
     for p in problems {
         c.add(Finding::new(
             "ATR",
@@ -42,7 +42,7 @@ pub(super) fn check(c: &mut Collector, data: &CardData) {
     let mut generation = None;
     for item in &ef05 {
         let problems = match item.item.tag {
-            0x01 => rules::card_id(item.value, historical)
+            0x01 => issuer::card_id(item.value, historical)
                 .into_iter()
                 .map(|p| (p, "docs/CARD.md §3.4 (V2.0 Table 10), §2"))
                 .collect(),
@@ -57,7 +57,7 @@ pub(super) fn check(c: &mut Collector, data: &CardData) {
                     )
                 }
             },
-            0x04 => rules::initialising_organisation(item.value)
+            0x04 => issuer::initialising_organisation(item.value)
                 .into_iter()
                 .map(|p| (p, "docs/CARD.md §3.4 (V2.0 Table 12)"))
                 .collect(),

@@ -6,6 +6,7 @@
 use proptest::prelude::*;
 
 use super::bank::{luhn, pan, track2, yymmdd};
+use super::issuer::{atr, card_id, initialising_organisation};
 use super::rules::*;
 
 #[test]
