@@ -193,3 +193,32 @@ fn the_library_reports_what_it_could_not_read() {
     let declared = DeclaredPin::of_profile(&profile).unwrap();
     assert_eq!(declared.max_tries, 3);
 }
+
+#[test]
+fn keys_that_are_not_the_cards_are_said() {
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/keys/gen3.toml");
+    // gen2's EF06 is free to read: the data is checked, the keys' mismatch is said.
+    let (code, stdout, stderr) = harness(&[
+        "check",
+        "--profile",
+        "gen2",
+        "--keys",
+        keys.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("not the IRK's of the keys given"),
+        "{stdout}"
+    );
+    // gen3's EF06 needs RKSSSE: with gen2's keys it is not read (no try spent), the rest is.
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/keys/gen2.toml");
+    let (code, doc, stderr) = check_json(&["--profile", "gen3", "--keys", keys.to_str().unwrap()]);
+    assert_eq!(code, 0, "{doc:#}{stderr}");
+    let not_checked = doc["not_checked"].to_string();
+    assert!(
+        not_checked.contains("the keys do not match this card"),
+        "{not_checked}"
+    );
+    assert!(not_checked.contains("EF06 (social"), "{not_checked}");
+    assert_eq!(doc["checked"].as_u64().unwrap(), 40 - 7, "{doc:#}");
+}

@@ -188,8 +188,10 @@ pub struct CheckOptions {
 /// a PSAM card); without it, or without the key, EF06 is listed as not checked.
 ///
 /// # Errors
-/// [`FlowError`] when the card cannot be reached, refuses SELECT of the SSSE, or the keys
-/// are found not to be the card's (before any key try is spent).
+/// [`FlowError`] when the card cannot be reached or refuses a step every reader needs
+/// (SELECT of the SSSE, READ RECORD of EF05, a PSAM's refusal). Keys found not to be the
+/// card's (INTERNAL AUTHENTICATE, before any key try is spent) are no error: EF06 is then
+/// listed in [`CheckReport::not_checked`].
 pub fn check_card(
     t: &mut dyn Transport,
     psam: Option<&mut Psam>,

@@ -91,8 +91,9 @@ fn read_ef(t: &mut dyn Transport, sfi: u8) -> Result<EfRead, TransportError> {
 /// Reads what the checks need (module documentation).
 ///
 /// # Errors
-/// [`FlowError`] when the card cannot be reached, refuses SELECT of the SSSE, or the keys
-/// are not the card's.
+/// [`FlowError`] when the card cannot be reached or refuses a step a reader needs (SELECT
+/// of the SSSE, READ RECORD of EF05). Keys that are not the card's are no error: EF06 is
+/// then listed as not checked.
 pub(super) fn read_card(
     t: &mut dyn Transport,
     psam: Option<&mut Psam>,
@@ -115,8 +116,27 @@ pub(super) fn read_card(
         .flatten()
         .and_then(|t| BerTlv::find(t.value, Tag(0x86)).ok().flatten())
         .and_then(|t| t.value.first().copied());
-    let holder = service::read_holder_records(t, psam, options.unchecked)?;
+    let holder = match service::read_holder_records(t, psam, options.unchecked) {
+        // The keys are not the card's (found before any try was spent): what is free to
+        // read is checked all the same.
+        Err(e @ FlowError::KeysDoNotMatch { .. }) => {
+            let mut holder = service::read_holder_records(t, None, false)?;
+            holder
+                .skipped
+                .retain(|s| !s.starts_with("INTERNAL AUTHENTICATE"));
+            holder.skipped.insert(0, e.to_string());
+            holder
+        }
+        other => other?,
+    };
     let mut not_checked = holder.skipped;
+    if holder.card_authentic == Some(false) {
+        not_checked.push(
+            "INTERNAL AUTHENTICATE: the card's cryptogram is not the IRK's of the keys given \
+             (not this card's keys, or not a genuine card)"
+                .to_owned(),
+        );
+    }
     let sub_applications = read_sub_applications(t, options.pin, &mut not_checked)?;
     let bank = read_bank(t, &mut not_checked)?;
     Ok(CardData {
