@@ -5,6 +5,8 @@
 //!
 //! - [`card`]: commands built from the card model's names (SELECT by name, of the SSSE);
 //!   the names and key ids themselves are `applet_sim::model`'s.
+//! - [`declaration`]: the card under test as its profile declares it, and the `$…` values
+//!   vectors take from it; [`preflight`]: a reader's card checked against it before a run.
 //! - [`transport`]: where APDUs go: the [`transport::Transport`] trait, the in-process card
 //!   ([`transport::SimTransport`], any [`applet_sim::SmartCard`]), PC/SC readers (feature
 //!   `pcsc`), the reader-style T=0 follow-up ([`transport::exchange`]) and `--trace`
@@ -22,13 +24,15 @@
 //! - [`service`]: service-centre and bank flows (read the holder's data, the key check, PIN
 //!   reset, blocking, the bank's PIN reload and temporary block); [`reissue`]: a new card
 //!   for the same holder;
-//!   [`bench`](mod@bench): VERIFY throughput; [`tear`]: power cuts at every write.
+//!   [`bench`](mod@bench): VERIFY throughput; [`tear`]: power cuts at every write;
+//!   [`check`]: the card's data checked item by item against the specification.
 //!
 //! The same vectors run against the in-process card and any PC/SC reader; see
 //! docs/ARCHITECTURE.md for the command-line contract of `ssc-harness`.
 
 pub mod bench;
 pub mod card;
+pub mod check;
 pub mod declaration;
 pub mod import;
 pub mod jobs;

@@ -204,7 +204,19 @@ pub fn read_ef06(
     psam: &mut Psam,
     irk_matched: Option<bool>,
 ) -> Result<Vec<(u8, Vec<u8>)>, FlowError> {
-    match read_records(t, 0x06) {
+    Ok(tlvs(&read_ef06_raw(t, psam, irk_matched)?))
+}
+
+/// As [`read_ef06`], each record as the card returned it (for checks of its TLV form).
+///
+/// # Errors
+/// [`FlowError`] naming the refused step.
+pub fn read_ef06_raw(
+    t: &mut dyn Transport,
+    psam: &mut Psam,
+    irk_matched: Option<bool>,
+) -> Result<Vec<Vec<u8>>, FlowError> {
+    match read_raw_records(t, 0x06) {
         Err(FlowError::Refused {
             sw: StatusWord::SecurityStatusNotSatisfied,
             ..
@@ -224,7 +236,7 @@ pub fn read_ef06(
                     parse(tr.response()).sw,
                 ));
             }
-            read_records(t, 0x06)
+            read_raw_records(t, 0x06)
         }
         other => other,
     }
@@ -311,11 +323,20 @@ fn cn(value: &[u8]) -> String {
 /// # Errors
 /// [`FlowError::Refused`] naming the record.
 pub fn read_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<(u8, Vec<u8>)>, FlowError> {
+    Ok(tlvs(&read_raw_records(t, sfi)?))
+}
+
+/// As [`read_records`], each record as the card returned it (its data, without the status
+/// word): nothing is cut or dropped, so a record's TLV form can be checked.
+///
+/// # Errors
+/// [`FlowError::Refused`] naming the record.
+pub fn read_raw_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<Vec<u8>>, FlowError> {
     let mut out = Vec::new();
     for number in 1..=16u8 {
         let Response { data, sw } = send(t, &[0x00, 0xB2, number, sfi << 3 | 0x04, 0x00])?;
         match sw {
-            StatusWord::Success => {}
+            StatusWord::Success => out.push(data),
             StatusWord::RecordNotFound => break,
             sw => {
                 return Err(refused(
@@ -324,18 +345,43 @@ pub fn read_records(t: &mut dyn Transport, sfi: u8) -> Result<Vec<(u8, Vec<u8>)>
                 ));
             }
         }
-        if let [tag, len, value @ ..] = data.as_slice() {
-            out.push((
-                *tag,
-                value.get(..usize::from(*len)).unwrap_or(value).to_vec(),
-            ));
-        }
     }
     Ok(out)
 }
 
+/// Records as (tag, value): the value cut to the record's length byte; a record shorter than
+/// a tag and a length is left out.
+fn tlvs(records: &[Vec<u8>]) -> Vec<(u8, Vec<u8>)> {
+    records
+        .iter()
+        .filter_map(|record| match record.as_slice() {
+            [tag, len, value @ ..] => Some((
+                *tag,
+                value.get(..usize::from(*len)).unwrap_or(value).to_vec(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What EF06 holds, for messages about it.
 const EF06: &str = "EF06 (social security number, name, sex, nation, birthplace, birth date)";
+
+/// The holder's records as the card returned them ([`read_holder_records`]), before any
+/// decoding: for checks of their form (`crate::check`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HolderRecords {
+    /// The card's ATR.
+    pub atr: Vec<u8>,
+    /// EF05's records, record 1 first.
+    pub ef05: Vec<Vec<u8>>,
+    /// EF06's records, record 1 first; `None` when EF06 was not read (see `skipped`).
+    pub ef06: Option<Vec<Vec<u8>>>,
+    /// Whether INTERNAL AUTHENTICATE proved the card holds the IRK (None: not checked).
+    pub card_authentic: Option<bool>,
+    /// What was not read or checked for lack of keys, and why (empty when all was).
+    pub skipped: Vec<String>,
+}
 
 /// Reads the holder's data (§11): the ATR's historical bytes, SELECT SSSE, INTERNAL
 /// AUTHENTICATE when the PSAM has the IRK, EF05 (free to read), then EF06 (after external
@@ -349,65 +395,17 @@ const EF06: &str = "EF06 (social security number, name, sex, nation, birthplace,
 /// [`FlowError`] naming the refused step.
 pub fn read_holder(
     t: &mut dyn Transport,
-    mut psam: Option<&mut Psam>,
+    psam: Option<&mut Psam>,
     unchecked: bool,
 ) -> Result<HolderData, FlowError> {
-    let atr = t.atr()?;
-    let k = atr.get(1).map_or(0, |t0| usize::from(t0 & 0x0F));
-    let historical = atr.get(atr.len().saturating_sub(k)..).unwrap_or_default();
-    select_ssse(t)?;
-    let mut skipped = Vec::new();
-    let card_authentic = match psam.as_deref_mut().map(|p| p.internal_authenticate(t)) {
-        Some(Ok(tr)) => Some(tr.ok()),
-        None | Some(Err(PsamError::NoKey(..))) => {
-            skipped.push(
-                "INTERNAL AUTHENTICATE (is the card genuine?): needs the IRK, key 00".to_owned(),
-            );
-            None
-        }
-        Some(Err(e)) => return Err(e.into()),
-    };
-    let mut records = read_records(t, 0x05)?;
-    let skip_ef06 =
-        || format!("{EF06}: the card opens it after EXTERNAL AUTHENTICATE with RKSSSE, key 0A");
-    // With keys, EF06 goes through `read_ef06`'s guard: no RK try when the IRK did not match.
-    let irk = match card_authentic {
-        None if unchecked => Some(true),
-        other => other,
-    };
-    let ef06 = match psam {
-        Some(_) if irk.is_none() => match read_records(t, 0x06) {
-            Err(FlowError::Refused {
-                sw: StatusWord::SecurityStatusNotSatisfied,
-                ..
-            }) => {
-                skipped.push(format!(
-                    "{EF06}: the keys have no IRK to check them against the card first, and a \
-                     wrong RKSSSE (0A) would cost a try (give the IRK, or --unchecked)"
-                ));
-                Vec::new()
-            }
-            other => other?,
-        },
-        Some(p) => match read_ef06(t, p, irk) {
-            Err(FlowError::Psam(PsamError::NoKey(..))) => {
-                skipped.push(skip_ef06());
-                Vec::new()
-            }
-            other => other?,
-        },
-        None => match read_records(t, 0x06) {
-            Err(FlowError::Refused {
-                sw: StatusWord::SecurityStatusNotSatisfied,
-                ..
-            }) => {
-                skipped.push(skip_ef06());
-                Vec::new()
-            }
-            other => other?,
-        },
-    };
-    records.extend(ef06);
+    let raw = read_holder_records(t, psam, unchecked)?;
+    let k = raw.atr.get(1).map_or(0, |t0| usize::from(t0 & 0x0F));
+    let historical = raw
+        .atr
+        .get(raw.atr.len().saturating_sub(k)..)
+        .unwrap_or_default();
+    let mut records = tlvs(&raw.ef05);
+    records.extend(tlvs(raw.ef06.as_deref().unwrap_or_default()));
     let get = |tag: u8| {
         records
             .iter()
@@ -433,6 +431,78 @@ pub fn read_holder(
         nation: cn(get(0x0B)),
         birthplace: cn(get(0x0C)),
         birth_date: cn(get(0x0D)),
+        card_authentic: raw.card_authentic,
+        skipped: raw.skipped,
+    })
+}
+
+/// What [`read_holder`] reads, each record as the card returned it (same steps, same
+/// guards on the RK's tries).
+///
+/// # Errors
+/// [`FlowError`] naming the refused step.
+pub fn read_holder_records(
+    t: &mut dyn Transport,
+    mut psam: Option<&mut Psam>,
+    unchecked: bool,
+) -> Result<HolderRecords, FlowError> {
+    let atr = t.atr()?;
+    select_ssse(t)?;
+    let mut skipped = Vec::new();
+    let card_authentic = match psam.as_deref_mut().map(|p| p.internal_authenticate(t)) {
+        Some(Ok(tr)) => Some(tr.ok()),
+        None | Some(Err(PsamError::NoKey(..))) => {
+            skipped.push(
+                "INTERNAL AUTHENTICATE (is the card genuine?): needs the IRK, key 00".to_owned(),
+            );
+            None
+        }
+        Some(Err(e)) => return Err(e.into()),
+    };
+    let ef05 = read_raw_records(t, 0x05)?;
+    let skip_ef06 =
+        || format!("{EF06}: the card opens it after EXTERNAL AUTHENTICATE with RKSSSE, key 0A");
+    // With keys, EF06 goes through `read_ef06`'s guard: no RK try when the IRK did not match.
+    let irk = match card_authentic {
+        None if unchecked => Some(true),
+        other => other,
+    };
+    let ef06 = match psam {
+        Some(_) if irk.is_none() => match read_raw_records(t, 0x06) {
+            Err(FlowError::Refused {
+                sw: StatusWord::SecurityStatusNotSatisfied,
+                ..
+            }) => {
+                skipped.push(format!(
+                    "{EF06}: the keys have no IRK to check them against the card first, and a \
+                     wrong RKSSSE (0A) would cost a try (give the IRK, or --unchecked)"
+                ));
+                None
+            }
+            other => Some(other?),
+        },
+        Some(p) => match read_ef06_raw(t, p, irk) {
+            Err(FlowError::Psam(PsamError::NoKey(..))) => {
+                skipped.push(skip_ef06());
+                None
+            }
+            other => Some(other?),
+        },
+        None => match read_raw_records(t, 0x06) {
+            Err(FlowError::Refused {
+                sw: StatusWord::SecurityStatusNotSatisfied,
+                ..
+            }) => {
+                skipped.push(skip_ef06());
+                None
+            }
+            other => Some(other?),
+        },
+    };
+    Ok(HolderRecords {
+        atr,
+        ef05,
+        ef06,
         card_authentic,
         skipped,
     })

@@ -141,8 +141,11 @@ pub(super) fn sex(text: &str) -> Result<char, String> {
     }
 }
 
-/// A nationality code (GB 3304): 01..=56, 97 or 98, one or two digits.
-pub(super) fn nation(text: &str) -> Result<String, String> {
+/// A nationality code (GB 3304): 01..=56, 97 or 98, one or two digits; as two digits.
+///
+/// # Errors
+/// A sentence saying what is expected.
+pub fn nation(text: &str) -> Result<String, String> {
     let t = text.trim();
     match t.parse::<u8>() {
         Ok(n) if t.len() <= 2 && ((1..=56).contains(&n) || n == 97 || n == 98) => {

@@ -47,7 +47,7 @@ mod fields;
 mod holders;
 
 use self::fields::*;
-pub use self::fields::{card_number_check, citizen_id_check};
+pub use self::fields::{card_number_check, citizen_id_check, nation};
 pub use self::holders::{parse_csv, parse_toml, read_holders};
 
 /// A holder record that cannot be used, or a base that cannot be personalised: where and why.

@@ -11,6 +11,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 mod bench;
 mod card;
 mod cases;
+mod check;
 mod convert;
 mod readers;
 mod record;
@@ -52,6 +53,17 @@ enum Command {
     /// read the holder's data, reset or unblock the PIN, block the application or the card,
     /// the bank's PIN reload and temporary block, reissue.
     Card(card::CardArgs),
+    /// Check the card's data item by item against the specification (docs/CARD.md): exit 0 no
+    /// findings, 1 findings, 2 error.
+    ///
+    /// TLV tags and lengths of EF05, EF06 and DF01-DF07, the citizen ID, card number, dates,
+    /// card identification code against the ATR, GBK names, code lists, spec version against
+    /// the cipher, the financial application's PAN and dates. EF06 of a 3.0 card after
+    /// external authentication (keys as for `card`); DF01-DF07 after VERIFY of the SSSE PIN
+    /// that --profile declares (on a reader too), sent only when its counter, queried
+    /// without spending a try, is at the declared maximum. What cannot be read is listed as
+    /// not checked.
+    Check(check::CheckArgs),
     /// Print a completion script for a shell on stdout, e.g. `ssc-harness completions bash >
     /// ~/.local/share/bash-completion/completions/ssc-harness`.
     Completions {
@@ -103,6 +115,7 @@ impl Cli {
             Command::Bench(args) => args.run(),
             Command::Readers { wait } => readers::run(Duration::from_millis(wait)),
             Command::Card(args) => args.run(),
+            Command::Check(args) => args.run(),
             Command::Tear(args) => args.run(),
             Command::Convert(args) => args.run(),
             Command::Record(args) => args.run(),
