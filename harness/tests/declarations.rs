@@ -93,7 +93,7 @@ fn every_conforming_declaration_passes() {
                 na.iter().any(|n| n.starts_with("financial.")),
                 "{name}: {na:?}"
             ),
-            "gen3" | "vendor" | "six-tries" => {
+            "gen3" | "vendor" | "six-tries" | "other-limits" => {
                 assert!(na.iter().all(|n| n.starts_with("gen2.")), "{name}: {na:?}");
             }
             _ => {}

@@ -168,7 +168,10 @@ fn recorded_sessions_replay_and_catch_another_card() {
     // Both recorded cases fail on the other card, each naming its line in the recording
     // (the first at its ATR: verify.scr's case comes first, its path sorting first).
     assert!(
-        stdout.contains(&format!("FAIL verify ({}:4), step 1 at line 6", out.display())),
+        stdout.contains(&format!(
+            "FAIL verify ({}:4), step 1 at line 6",
+            out.display()
+        )),
         "{stdout}"
     );
     assert!(
