@@ -202,12 +202,26 @@ impl CardArgs {
             // What is public is read without keys; the rest is said to be skipped.
             let mut psam = psam;
             let holder = service::read_holder(card.as_mut(), psam.as_mut(), self.unchecked)?;
+            // The data read is checked against the specification too (`check`, without the
+            // sub-applications: `card read` verifies no PIN).
+            let options = harness::check::CheckOptions {
+                pin: None,
+                unchecked: self.unchecked,
+            };
+            let report = harness::check::check_card(card.as_mut(), psam.as_mut(), &options)?;
             if self.json {
-                println!("{}", serde_json::to_string_pretty(&holder)?);
+                let mut doc = serde_json::to_value(&holder)?;
+                if let Some(map) = doc.as_object_mut() {
+                    map.insert("findings".into(), serde_json::to_value(&report.findings)?);
+                }
+                println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 print_holder(&holder);
+                for f in &report.findings {
+                    println!("finding      {f}");
+                }
             }
-            return Ok(Outcome::Passed);
+            return Ok(Outcome::of(report.findings.is_empty()));
         }
         let Some(mut psam) = psam else {
             return Err(self.no_keys(card.as_ref()));
