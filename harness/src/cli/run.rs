@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use harness::identity::DeclarationId;
 use harness::report::{self, Format};
+use harness::requirements::Requirements;
 use harness::runner;
 use harness::vectors::Case;
 
@@ -19,8 +21,10 @@ enum FormatArg {
     Text,
     /// One JSON document.
     Json,
-    /// JUnit XML, one testsuite per area.
+    /// JUnit XML, one testsuite per area and one of the requirements.
     Junit,
+    /// One self-contained HTML page (no scripts, nothing fetched).
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -29,6 +33,7 @@ impl From<FormatArg> for Format {
             FormatArg::Text => Self::Text,
             FormatArg::Json => Self::Json,
             FormatArg::Junit => Self::Junit,
+            FormatArg::Html => Self::Html,
         }
     }
 }
@@ -45,6 +50,11 @@ pub(super) struct RunArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// The requirements list the verdicts are given for: a markdown file whose rows are
+    /// `| REQ-… | Clause | Requirement |` (default: docs/REQUIREMENTS.md, built in). A case
+    /// naming an id not in it is an error before the run.
+    #[arg(long, value_name = "FILE")]
+    requirements: Option<PathBuf>,
     /// Run only cases whose name, tags or file contain this text.
     #[arg(long)]
     filter: Option<String>,
@@ -95,9 +105,16 @@ fn jobs(text: &str) -> Result<usize, String> {
 }
 
 impl RunArgs {
-    /// The cases `--filter` and `--tags` select.
-    fn selected(&self) -> anyhow::Result<Vec<Case>> {
-        let mut cases = cases::load(&self.paths, &self.target.declared()?)?;
+    /// The requirements list: `--requirements`, else the built-in one.
+    fn requirements(&self) -> anyhow::Result<Requirements> {
+        Ok(match &self.requirements {
+            Some(path) => Requirements::load(path)?,
+            None => Requirements::builtin()?,
+        })
+    }
+
+    /// The cases `--filter` and `--tags` select out of `cases`.
+    fn selected(&self, mut cases: Vec<Case>) -> Vec<Case> {
         if let Some(pat) = &self.filter {
             cases.retain(|c| {
                 c.name.contains(pat.as_str())
@@ -108,11 +125,16 @@ impl RunArgs {
         if !self.tags.is_empty() {
             cases.retain(|c| c.tags.iter().any(|t| self.tags.contains(t)));
         }
-        Ok(cases)
+        cases
     }
 
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
-        let cases = self.selected()?;
+        let requirements = self.requirements()?;
+        let declared = self.target.declared()?;
+        let (cases, suite) = cases::load_suite(&self.paths, &declared)?;
+        // Every case loaded, selected or not: an unknown id is a broken suite.
+        requirements.check(&cases)?;
+        let cases = self.selected(cases);
         let on_reader = self.target.on_reader();
         let skip = cases::skip_policy(
             on_reader,
@@ -139,13 +161,16 @@ impl RunArgs {
                  and one --reader)"
             );
         }
-        let report = harness::jobs::run_parallel(
+        let mut report = harness::jobs::run_parallel(
             jobs,
             &|n| self.target.open_nth(n, self.restore_cmd.clone()),
             cases,
             &skip,
             options,
         )?;
+        report.identity.declaration = Some(DeclarationId::of(&declared));
+        report.identity.suite = Some(suite);
+        report.requirements = Some(requirements);
         let rendered = report::render_with(&report, self.format.into(), self.trace);
         match &self.output {
             Some(path) => std::fs::write(path, rendered)
