@@ -211,7 +211,7 @@ fn junit_has_the_identity_as_properties_and_a_requirements_suite() {
         xml.contains("<testsuite name=\"requirements\" tests=\"5\" failures=\"1\" skipped=\"3\""),
         "{xml}"
     );
-    assert!(xml.contains("<testcase name=\"REQ-T-02\" classname=\"requirements\" time=\"0\">\n      <failure message=\"FAIL: failed: select.fail\">"), "{xml}");
+    assert!(xml.contains("<testcase name=\"REQ-T-02\" classname=\"requirements\" time=\"0\">\n      <failure message=\"FAIL: select.fail failed\">"), "{xml}");
     assert!(
         xml.contains(
             "<skipped message=\"N/A: not applicable to the declared card: select.des-only\"/>"

@@ -163,7 +163,7 @@ fn requirements_suite(verdicts: &[RequirementVerdict<'_>], properties: &str, out
                     out,
                     ">\n      <failure message=\"FAIL: {}\">{}</failure>\n    </testcase>",
                     xml(&format!(
-                        "failed: {}",
+                        "{} failed",
                         names(&|o| matches!(o, Outcome::Failed(_)))
                     )),
                     xml(text.trim())

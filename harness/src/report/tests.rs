@@ -237,7 +237,7 @@ fn junit_carries_the_identity_and_a_suite_of_verdicts() {
     assert!(
         xml.contains("<testsuite name=\"requirements\" tests=\"4\" failures=\"2\" skipped=\"2\"")
     );
-    assert!(xml.contains("<testcase name=\"REQ-B\" classname=\"requirements\" time=\"0\">\n      <failure message=\"FAIL: failed: fails\">"));
+    assert!(xml.contains("<testcase name=\"REQ-B\" classname=\"requirements\" time=\"0\">\n      <failure message=\"FAIL: fails failed\">"));
     assert!(xml.contains("<skipped message=\"N/A: not applicable to the declared card: na\"/>"));
     assert!(xml.contains("<skipped message=\"NOT TESTED: none of its cases ran: skipped\"/>"));
     assert!(xml.contains("x&lt;script&gt;alert(1)&lt;/script&gt;&amp;y"));
