@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use crate::identity::RunIdentity;
 use crate::runner::{self, CaseResult, Options, RunReport, SkipPolicy};
 use crate::transport::{Transport, TransportError};
 use crate::vectors::Case;
@@ -18,7 +19,8 @@ pub type Open<'a, E> = dyn Fn(usize) -> Result<Box<dyn Transport>, E> + Sync + '
 #[error("a job thread panicked")]
 pub struct JobPanicked;
 
-/// Runs `cases` over `jobs` transports; a progress bar on stderr when it is a terminal.
+/// Runs `cases` over `jobs` transports; a progress bar on stderr when it is a terminal. The
+/// identity's ATR is the first job's card's, read once before its first case.
 ///
 /// # Errors
 /// The first transport that cannot be opened (`open`'s error) or fails.
@@ -50,26 +52,30 @@ where
     let done = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<CaseResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
     let target = Mutex::new(String::new());
+    let identity = Mutex::new(RunIdentity::starting_now(None));
     std::thread::scope(|scope| -> Result<(), E> {
         let workers: Vec<_> = (0..jobs)
             .map(|n| {
-                let (cases, next, done, slots, target, progress) =
-                    (&cases, &next, &done, &slots, &target, &progress);
+                let (cases, next, done, slots, target, identity, progress) =
+                    (&cases, &next, &done, &slots, &target, &identity, &progress);
                 scope.spawn(move || -> Result<(), E> {
                     let mut t = open(n)?;
-                    if n == 0
-                        && let Ok(mut name) = target.lock()
-                    {
-                        *name = format!("{} (x{jobs} jobs)", t.describe());
+                    if n == 0 {
+                        let atr = t.atr()?;
+                        if let Ok(mut name) = target.lock() {
+                            *name = format!("{} (x{jobs} jobs)", t.describe());
+                        }
+                        if let Ok(mut id) = identity.lock() {
+                            id.atr = Some(atr);
+                        }
                     }
                     loop {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(case) = cases.get(i) else {
                             return Ok(());
                         };
-                        let one = runner::run(t.as_mut(), vec![case.clone()], skip, options)?;
-                        if let (Some(r), Some(slot)) =
-                            (one.results.into_iter().next(), slots.get(i))
+                        let r = runner::run_one(t.as_mut(), case.clone(), skip, options)?;
+                        if let Some(slot) = slots.get(i)
                             && let Ok(mut s) = slot.lock()
                         {
                             *s = Some(r);
@@ -91,6 +97,8 @@ where
         .collect();
     Ok(RunReport {
         target: target.into_inner().unwrap_or_default(),
+        identity: identity.into_inner().unwrap_or_default(),
+        requirements: None,
         results,
         duration: started.elapsed(),
     })

@@ -19,8 +19,10 @@
 //! - [`vectors`]: the native vector format: model, parser, high-level steps; [`import`]:
 //!   scripts in other formats.
 //! - [`runner`]: replay of cases against a transport; [`jobs`]: the same over several
-//!   transports; [`report`]: text, JSON and JUnit reports of the results; [`writer`]:
-//!   results written back as native vectors (`record`).
+//!   transports; [`identity`]: what a run was (time, tool, ATR, declaration, suite);
+//!   [`requirements`]: the requirements list and a verdict for each; [`report`]: text,
+//!   JSON, JUnit and HTML reports of the results; [`writer`]: results written back as
+//!   native vectors (`record`).
 //! - [`service`]: service-centre and bank flows (read the holder's data, the key check, PIN
 //!   reset, blocking, the bank's PIN reload and temporary block); [`reissue`]: a new card
 //!   for the same holder;
@@ -34,6 +36,7 @@ pub mod bench;
 pub mod card;
 pub mod check;
 pub mod declaration;
+pub mod identity;
 pub mod import;
 pub mod jobs;
 pub mod pattern;
@@ -41,6 +44,7 @@ pub mod preflight;
 pub mod psam;
 pub mod reissue;
 pub mod report;
+pub mod requirements;
 pub mod runner;
 pub mod service;
 pub mod tear;

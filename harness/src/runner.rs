@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::identity::RunIdentity;
 use crate::pattern::Expect;
 use crate::psam::{CardInfo, Keys, Op, Psam, PsamCard, PsamError, PsamSource};
+use crate::requirements::Requirements;
 use crate::transport::{self, Transport, TransportError};
 use crate::vectors::{Case, StepKind};
 
@@ -58,6 +60,12 @@ pub struct CaseResult {
 pub struct RunReport {
     /// What the cases ran against.
     pub target: String,
+    /// What the run was: when, which tool, the card's ATR (the runner's), the declaration
+    /// and the suite (the caller's, who read them).
+    pub identity: RunIdentity,
+    /// The requirements list the verdicts are given for (the caller's; `None`: reports
+    /// give no verdicts).
+    pub requirements: Option<Requirements>,
     /// One entry per case, in order.
     pub results: Vec<CaseResult>,
     /// Wall time of the run.
@@ -124,7 +132,8 @@ pub struct StepTrace {
     pub answer: Vec<u8>,
 }
 
-/// Runs `cases` in order, each on a fresh card, except those `skip` gives a reason for.
+/// Runs `cases` in order, each on a fresh card, except those `skip` gives a reason for;
+/// the report's identity has the time and the card's ATR as the run starts.
 ///
 /// # Errors
 /// [`TransportError`] when the transport fails (a card that answers wrongly is a failure,
@@ -150,27 +159,44 @@ pub fn run_with_progress(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<RunReport, TransportError> {
     let started = Instant::now();
+    let identity = RunIdentity::starting_now(Some(transport.atr()?));
     let total = cases.len();
     let mut results = Vec::with_capacity(total);
     for case in cases {
-        let t = Instant::now();
-        let (outcome, trace) = match (&case.not_applicable, skip(&case)) {
-            (Some(reason), _) => (Outcome::NotApplicable(reason.clone()), Vec::new()),
-            (None, Some(reason)) => (Outcome::Skipped(reason), Vec::new()),
-            (None, None) => run_case_traced(transport, &case, options)?,
-        };
-        results.push(CaseResult {
-            case,
-            outcome,
-            duration: t.elapsed(),
-            trace,
-        });
+        results.push(run_one(transport, case, skip, options)?);
         progress(results.len(), total);
     }
     Ok(RunReport {
         target: transport.describe(),
+        identity,
+        requirements: None,
         results,
         duration: started.elapsed(),
+    })
+}
+
+/// Runs one case of a run on a fresh card: not applicable, skipped (`skip` gives a
+/// reason), or replayed.
+///
+/// # Errors
+/// [`TransportError`] when the transport fails.
+pub fn run_one(
+    transport: &mut dyn Transport,
+    case: Case,
+    skip: SkipPolicy<'_>,
+    options: Options<'_>,
+) -> Result<CaseResult, TransportError> {
+    let t = Instant::now();
+    let (outcome, trace) = match (&case.not_applicable, skip(&case)) {
+        (Some(reason), _) => (Outcome::NotApplicable(reason.clone()), Vec::new()),
+        (None, Some(reason)) => (Outcome::Skipped(reason), Vec::new()),
+        (None, None) => run_case_traced(transport, &case, options)?,
+    };
+    Ok(CaseResult {
+        case,
+        outcome,
+        duration: t.elapsed(),
+        trace,
     })
 }
 

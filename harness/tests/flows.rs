@@ -682,7 +682,9 @@ fn card_read_escapes_control_characters_from_the_card() {
     let path = temp_path("evil-name.toml");
     std::fs::write(&path, evil).unwrap();
     let (code, out, err) = harness(&["card", "read", "--profile", s(&path)]);
-    assert_eq!(code, 0, "{err}");
+    // Such a name is no GBK text: a finding (exit 1), itself printed escaped.
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("finding      EF06 tag 09 name"), "{out}");
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
     assert!(out.contains("\\u{1b}]0;PWNED\\u{7}\\u{1b}[2J"), "{out}");
 }

@@ -3,11 +3,20 @@
 
 use std::path::PathBuf;
 
+use harness::identity::SuiteId;
 use harness::vectors::{self, Case, Declared};
 
 /// Every case of the vector files and scripts under `paths` (native vectors, scriptor,
 /// apdutool and ETSI scripts: `import`), for the card `declared`.
 pub(super) fn load(paths: &[PathBuf], declared: &Declared) -> anyhow::Result<Vec<Case>> {
+    load_suite(paths, declared).map(|(cases, _)| cases)
+}
+
+/// [`load`], and the suite it read (every file and include, for the run's identity).
+pub(super) fn load_suite(
+    paths: &[PathBuf],
+    declared: &Declared,
+) -> anyhow::Result<(Vec<Case>, SuiteId)> {
     let files = vectors::discover(paths)?;
     if files.is_empty() {
         let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -24,7 +33,7 @@ pub(super) fn load(paths: &[PathBuf], declared: &Declared) -> anyhow::Result<Vec
     for f in &files {
         cases.extend(harness::import::parse_file_in(f, &mut budget, declared)?);
     }
-    Ok(cases)
+    Ok((cases, budget.suite()))
 }
 
 /// The skip policy of a run: on a reader, [`reader_skip`]; the in-process card runs

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use harness::identity::DeclarationId;
 use harness::psam::Keys;
 use harness::report::{self, Format};
+use harness::requirements::Requirements;
 use harness::runner;
 use harness::vectors::{Case, Declared};
 
@@ -20,8 +22,10 @@ enum FormatArg {
     Text,
     /// One JSON document.
     Json,
-    /// JUnit XML, one testsuite per area.
+    /// JUnit XML, one testsuite per area and one of the requirements.
     Junit,
+    /// One self-contained HTML page (no scripts, nothing fetched).
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -30,6 +34,7 @@ impl From<FormatArg> for Format {
             FormatArg::Text => Self::Text,
             FormatArg::Json => Self::Json,
             FormatArg::Junit => Self::Junit,
+            FormatArg::Html => Self::Html,
         }
     }
 }
@@ -46,6 +51,11 @@ pub(super) struct RunArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// The requirements list the verdicts are given for: a markdown file whose rows are
+    /// `| REQ-… | Clause | Requirement |` (default: docs/REQUIREMENTS.md, built in). A case
+    /// naming an id not in it is an error before the run.
+    #[arg(long, value_name = "FILE")]
+    requirements: Option<PathBuf>,
     /// Run only cases whose name, tags or file contain this text.
     #[arg(long)]
     filter: Option<String>,
@@ -96,9 +106,16 @@ fn jobs(text: &str) -> Result<usize, String> {
 }
 
 impl RunArgs {
-    /// The cases `--filter` and `--tags` select.
-    fn selected(&self, declared: &Declared) -> anyhow::Result<Vec<Case>> {
-        let mut cases = cases::load(&self.paths, declared)?;
+    /// The requirements list: `--requirements`, else the built-in one.
+    fn requirements(&self) -> anyhow::Result<Requirements> {
+        Ok(match &self.requirements {
+            Some(path) => Requirements::load(path)?,
+            None => Requirements::builtin()?,
+        })
+    }
+
+    /// The cases `--filter` and `--tags` select out of `cases`.
+    fn selected(&self, mut cases: Vec<Case>) -> Vec<Case> {
         if let Some(pat) = &self.filter {
             cases.retain(|c| {
                 c.name.contains(pat.as_str())
@@ -109,7 +126,7 @@ impl RunArgs {
         if !self.tags.is_empty() {
             cases.retain(|c| c.tags.iter().any(|t| self.tags.contains(t)));
         }
-        Ok(cases)
+        cases
     }
 
     /// Each reader's card checked against the declaration before any case (the ATR, the PIN
@@ -143,8 +160,12 @@ impl RunArgs {
     }
 
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
+        let requirements = self.requirements()?;
         let declared = self.target.declared()?;
-        let cases = self.selected(&declared)?;
+        let (cases, suite) = cases::load_suite(&self.paths, &declared)?;
+        // Every case loaded, selected or not: an unknown id is a broken suite.
+        requirements.check(&cases)?;
+        let cases = self.selected(cases);
         let on_reader = self.target.on_reader();
         if on_reader {
             self.preflight(&declared)?;
@@ -178,13 +199,16 @@ impl RunArgs {
                  and one --reader)"
             );
         }
-        let report = harness::jobs::run_parallel(
+        let mut report = harness::jobs::run_parallel(
             jobs,
             &|n| self.target.open_nth(n, self.restore_cmd.clone()),
             cases,
             &skip,
             options,
         )?;
+        report.identity.declaration = Some(DeclarationId::of(&declared));
+        report.identity.suite = Some(suite);
+        report.requirements = Some(requirements);
         let rendered = report::render_with(&report, self.format.into(), self.trace);
         match &self.output {
             Some(path) => std::fs::write(path, rendered)

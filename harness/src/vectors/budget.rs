@@ -4,9 +4,12 @@
 //! [`MAX_RUN_INCLUDES`] includes. Include fan-out grows exponentially with depth (eight
 //! includes in each of nine nested files make 8⁹ copies), so only totals bound it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use applet_sim::input::{InputError, read_text};
+
+use crate::identity::{SuiteId, sm3, suite_digest};
 
 /// The largest vector file, step file (`include`) or script read.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -22,12 +25,15 @@ pub const MAX_RUN_STEPS: usize = 250_000;
 /// The most `include` lines a run follows (at any depth, each time its file is read).
 pub const MAX_RUN_INCLUDES: usize = 4096;
 
-/// What a run has used of its bounds; one for the run, given to every file it reads.
+/// What a run has used of its bounds; one for the run, given to every file it reads. It
+/// also keeps each file's SM3, for the run's identity ([`Budget::suite`]).
 #[derive(Clone, Debug, Default)]
 pub struct Budget {
     bytes: u64,
     steps: usize,
     includes: usize,
+    /// Each file read (by path as given, lossy UTF-8) and the SM3 of what was read.
+    files: BTreeMap<String, [u8; 32]>,
 }
 
 impl Budget {
@@ -41,7 +47,22 @@ impl Budget {
     /// its bytes. The outer error is the file's own; the inner one, the run's bound.
     pub(crate) fn read(&mut self, path: &Path) -> Result<Result<String, String>, InputError> {
         let text = read_text(path, MAX_FILE_BYTES)?;
-        Ok(self.bytes(text.len()).map(|()| text))
+        let counted = self.bytes(text.len());
+        if counted.is_ok() {
+            self.files
+                .insert(path.to_string_lossy().into_owned(), sm3(text.as_bytes()));
+        }
+        Ok(counted.map(|()| text))
+    }
+
+    /// The files read so far, as a suite: how many and their digest
+    /// ([`crate::identity::suite_digest`], in path order).
+    #[must_use]
+    pub fn suite(&self) -> SuiteId {
+        SuiteId {
+            digest: suite_digest(self.files.iter().map(|(p, d)| (p.as_str(), d))),
+            files: self.files.len(),
+        }
     }
 
     /// Counts `n` bytes of vector text.
