@@ -27,6 +27,9 @@ pub struct Failure {
     pub actual: Vec<u8>,
     /// Positions of `actual` that differ from the expectation (when it can tell).
     pub differing: Vec<usize>,
+    /// A data check's finding instead of an exchange (the run's "data" area): the items
+    /// and values found; `expected` then holds the rules they break.
+    pub finding: Option<String>,
 }
 
 /// How a case ended.
@@ -332,6 +335,7 @@ impl Mismatch {
             step,
             line,
             differing: differing(&self.expected, &self.actual),
+            finding: None,
             command: self.command,
             is_reset: self.is_reset,
             expected: self.expected,

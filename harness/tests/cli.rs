@@ -58,7 +58,7 @@ fn a_wrong_expectation_fails_with_exit_1_and_a_precise_report() {
         "case wrong.fci\n> 00A404000F7378312E73682EC9E7BBE1B1A3D5CF\n< 9000\n\
          case right\n> 00A40000\n< 9000\n",
     );
-    let (code, stdout, _) = harness(&["run", path.to_str().unwrap()]);
+    let (code, stdout, _) = harness(&["run", "--no-data", path.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("FAIL wrong.fci ("), "{stdout}");
     assert!(
@@ -72,6 +72,7 @@ fn a_wrong_expectation_fails_with_exit_1_and_a_precise_report() {
     let junit = temp_file("report.xml", "");
     let (code, _, _) = harness(&[
         "run",
+        "--no-data",
         "--format",
         "junit",
         "-o",

@@ -97,7 +97,7 @@ fn a_scriptor_script_named_scr_is_read_as_scriptor() {
          00 C0 00 00 1E\nexit\n",
     )
     .unwrap();
-    let (code, out, err) = harness(&["run", "--trace", scriptor.to_str().unwrap()]);
+    let (code, out, err) = harness(&["run", "--no-data", "--trace", scriptor.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("1 passed, 0 failed"), "{out}");
     // An apdutool script under the same extension is still apdutool.

@@ -54,7 +54,10 @@ use crate::psam::Psam;
 use crate::service::FlowError;
 use crate::transport::Transport;
 
+pub use self::cases::{as_cases, data_cases, requirement_of, unread_cases};
+
 mod bank;
+mod cases;
 mod issuer;
 mod items;
 mod read;

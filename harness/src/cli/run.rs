@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use harness::identity::DeclarationId;
-use harness::psam::Keys;
+use harness::psam::{Keys, PsamError};
 use harness::report::{self, Format};
 use harness::requirements::Requirements;
 use harness::runner;
+use harness::service::FlowError;
 use harness::vectors::{Case, Declared};
 
 use super::target::{PsamArgs, Target};
@@ -82,6 +83,10 @@ pub(super) struct RunArgs {
     /// key, the application or the card for ever on a real card).
     #[arg(long)]
     allow_destructive: bool,
+    /// Leave out the "data" area: the card's data checked against the specification, as
+    /// `ssc-harness check` does (one case per requirement it covers).
+    #[arg(long)]
+    no_data: bool,
     /// Vector files or folders.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -114,19 +119,15 @@ impl RunArgs {
         })
     }
 
-    /// The cases `--filter` and `--tags` select out of `cases`.
-    fn selected(&self, mut cases: Vec<Case>) -> Vec<Case> {
-        if let Some(pat) = &self.filter {
-            cases.retain(|c| {
-                c.name.contains(pat.as_str())
-                    || c.tags.iter().any(|t| t.contains(pat.as_str()))
-                    || c.file.to_string_lossy().contains(pat.as_str())
-            });
-        }
-        if !self.tags.is_empty() {
-            cases.retain(|c| c.tags.iter().any(|t| self.tags.contains(t)));
-        }
-        cases
+    /// True when `--filter` and `--tags` keep `case`: its name, tags or file contain the
+    /// filter's text, and it has one of the tags.
+    fn keeps(&self, case: &Case) -> bool {
+        let filtered = self.filter.as_deref().is_none_or(|pat| {
+            case.name.contains(pat)
+                || case.tags.iter().any(|t| t.contains(pat))
+                || case.file.to_string_lossy().contains(pat)
+        });
+        filtered && (self.tags.is_empty() || case.tags.iter().any(|t| self.tags.contains(t)))
     }
 
     /// Each reader's card checked against the declaration before any case (the ATR, the PIN
@@ -151,6 +152,31 @@ impl RunArgs {
         Ok(())
     }
 
+    /// The "data" area: `check` on a fresh card of the first job (the declared card), its
+    /// findings as cases, one per requirement ([`harness::check::as_cases`]).
+    fn data_cases(
+        &self,
+        declared: &Declared,
+        keys: Option<&Keys>,
+    ) -> anyhow::Result<Vec<harness::runner::CaseResult>> {
+        let started = std::time::Instant::now();
+        let mut t = self.target.open_nth(0, self.restore_cmd.clone())?;
+        t.fresh_card()?;
+        let profile = &declared.declaration.profile;
+        let own = Keys::from_profile(profile);
+        let atr = t.atr()?;
+        let mut psam = harness::psam::Psam::new(keys.unwrap_or(&own), &atr)?;
+        let options = harness::check::CheckOptions {
+            pin: harness::check::DeclaredPin::of_profile(profile),
+            unchecked: false,
+        };
+        match harness::check::check_card(t.as_mut(), Some(&mut psam), &options) {
+            Ok(found) => Ok(harness::check::as_cases(&found, started.elapsed())),
+            Err(FlowError::Psam(PsamError::Transport(e))) => Err(e.into()),
+            Err(e) => Ok(harness::check::unread_cases(&e.to_string())),
+        }
+    }
+
     /// The keys of a reader's card: `--keys`, else the declaration's.
     fn reader_keys(&self, declared: &Declared) -> anyhow::Result<Keys> {
         Ok(self
@@ -165,7 +191,7 @@ impl RunArgs {
         let (cases, suite) = cases::load_suite(&self.paths, &declared)?;
         // Every case loaded, selected or not: an unknown id is a broken suite.
         requirements.check(&cases)?;
-        let cases = self.selected(cases);
+        let cases: Vec<Case> = cases.into_iter().filter(|c| self.keeps(c)).collect();
         let on_reader = self.target.on_reader();
         if on_reader {
             self.preflight(&declared)?;
@@ -206,6 +232,12 @@ impl RunArgs {
             &skip,
             options,
         )?;
+        if !self.no_data && harness::check::data_cases().iter().any(|c| self.keeps(c)) {
+            let data = self.data_cases(&declared, keys.as_ref())?;
+            report
+                .results
+                .extend(data.into_iter().filter(|r| self.keeps(&r.case)));
+        }
         report.identity.declaration = Some(DeclarationId::of(&declared));
         report.identity.suite = Some(suite);
         report.requirements = Some(requirements);

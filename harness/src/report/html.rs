@@ -184,6 +184,15 @@ fn failures(report: &RunReport, out: &mut String) {
             f.step,
             f.line
         );
+        if let Some(found) = &f.finding {
+            let _ = writeln!(
+                out,
+                "<dt>found</dt><dd><code>{}</code></dd>\n<dt>rule</dt><dd>{}</dd>\n</dl>\n</article>",
+                esc(found),
+                esc(&f.expected)
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "<dt>step</dt><dd><code>{}</code></dd>\n<dt>expected</dt><dd><code>{}</code></dd>\n\

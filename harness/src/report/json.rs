@@ -28,6 +28,7 @@ pub(super) fn json(report: &RunReport) -> String {
                     "expected": f.expected,
                     "actual": hex_compact(&f.actual),
                     "actual_sw_meaning": sw_of(&f.actual).map(|sw| sw.meaning().into_owned()),
+                    "finding": f.finding,
                 }),
             };
             json!({

@@ -138,7 +138,9 @@ fn sw_of(bytes: &[u8]) -> Option<StatusWord> {
 
 /// The step of a failure as written: `reset` or the command in hex.
 fn failed_command(f: &Failure) -> String {
-    if f.is_reset {
+    if let Some(found) = &f.finding {
+        found.clone()
+    } else if f.is_reset {
         "reset".to_owned()
     } else {
         hex_compact(&f.command)
@@ -153,6 +155,11 @@ fn compared_len(f: &Failure) -> usize {
 }
 
 fn failure_lines(f: &Failure, out: &mut String) {
+    if let Some(found) = &f.finding {
+        let _ = writeln!(out, "  found:    {found}");
+        let _ = writeln!(out, "  rule:     {}", f.expected);
+        return;
+    }
     if f.is_reset {
         let _ = writeln!(out, "  reset");
     } else {

@@ -46,6 +46,7 @@ fn report() -> RunReport {
         expected: "63C2 <x>".into(),
         actual: vec![0x69, 0x83],
         differing: vec![0, 1],
+        finding: None,
     };
     RunReport {
         target: "sim <gen3> & co".into(),

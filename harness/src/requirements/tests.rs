@@ -161,6 +161,7 @@ fn failed() -> Outcome {
         expected: "9000".into(),
         actual: vec![0x6A, 0x82],
         differing: vec![0, 1],
+        finding: None,
     })
 }
 
