@@ -127,11 +127,12 @@ def main():
     t = Terminal(card, psam)
     t.check_internal_auth()
 
-    # Write EF05's issue date after external authentication with UK (card 04, PSAM 48/12).
+    # Write EF05's issue date (2014-01-01: before the expiry of both built-in cards, so `card
+    # read` finds nothing wrong) after external authentication with UK (card 04, PSAM 48/12).
     t.external_auth(0x04, 0x48, 0x12)
     card.expect("00A4020002EF05", "9000", "SELECT EF05")
-    card.expect("00DC052806050420300101", "9000", "UPDATE RECORD issue date")
-    if card.expect("00B2050006", "9000", "READ RECORD issue date") != bytes.fromhex("050420300101"):
+    card.expect("00DC052806050420140101", "9000", "UPDATE RECORD issue date")
+    if card.expect("00B2050006", "9000", "READ RECORD issue date") != bytes.fromhex("050420140101"):
         fail("EF05 issue date not written")
     print("UK authentication, EF05 written and read back")
 
