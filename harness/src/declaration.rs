@@ -309,7 +309,10 @@ impl Declaration {
         let number = |n: i64| -> Result<String, Missing> {
             let n = n + r.offset;
             if n < 0 {
-                return Err(Missing(format!("${} is negative", r.text)));
+                return Err(Missing(format!(
+                    "${} is negative: the declared card has fewer than the case needs",
+                    r.text
+                )));
             }
             Ok(match context {
                 Context::Hex => format!("{n:X}"),

@@ -338,6 +338,11 @@ impl Parser<'_> {
     fn needs(&mut self, at: At, c: usize, names: &[&str]) -> Result<(), VectorError> {
         let mut features = Vec::new();
         for name in names {
+            // A declared count (`needs $pin.ssse.tries-3`, a decimal number once replaced):
+            // met when it is not negative; one below 0 made the case N/A as it was replaced.
+            if name.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
             features.push(Feature::named(name).ok_or_else(|| {
                 let known: Vec<&str> = Feature::ALL.iter().map(|(n, _)| *n).collect();
                 self.err(
@@ -710,6 +715,19 @@ mod tests {
         )
         .unwrap();
         assert!(counts[0].not_applicable.is_some());
+        // `needs` with a declared count: at least that many tries, else N/A.
+        let guarded = parse(
+            "case a\nneeds $pin.ssse.tries-3\n> 00\n< 9000\ncase b\nneeds $pin.ssse.tries-4\n> 00\n< 9000\n",
+        )
+        .unwrap();
+        assert!(guarded[0].not_applicable.is_none());
+        assert!(
+            guarded[1]
+                .not_applicable
+                .as_deref()
+                .unwrap()
+                .contains("negative")
+        );
         let file_level = super::parse(
             "needs pki\ncase a\n> 00\n< 9000\n",
             Path::new("t"),
