@@ -278,6 +278,8 @@ expect_error "PIN not the declared one" "the card was restored and its counter i
 scriptor -r "$READER" "$LOGS/query.txt" > "$LOGS/query.out" 2>&1
 grep -q '< 63 C3' "$LOGS/query.out" || { cat "$LOGS/query.out"; echo "the refused run changed the counter"; exit 1; }
 echo "refused: the counter is still 3"
+stop_serve
+start_serve
 
 echo "== removal and insertion by signal"
 kill -USR1 "$SERVE_PID"
