@@ -6,12 +6,13 @@
 //! In process the card is built from the declaration; on a reader the declaration says what
 //! the card in it should be, and the suite's expectations follow it either way.
 
-use std::collections::VecDeque;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 
 use applet_sim::Profile;
 use applet_sim::model::{AppKind, CipherSuite, PinEncoding, Protocol, Structure, Unblock};
-use applet_sim::profile::{EfDef, PinDef};
+use applet_sim::profile::{EfDef, KeyDef, PinDef};
 
 /// What a case can need of the declared card (`needs FEATURE…`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +66,7 @@ impl Feature {
 
 /// Where a declared value goes: raw bytes (`>`, `<`, `reset` lines) or the arguments of a
 /// directive (`verify $pin.ssse`, `repeat $pin.ssse.tries`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Context {
     /// Hex: a PIN as the card's encoding carries it, a count as hex digits.
     Hex,
@@ -121,21 +122,38 @@ impl Role {
 }
 
 /// A declared card.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Declaration {
     /// The profile (a built-in name or a file).
     pub profile: Profile,
     /// The name it was given by (`gen3`, `vendor.toml`).
     pub name: String,
+    /// Each DF's children (indices into `profile.dfs`), by the DF's label (the MF as `MF`).
+    children: HashMap<String, Vec<usize>>,
+    /// Values already resolved: a suite names the same few values thousands of times, and
+    /// a profile may hold tens of thousands of DFs.
+    resolved: Mutex<HashMap<(String, Context), Result<String, Missing>>>,
+}
+
+impl Clone for Declaration {
+    fn clone(&self) -> Self {
+        Self::new(&self.name, self.profile.clone())
+    }
 }
 
 impl Declaration {
     /// The declaration of `profile`, known as `name`.
     #[must_use]
     pub fn new(name: &str, profile: Profile) -> Self {
+        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, d) in profile.dfs.iter().enumerate() {
+            children.entry(d.parent.clone()).or_default().push(i);
+        }
         Self {
             profile,
             name: name.to_owned(),
+            children,
+            resolved: Mutex::new(HashMap::new()),
         }
     }
 
@@ -160,58 +178,78 @@ impl Declaration {
         }
     }
 
-    /// The labels of the DFs under (and including) the application of `role`, nearest first.
-    fn subtree(&self, role: Role) -> Result<Vec<&str>, Missing> {
-        let root = match role.kind() {
-            None => "MF",
+    /// The label of the application of `role` (the MF as `MF`).
+    fn root(&self, role: Role) -> Result<&str, Missing> {
+        match role.kind() {
+            None => Ok("MF"),
             Some(kind) => self
                 .profile
                 .dfs
                 .iter()
                 .find(|d| d.kind == Some(kind))
                 .map(|d| d.id.as_str())
-                .ok_or_else(|| Missing(format!("the declared card has no {}", role.describe())))?,
-        };
-        let mut order = vec![root];
-        let mut queue = VecDeque::from([root]);
-        while let Some(label) = queue.pop_front() {
-            for d in self.profile.dfs.iter().filter(|d| d.parent == label) {
-                order.push(&d.id);
-                queue.push_back(&d.id);
-            }
+                .ok_or_else(|| Missing(format!("the declared card has no {}", role.describe()))),
         }
-        Ok(order)
     }
 
-    /// The PIN of `role` (`$pin.ROLE`) or the PUK of the PKI user PIN (`$puk.pki`).
+    /// The labels of the DFs under (and including) the application of `role`, nearest first.
+    fn subtree(&self, role: Role) -> Result<Vec<&str>, Missing> {
+        Ok(self.subtree_of(self.root(role)?))
+    }
+
+    /// The labels of `root` and the DFs below it, breadth first (nearest first).
+    fn subtree_of<'a>(&'a self, root: &'a str) -> Vec<&'a str> {
+        let mut order = vec![root];
+        let mut i = 0;
+        while let Some(label) = order.get(i).copied() {
+            if let Some(kids) = self.children.get(label) {
+                order.extend(
+                    kids.iter()
+                        .filter_map(|k| self.profile.dfs.get(*k))
+                        .map(|d| d.id.as_str()),
+                );
+            }
+            i += 1;
+        }
+        order
+    }
+
+    /// The first of `items` (in profile order) whose parent is the nearest DF of `labels`
+    /// that has one: an application's own object before those of its sub-DFs.
+    fn nearest<'a, T>(
+        labels: &[&str],
+        items: impl Iterator<Item = &'a T> + Clone,
+        parent: impl Fn(&T) -> &str,
+    ) -> Option<&'a T>
+    where
+        T: 'a,
+    {
+        labels
+            .iter()
+            .find_map(|l| items.clone().find(|item| parent(item) == *l))
+    }
+
+    /// The PIN of `role` (`$pin.ROLE`: the application's own, nearest first) or the PUK of
+    /// the PKI user PIN (`$puk.pki`).
     fn pin(&self, role: Role, puk: bool) -> Result<&PinDef, Missing> {
         let labels = self.subtree(role)?;
-        let in_app = |p: &&PinDef| labels.contains(&p.parent.as_str());
-        let found = match (role, puk) {
-            (Role::Pki, false) => self
-                .profile
-                .pins
-                .iter()
-                .filter(in_app)
-                .find(|p| matches!(p.unblock, Unblock::Puk(_))),
-            (Role::Pki, true) => self
-                .profile
-                .pins
-                .iter()
-                .filter(in_app)
-                .find_map(|p| match p.unblock {
-                    Unblock::Puk(r) => Some((p.parent.clone(), r)),
-                    _ => None,
-                })
-                .and_then(|(parent, r)| {
-                    self.profile
-                        .pins
-                        .iter()
-                        .find(|p| p.parent == parent && p.reference == r)
-                }),
-            (_, false) => self.profile.pins.iter().find(in_app),
-            (_, true) => None,
-        };
+        let pins = self.profile.pins.iter();
+        let user = |p: &&PinDef| matches!(p.unblock, Unblock::Puk(_));
+        let found =
+            match (role, puk) {
+                (Role::Pki, false) => Self::nearest(&labels, pins.filter(user), |p| &p.parent),
+                (Role::Pki, true) => Self::nearest(&labels, pins.filter(user), |p| &p.parent)
+                    .and_then(|u| match u.unblock {
+                        Unblock::Puk(r) => self
+                            .profile
+                            .pins
+                            .iter()
+                            .find(|p| p.parent == u.parent && p.reference == r),
+                        _ => None,
+                    }),
+                (_, false) => Self::nearest(&labels, pins, |p| &p.parent),
+                (_, true) => None,
+            };
         found.ok_or_else(|| {
             Missing(format!(
                 "the declared card's {} has no {}",
@@ -221,8 +259,8 @@ impl Declaration {
         })
     }
 
-    /// The EF found by following `fids` from the application of `role` (each one the
-    /// nearest file of that identifier below the previous).
+    /// The EF found by following `fids` from the application of `role`: each DF the
+    /// nearest one of that identifier strictly below the previous, then the nearest EF.
     fn ef(&self, role: Role, fids: &[u16]) -> Result<&EfDef, Missing> {
         let (last, dfs) = fids
             .split_last()
@@ -231,45 +269,43 @@ impl Declaration {
         for fid in dfs {
             let df = labels
                 .iter()
+                .skip(1)
                 .find_map(|l| {
                     self.profile
                         .dfs
                         .iter()
                         .find(|d| d.id == *l && d.fid == Some(*fid))
                 })
-                .ok_or_else(|| Missing(format!("the declared card has no DF {fid:04X}")))?;
+                .ok_or_else(|| Missing(format!("the declared card has no DF {fid:04X} there")))?;
             labels = self.subtree_of(&df.id);
         }
-        labels
-            .iter()
-            .find_map(|l| {
-                self.profile
-                    .efs
-                    .iter()
-                    .find(|e| e.parent == *l && e.control.fid == *last)
-            })
-            .ok_or_else(|| {
-                Missing(format!(
-                    "the declared card has no EF {last:04X} in its {}",
-                    role.describe()
-                ))
-            })
+        Self::nearest(
+            &labels,
+            self.profile.efs.iter().filter(|e| e.control.fid == *last),
+            |e| &e.parent,
+        )
+        .ok_or_else(|| {
+            Missing(format!(
+                "the declared card has no EF {last:04X} in its {}",
+                role.describe()
+            ))
+        })
     }
 
-    fn subtree_of<'a>(&'a self, root: &'a str) -> Vec<&'a str> {
-        let mut order = vec![root];
-        let mut i = 0;
-        while let Some(label) = order.get(i).copied() {
-            order.extend(
-                self.profile
-                    .dfs
-                    .iter()
-                    .filter(|d| d.parent == label)
-                    .map(|d| d.id.as_str()),
-            );
-            i += 1;
-        }
-        order
+    /// The key `id` of the application of `role` (its own, nearest first).
+    fn key(&self, role: Role, id: u8) -> Result<&KeyDef, Missing> {
+        let labels = self.subtree(role)?;
+        Self::nearest(
+            &labels,
+            self.profile.keys.iter().filter(|k| k.id == id),
+            |k| &k.parent,
+        )
+        .ok_or_else(|| {
+            Missing(format!(
+                "the declared {} has no key {id:02X}",
+                role.describe()
+            ))
+        })
     }
 
     /// The declared value of `pin` as VERIFY carries it.
@@ -290,18 +326,26 @@ impl Declaration {
         context: Context,
     ) -> Result<Result<String, Missing>, BadReference> {
         let reference = Reference::parse(name)?;
-        Ok(self.value(&reference, context))
+        let key = (name.to_owned(), context);
+        if let Some(known) = self.resolved.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(known);
+        }
+        let value = self.value(&reference, context);
+        if let Ok(mut m) = self.resolved.lock() {
+            m.insert(key, value.clone());
+        }
+        Ok(value)
     }
 
     /// What stands for the reference `name` when the declaration cannot give it (the case is
-    /// N/A, but its lines must still parse): one hex digit for a count in a `<` line
-    /// (`63C$pin.pki.tries-1`), a byte for other values, `0` in text.
+    /// N/A, but its lines must still parse): one digit for a count (`63C$pin.pki.tries-1`,
+    /// `repeat $pin.pki.tries`), a byte for other values.
     #[must_use]
-    pub fn placeholder(name: &str, context: Context) -> &'static str {
-        let count = Reference::parse(name).is_ok_and(|r| r.is_count());
-        match context {
-            Context::Hex if !count => "00",
-            _ => "0",
+    pub fn placeholder(name: &str) -> &'static str {
+        if Reference::parse(name).is_ok_and(|r| r.is_count()) {
+            "0"
+        } else {
+            "00"
         }
     }
 
@@ -323,6 +367,20 @@ impl Declaration {
             What::Atr => Ok(apdu::hex_compact(&self.profile.atr)),
             What::Pin { role, puk, part } => {
                 let pin = self.pin(*role, *puk)?;
+                if pin.tries == 0 {
+                    return Err(Missing(format!(
+                        "the declared card's {} {} is blocked (tries = 0)",
+                        role.describe(),
+                        if *puk { "PUK" } else { "PIN" }
+                    )));
+                }
+                if *part == PinPart::Tries && pin.tries < pin.max_tries {
+                    return Err(Missing(format!(
+                        "the declared PIN starts with {} of its {} tries (a chosen state): the \
+                         case needs full counters",
+                        pin.tries, pin.max_tries
+                    )));
+                }
                 let digits = pin_digits(pin);
                 match part {
                     PinPart::Value => Ok(encode(&digits, pin.encoding, context)),
@@ -331,19 +389,33 @@ impl Declaration {
                     PinPart::Digits => number(i64::try_from(digits.len()).unwrap_or(0)),
                 }
             }
-            What::KeyTries { role, id } => {
-                let labels = self.subtree(*role)?;
-                let key = self
-                    .profile
-                    .keys
+            What::Aid { role, adf } => {
+                let root = self.root(*role)?;
+                let labels = self.subtree_of(root);
+                labels
                     .iter()
-                    .find(|k| k.id == *id && labels.contains(&k.parent.as_str()))
+                    .skip(usize::from(*adf))
+                    .find_map(|l| {
+                        self.profile
+                            .dfs
+                            .iter()
+                            .find(|d| d.id == *l)
+                            .and_then(|d| d.name.as_deref())
+                    })
+                    .map(apdu::hex_compact)
                     .ok_or_else(|| {
-                        Missing(format!(
-                            "the declared {} has no key {id:02X}",
-                            role.describe()
-                        ))
-                    })?;
+                        Missing(format!("the declared {} has no DF name", role.describe()))
+                    })
+            }
+            What::KeyTries { role, id } => {
+                let key = self.key(*role, *id)?;
+                if key.tries < key.max_tries {
+                    return Err(Missing(format!(
+                        "the declared key {id:02X} starts with {} of its {} tries (a chosen \
+                         state): the case needs full counters",
+                        key.tries, key.max_tries
+                    )));
+                }
                 number(i64::from(key.max_tries))
             }
             What::Record { role, fids, number } => {
@@ -415,6 +487,12 @@ enum What {
     KeyTries {
         role: Role,
         id: u8,
+    },
+    /// `$aid.APP`: the application's DF name; `$aid.bank` the first named DF below the
+    /// financial application's PSE (its ADF), `$aid.pse` the PSE's.
+    Aid {
+        role: Role,
+        adf: bool,
     },
 }
 
@@ -492,6 +570,20 @@ impl Reference {
                     _ => return Err(bad("expected tries, digits or wrong1..wrong9")),
                 };
                 What::Pin { role, puk, part }
+            }
+            ["aid", "pse"] => What::Aid {
+                role: Role::Bank,
+                adf: false,
+            },
+            ["aid", app] => {
+                let role = role(app)?;
+                if role == Role::Mf {
+                    return Err(bad("AIDs are $aid.ssse, $aid.bank, $aid.pse and $aid.pki"));
+                }
+                What::Aid {
+                    role,
+                    adf: role == Role::Bank,
+                }
             }
             ["key", app, id, "tries"] => What::KeyTries {
                 role: role(app)?,
@@ -652,6 +744,17 @@ mod tests {
         assert_eq!(hex(&d, "bin.ssse.EF08.0.4"), "FFD8FFE0");
         assert!(hex(&d, "rec.bank.0002.1").starts_with("70215A0A"));
         assert_eq!(hex(&d, "atr"), apdu::hex_compact(&d.profile.atr));
+        assert_eq!(hex(&d, "aid.ssse"), "7378312E73682EC9E7BBE1B1A3D5CF");
+        assert_eq!(hex(&d, "aid.bank"), "A000000333010101");
+        assert_eq!(hex(&d, "aid.pse"), "315041592E5359532E4444463031");
+        assert_eq!(hex(&d, "aid.pki"), "504B492EC9E7BBE1B1A3D5CF");
+        assert!(d.resolve("aid.mf", Context::Hex).is_err());
+        // A path through a DF that is not there is missing, not the DF above.
+        assert!(
+            d.resolve("rec.ssse.DF01.DF01.EF05.1", Context::Hex)
+                .unwrap()
+                .is_err()
+        );
     }
 
     #[test]
@@ -680,14 +783,8 @@ mod tests {
         }
         assert!(!d.has(Feature::Pki) && d.has(Feature::Bank) && d.has(Feature::Des));
         assert!(!d.has(Feature::BankKeys) && gen3().has(Feature::BankKeys));
-        assert_eq!(
-            Declaration::placeholder("pin.pki.tries-1", Context::Hex),
-            "0"
-        );
-        assert_eq!(
-            Declaration::placeholder("rec.ssse.EF05.1", Context::Hex),
-            "00"
-        );
+        assert_eq!(Declaration::placeholder("pin.pki.tries-1"), "0");
+        assert_eq!(Declaration::placeholder("rec.ssse.EF05.1"), "00");
     }
 
     #[test]

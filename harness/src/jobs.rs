@@ -53,11 +53,13 @@ where
     let slots: Vec<Mutex<Option<CaseResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
     let target = Mutex::new(String::new());
     let identity = Mutex::new(RunIdentity::starting_now(None));
+    let stopped: Mutex<Option<String>> = Mutex::new(None);
     std::thread::scope(|scope| -> Result<(), E> {
         let workers: Vec<_> = (0..jobs)
             .map(|n| {
-                let (cases, next, done, slots, target, identity, progress) =
-                    (&cases, &next, &done, &slots, &target, &identity, &progress);
+                let (cases, next, done, slots, target, identity, progress, stopped) = (
+                    &cases, &next, &done, &slots, &target, &identity, &progress, &stopped,
+                );
                 scope.spawn(move || -> Result<(), E> {
                     let mut t = open(n)?;
                     if n == 0 {
@@ -74,7 +76,17 @@ where
                         let Some(case) = cases.get(i) else {
                             return Ok(());
                         };
-                        let r = runner::run_one(t.as_mut(), case.clone(), skip, options)?;
+                        let why = stopped.lock().ok().and_then(|s| s.clone());
+                        let r = match why {
+                            Some(why) => runner::skipped(case.clone(), &why),
+                            None => runner::run_one(t.as_mut(), case.clone(), skip, options)?,
+                        };
+                        if options.stop_on_spent_try
+                            && let Some(why) = runner::spent_a_try(&r)
+                            && let Ok(mut s) = stopped.lock()
+                        {
+                            s.get_or_insert(why);
+                        }
                         if let Some(slot) = slots.get(i)
                             && let Ok(mut s) = slot.lock()
                         {

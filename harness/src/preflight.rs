@@ -12,7 +12,11 @@
 //! 4. the keys (declared, or `--keys`) are not the card's: INTERNAL AUTHENTICATE, which
 //!    spends no try, is checked with the IRK (keys without an IRK are not checked).
 //!
-//! Checks 2 and 3 go PIN by PIN, so a wrong declaration costs at most one try of one PIN.
+//! Checks 2 and 3 go PIN by PIN, so a wrong declaration costs at most one try of one PIN; a
+//! PIN with a single try left is not verified (that try would block it). Keys without an
+//! IRK cannot be checked: [`Checked::keys`] says so, and the run then leaves out the cases
+//! that use them. During the run, the first case answered `63Cx` or `6983` unexpectedly
+//! stops it ([`crate::runner::Options::stop_on_spent_try`]).
 
 use std::fmt;
 
@@ -129,6 +133,17 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
+/// What the preflight could check and what it could not (the card passed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// True when the keys were checked against the card (INTERNAL AUTHENTICATE with the
+    /// IRK); false when none were given or they hold no IRK.
+    pub keys: bool,
+    /// What was left unchecked, and why (for the user: a PIN with one try left, keys
+    /// without an IRK).
+    pub notes: Vec<String>,
+}
+
 /// Checks the card behind `transport` against `declaration` (module docs). `can_restore`:
 /// [`Transport::fresh_card`] restores the card's initial state (a reader with
 /// `--restore-cmd`, or the virtual card). Leaves the card reset.
@@ -140,7 +155,8 @@ pub fn check(
     declaration: &Declaration,
     can_restore: bool,
     keys: Option<&Keys>,
-) -> Result<(), Refusal> {
+) -> Result<Checked, Refusal> {
+    let mut checked = Checked::default();
     let card = transport.reset()?;
     let declared = &declaration.profile.atr;
     if card != *declared {
@@ -159,7 +175,13 @@ pub fn check(
                 declared: pin.tries,
             });
         }
-        if pin.tries == 0 {
+        if left <= 1 {
+            if left == 1 {
+                checked.notes.push(format!(
+                    "the {name} was not verified: its one try left would block it were the \
+                     declared value wrong"
+                ));
+            }
             continue;
         }
         let mut verify = vec![0x00, 0x20, 0x00, pin.reference];
@@ -190,14 +212,22 @@ pub fn check(
         }
     }
     if let Some(keys) = keys {
-        check_keys(transport, keys)?;
+        checked.keys = check_keys(transport, keys)?;
+        if !checked.keys {
+            checked.notes.push(
+                "the keys hold no IRK (key 00), so they cannot be checked without spending a \
+                 key try: the cases that use them are not run"
+                    .into(),
+            );
+        }
     }
     transport.reset()?;
-    Ok(())
+    Ok(checked)
 }
 
-/// The keys checked with INTERNAL AUTHENTICATE on the SSSE (none is spent).
-fn check_keys(transport: &mut dyn Transport, keys: &Keys) -> Result<(), Refusal> {
+/// The keys checked with INTERNAL AUTHENTICATE on the SSSE (none is spent): true when
+/// they are the card's, false when they cannot be checked (no IRK).
+fn check_keys(transport: &mut dyn Transport, keys: &Keys) -> Result<bool, Refusal> {
     let atr = transport.reset()?;
     let flow = Psam::new(keys, &atr)
         .map_err(FlowError::from)
@@ -206,7 +236,8 @@ fn check_keys(transport: &mut dyn Transport, keys: &Keys) -> Result<(), Refusal>
             service::check_keys(transport, &mut psam)
         });
     match flow {
-        Ok(()) | Err(FlowError::CannotCheckKeys { .. }) => Ok(()),
+        Ok(()) => Ok(true),
+        Err(FlowError::CannotCheckKeys { .. }) => Ok(false),
         Err(FlowError::Psam(crate::psam::PsamError::Transport(e))) => Err(Refusal::Transport(e)),
         Err(e) => Err(Refusal::KeysDiffer {
             detail: e.to_string(),
@@ -222,7 +253,11 @@ fn pin_name(declaration: &Declaration, pin: &PinDef) -> String {
         .iter()
         .find(|d| d.id == pin.parent)
         .map_or(pin.parent.as_str(), |d| d.id.as_str());
-    format!("{app} PIN (reference {:02X})", pin.reference)
+    format!(
+        "{} PIN (reference {:02X})",
+        applet_sim::message::printable(app),
+        pin.reference
+    )
 }
 
 /// The PIN's tries left, by VERIFY without data after a reset and the selection of its DF.
@@ -279,7 +314,7 @@ fn select_df(
         let answer = send(transport, &command)?;
         if sw(&answer) != 0x9000 {
             return Err(Refusal::Unexpected {
-                step: format!("SELECT of {}", df.id),
+                step: format!("SELECT of {}", applet_sim::message::printable(&df.id)),
                 answer,
             });
         }
@@ -321,7 +356,11 @@ mod tests {
     }
 
     /// The card a reader holds: built from `card`, checked against `declared`.
-    fn run(card: &str, declared: &str, can_restore: bool) -> (Result<(), Refusal>, SimTransport) {
+    fn run(
+        card: &str,
+        declared: &str,
+        can_restore: bool,
+    ) -> (Result<Checked, Refusal>, SimTransport) {
         let mut sim = SimTransport::new(&Profile::parse(card, "card").unwrap());
         let d = declaration(declared);
         let keys = Keys::from_profile(&d.profile);
@@ -342,7 +381,8 @@ mod tests {
     #[test]
     fn the_declared_card_passes() {
         let g = gen3_text();
-        assert!(run(&g, &g, false).0.is_ok());
+        let checked = run(&g, &g, false).0.unwrap();
+        assert!(checked.keys && checked.notes.is_empty(), "{checked:?}");
         let gen2 = applet_sim::profile::builtin_text("gen2").unwrap();
         assert!(run(gen2, gen2, false).0.is_ok());
     }

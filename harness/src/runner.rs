@@ -124,6 +124,10 @@ pub struct Options<'a> {
     pub auto_response: bool,
     /// Run every step even after a mismatch (for `record`).
     pub keep_going: bool,
+    /// Stop the run at the first case whose card answered `63Cx` or `6983` where the case
+    /// expected otherwise (a try the declaration did not foresee was spent; on a real card
+    /// the next cases would spend more): the remaining cases are skipped, saying why.
+    pub stop_on_spent_try: bool,
 }
 
 /// What one step sent and got.
@@ -165,8 +169,16 @@ pub fn run_with_progress(
     let identity = RunIdentity::starting_now(Some(transport.atr()?));
     let total = cases.len();
     let mut results = Vec::with_capacity(total);
+    let mut stopped: Option<String> = None;
     for case in cases {
-        results.push(run_one(transport, case, skip, options)?);
+        let result = match &stopped {
+            Some(why) => skipped(case, why),
+            None => run_one(transport, case, skip, options)?,
+        };
+        if options.stop_on_spent_try && stopped.is_none() {
+            stopped = spent_a_try(&result);
+        }
+        results.push(result);
         progress(results.len(), total);
     }
     Ok(RunReport {
@@ -176,6 +188,41 @@ pub fn run_with_progress(
         results,
         duration: started.elapsed(),
     })
+}
+
+/// Why a run stops after `result` ([`Options::stop_on_spent_try`]): its card answered
+/// `63Cx` or `6983` (a try spent, or a counter at 0) where the case expected another answer.
+#[must_use]
+pub fn spent_a_try(result: &CaseResult) -> Option<String> {
+    let Outcome::Failed(f) = &result.outcome else {
+        return None;
+    };
+    let sw = match f.actual.as_slice() {
+        [.., a, b] if !f.is_reset && f.finding.is_none() => u16::from_be_bytes([*a, *b]),
+        _ => return None,
+    };
+    (sw & 0xFFF0 == 0x63C0 || sw == 0x6983).then(|| {
+        format!(
+            "not run: the run stopped after {} ({}:{}), whose card answered {sw:04X} where \
+             `{}` was expected: a try the declaration did not foresee (its PINs, keys or \
+             counters are not the card's), and the next cases could spend more",
+            result.case.name,
+            result.case.file.display(),
+            f.line,
+            f.expected
+        )
+    })
+}
+
+/// A case not run because the run stopped.
+#[must_use]
+pub fn skipped(case: Case, why: &str) -> CaseResult {
+    CaseResult {
+        case,
+        outcome: Outcome::Skipped(why.to_owned()),
+        duration: Duration::ZERO,
+        trace: Vec::new(),
+    }
 }
 
 /// Runs one case of a run on a fresh card: not applicable, skipped (`skip` gives a

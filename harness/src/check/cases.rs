@@ -6,7 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use applet_sim::model::AppKind;
+
 use super::{CheckReport, Finding};
+use crate::declaration::{Declaration, Feature};
 use crate::runner::{CaseResult, Failure, Outcome};
 use crate::vectors::Case;
 
@@ -26,7 +29,7 @@ const COVERED: [(&str, Option<&str>); 14] = [
     ("REQ-DATA-10", Some("EF06")),
     ("REQ-DATA-11", Some("the sub-applications")),
     ("REQ-DATA-12", Some("EF06")),
-    ("REQ-DATA-13", None),
+    ("REQ-DATA-13", Some("UnionPay")),
 ];
 
 /// The requirement a finding breaks, from its item (docs/REQUIREMENTS.md, DATA and ATR).
@@ -67,9 +70,35 @@ pub fn requirement_of(finding: &Finding) -> &'static str {
     }
 }
 
-/// The "data" cases of a run from a check's report: `data.REQ-…`, in requirement order.
+/// Why a requirement of the data checks does not apply to the declared card: the financial
+/// data without a financial application, the sub-applications' without any.
+fn not_applicable(id: &str, declaration: &Declaration) -> Option<String> {
+    let profile = &declaration.profile;
+    match id {
+        "REQ-DATA-13" if !declaration.has(Feature::Bank) => {
+            Some("the declared card has no financial application".into())
+        }
+        "REQ-DATA-11" => {
+            let ssse = profile
+                .dfs
+                .iter()
+                .find(|d| d.kind == Some(AppKind::Ssse))
+                .map(|d| d.id.as_str());
+            let any = profile.dfs.iter().any(|d| Some(d.parent.as_str()) == ssse);
+            (!any).then(|| "the declared card has no sub-applications".into())
+        }
+        _ => None,
+    }
+}
+
+/// The "data" cases of a run from a check's report on the card `declaration` declares:
+/// `data.REQ-…`, in requirement order.
 #[must_use]
-pub fn as_cases(report: &CheckReport, duration: Duration) -> Vec<CaseResult> {
+pub fn as_cases(
+    report: &CheckReport,
+    declaration: &Declaration,
+    duration: Duration,
+) -> Vec<CaseResult> {
     let file = data_file();
     COVERED
         .iter()
@@ -82,6 +111,9 @@ pub fn as_cases(report: &CheckReport, duration: Duration) -> Vec<CaseResult> {
             let unread =
                 needs.and_then(|prefix| report.not_checked.iter().find(|n| n.starts_with(prefix)));
             let outcome = match (findings.as_slice(), unread) {
+                ([], _) if let Some(why) = not_applicable(id, declaration) => {
+                    Outcome::NotApplicable(why)
+                }
                 ([], None) => Outcome::Passed,
                 ([], Some(why)) => Outcome::Skipped(format!("not checked: {why}")),
                 (found, _) => Outcome::Failed(failure(found)),
@@ -184,7 +216,8 @@ mod tests {
             not_checked: vec!["the sub-applications DF01-DF07: no PIN".into()],
             ..CheckReport::default()
         };
-        let cases = as_cases(&report, Duration::ZERO);
+        let gen3 = Declaration::new("gen3", applet_sim::Profile::builtin("gen3").unwrap());
+        let cases = as_cases(&report, &gen3, Duration::ZERO);
         let outcome = |id: &str| {
             &cases
                 .iter()

@@ -71,6 +71,13 @@ fn reader_skip(case: &Case, can_restore: bool, allow_destructive: bool) -> Optio
     None
 }
 
+/// True when a case has terminal crypto steps (`psam`), which use the keys.
+pub(super) fn uses_keys(case: &Case) -> bool {
+    case.steps
+        .iter()
+        .any(|s| matches!(s.kind, harness::vectors::StepKind::Psam { .. }))
+}
+
 /// The paths as the comments of written vectors name them.
 pub(super) fn names(paths: &[PathBuf]) -> String {
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();

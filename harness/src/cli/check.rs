@@ -66,14 +66,25 @@ impl CheckArgs {
     pub(super) fn run(self) -> anyhow::Result<Outcome> {
         // The declaration of the card: its SSSE PIN, for the sub-applications.
         let declared = Profile::load(self.target.profile_name())?;
-        let options = CheckOptions {
-            pin: DeclaredPin::of_profile(&declared),
-            unchecked: self.unchecked,
-        };
         let card = self.target.open(None)?;
         let mut card = self.traced(card, "card");
+        // The declared PIN is sent only to the declared card: another ATR is another card,
+        // whose PIN a VERIFY with this one could spend a try of.
+        let atr = card.reset()?;
+        let same_card = atr == declared.atr;
+        let options = CheckOptions {
+            pin: DeclaredPin::of_profile(&declared).filter(|_| same_card),
+            unchecked: self.unchecked,
+        };
         let mut psam = self.psam(card.as_mut())?;
-        let report = check::check_card(card.as_mut(), psam.as_mut(), &options)?;
+        let mut report = check::check_card(card.as_mut(), psam.as_mut(), &options)?;
+        if !same_card {
+            report.not_checked.push(format!(
+                "the sub-applications DF01-DF07: the card's ATR is not the declaration's \
+                 ({}), so its PIN was not sent (--profile declares the card)",
+                declared.source_name
+            ));
+        }
         if self.json {
             println!("{}", serde_json::to_string_pretty(&json(&report))?);
         } else {

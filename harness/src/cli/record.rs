@@ -39,6 +39,7 @@ impl RecordArgs {
             region: self.psam.region.as_deref(),
             auto_response: false,
             keep_going: true,
+            stop_on_spent_try: false,
         };
         let skip = cases::skip_policy(self.target.on_reader(), true, self.allow_destructive);
         let report = runner::run(transport.as_mut(), cases, &skip, options)?;

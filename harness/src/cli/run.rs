@@ -131,12 +131,14 @@ impl RunArgs {
     }
 
     /// Each reader's card checked against the declaration before any case (the ATR, the PIN
-    /// counters and values: [`harness::preflight`]).
-    fn preflight(&self, declared: &Declared) -> anyhow::Result<()> {
+    /// counters and values, the keys: [`harness::preflight`]); what it could not check is
+    /// said on stderr. True when every reader's keys were checked.
+    fn preflight(&self, declared: &Declared) -> anyhow::Result<bool> {
+        let mut keys_checked = true;
         for (n, name) in self.target.reader.iter().enumerate() {
             let mut t = self.target.open_nth(n, self.restore_cmd.clone())?;
             let keys = self.reader_keys(declared)?;
-            harness::preflight::check(
+            let checked = harness::preflight::check(
                 t.as_mut(),
                 &declared.declaration,
                 self.restore_cmd.is_some(),
@@ -148,8 +150,12 @@ impl RunArgs {
                     declared.declaration
                 )
             })?;
+            for note in &checked.notes {
+                eprintln!("{name}: {note}");
+            }
+            keys_checked &= checked.keys;
         }
-        Ok(())
+        Ok(keys_checked)
     }
 
     /// The "data" area: `check` on a fresh card of the first job (the declared card), its
@@ -171,7 +177,11 @@ impl RunArgs {
             unchecked: false,
         };
         match harness::check::check_card(t.as_mut(), Some(&mut psam), &options) {
-            Ok(found) => Ok(harness::check::as_cases(&found, started.elapsed())),
+            Ok(found) => Ok(harness::check::as_cases(
+                &found,
+                &declared.declaration,
+                started.elapsed(),
+            )),
             Err(FlowError::Psam(PsamError::Transport(e))) => Err(e.into()),
             Err(e) => Ok(harness::check::unread_cases(&e.to_string())),
         }
@@ -193,14 +203,22 @@ impl RunArgs {
         requirements.check(&cases)?;
         let cases: Vec<Case> = cases.into_iter().filter(|c| self.keeps(c)).collect();
         let on_reader = self.target.on_reader();
-        if on_reader {
-            self.preflight(&declared)?;
-        }
-        let skip = cases::skip_policy(
+        let keys_checked = !on_reader || self.preflight(&declared)?;
+        let reader_skip = cases::skip_policy(
             on_reader,
             self.restore_cmd.is_some(),
             self.allow_destructive,
         );
+        // Keys that could not be checked are not tried on a card: a wrong one spends tries.
+        let skip = |c: &Case| {
+            reader_skip(c).or_else(|| {
+                (!keys_checked && cases::uses_keys(c)).then(|| {
+                    "uses the keys, which hold no IRK and so could not be checked against the \
+                     card without spending a try (add the IRK, key 00)"
+                        .to_owned()
+                })
+            })
+        };
         let keys = if on_reader {
             Some(self.reader_keys(&declared)?)
         } else {
@@ -213,6 +231,7 @@ impl RunArgs {
             region: self.psam.region.as_deref(),
             auto_response: self.auto_response,
             keep_going: false,
+            stop_on_spent_try: on_reader,
         };
         let jobs = if on_reader {
             self.target.reader.len()

@@ -26,8 +26,8 @@ pub(super) fn text(report: &RunReport, trace: bool) -> String {
                 let _ = writeln!(
                     out,
                     "FAIL {} ({}:{}), step {} at line {}",
-                    r.case.name,
-                    r.case.file.display(),
+                    shown(&r.case.name),
+                    shown(&r.case.file.display().to_string()),
                     r.case.line,
                     f.step,
                     f.line
@@ -37,17 +37,19 @@ pub(super) fn text(report: &RunReport, trace: bool) -> String {
             Outcome::Skipped(reason) => {
                 let _ = writeln!(
                     out,
-                    "SKIP {} ({}): {reason}",
-                    r.case.name,
-                    r.case.file.display()
+                    "SKIP {} ({}): {}",
+                    shown(&r.case.name),
+                    shown(&r.case.file.display().to_string()),
+                    shown(reason)
                 );
             }
             Outcome::NotApplicable(reason) => {
                 let _ = writeln!(
                     out,
-                    "N/A  {} ({}): {reason}",
-                    r.case.name,
-                    r.case.file.display()
+                    "N/A  {} ({}): {}",
+                    shown(&r.case.name),
+                    shown(&r.case.file.display().to_string()),
+                    shown(reason)
                 );
             }
         }
@@ -118,8 +120,8 @@ fn traces(report: &RunReport, out: &mut String) {
         let _ = writeln!(
             out,
             "case {} ({}:{})",
-            r.case.name,
-            r.case.file.display(),
+            shown(&r.case.name),
+            shown(&r.case.file.display().to_string()),
             r.case.line
         );
         for (step, t) in r.case.steps.iter().zip(&r.trace) {
@@ -139,4 +141,10 @@ fn traces(report: &RunReport, out: &mut String) {
             }
         }
     }
+}
+
+/// Text from files and cards as a terminal may show it: control characters escaped (a file
+/// named with an escape sequence cannot drive the reader's terminal or forge report lines).
+fn shown(text: &str) -> String {
+    applet_sim::message::printable(text)
 }

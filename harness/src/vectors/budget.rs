@@ -22,6 +22,11 @@ pub const MAX_RUN_BYTES: u64 = 16 << 20;
 /// The most steps a run holds (a step from an included file counts each time it is included).
 pub const MAX_RUN_STEPS: usize = 250_000;
 
+/// The most memory the parsed steps of a run may take (their command bytes and pattern
+/// items, a `repeat` counting every copy, an include every time), so a short file of
+/// `repeat`s of long answers or `$bin` values cannot take more than a long file could.
+pub const MAX_RUN_STEP_BYTES: usize = 64 << 20;
+
 /// The most `include` lines a run follows (at any depth, each time its file is read).
 pub const MAX_RUN_INCLUDES: usize = 4096;
 
@@ -31,6 +36,7 @@ pub const MAX_RUN_INCLUDES: usize = 4096;
 pub struct Budget {
     bytes: u64,
     steps: usize,
+    step_bytes: usize,
     includes: usize,
     /// Each file read (by path as given, lossy UTF-8) and the SM3 of what was read.
     files: BTreeMap<String, [u8; 32]>,
@@ -89,6 +95,18 @@ impl Budget {
             return Err(format!(
                 "the run has more than {MAX_RUN_STEPS} steps (steps of an included file count \
                  each time it is included)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `n` bytes of parsed steps (see [`MAX_RUN_STEP_BYTES`]).
+    pub(crate) fn step_bytes(&mut self, n: usize) -> Result<(), String> {
+        self.step_bytes = self.step_bytes.saturating_add(n);
+        if self.step_bytes > MAX_RUN_STEP_BYTES {
+            return Err(format!(
+                "the run's steps take more than {MAX_RUN_STEP_BYTES} bytes once parsed \
+                 (commands and expected answers; each repeat and include counts again)"
             ));
         }
         Ok(())

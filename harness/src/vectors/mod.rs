@@ -16,7 +16,9 @@ mod line;
 pub mod model;
 mod parse;
 
-pub use self::budget::{Budget, MAX_FILE_BYTES, MAX_RUN_BYTES, MAX_RUN_INCLUDES, MAX_RUN_STEPS};
+pub use self::budget::{
+    Budget, MAX_FILE_BYTES, MAX_RUN_BYTES, MAX_RUN_INCLUDES, MAX_RUN_STEP_BYTES, MAX_RUN_STEPS,
+};
 pub use self::model::{Case, Step, StepKind, VectorError};
 
 /// The newest format version this parser reads (version 2 adds `psam`, `include` and the

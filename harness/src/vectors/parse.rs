@@ -16,6 +16,10 @@ use crate::declaration::{Context, Declaration, Feature};
 use crate::pattern::{DataPattern, Expect};
 use crate::psam::Op;
 
+/// The longest line once its `$` values are replaced: a command or an answer of 65,536
+/// bytes in hex with spaces, and room for the rest of the line.
+const MAX_SUBSTITUTED_LINE: usize = 3 * 65_536 + 1_024;
+
 /// The most times `repeat` repeats its steps.
 const MAX_REPEAT: usize = 255;
 
@@ -132,6 +136,7 @@ impl Parser<'_> {
     fn push_step(&mut self, at: At, step: Step) -> Result<(), VectorError> {
         self.budget
             .steps(1)
+            .and_then(|()| self.budget.step_bytes(weight(&step)))
             .map_err(|m| VectorError::at(self.path, step.line, 1, m))?;
         self.case(at)?.steps.push(step);
         Ok(())
@@ -397,8 +402,14 @@ impl Parser<'_> {
         let case = self.case(at)?;
         let body: Vec<Step> = case.steps.drain(start..).collect();
         let copies = body.len().saturating_mul(count.saturating_sub(1));
+        let bytes = body
+            .iter()
+            .map(weight)
+            .sum::<usize>()
+            .saturating_mul(count.saturating_sub(1));
         self.budget
             .steps(copies)
+            .and_then(|()| self.budget.step_bytes(bytes))
             .map_err(|m| VectorError::at(self.path, at.n, 1, m))?;
         let case = self.case(at)?;
         for _ in 0..count {
@@ -448,7 +459,7 @@ impl Parser<'_> {
             match value {
                 Ok(v) => out.push_str(&v),
                 Err(missing) => {
-                    out.push_str(Declaration::placeholder(name, context));
+                    out.push_str(Declaration::placeholder(name));
                     let case = self.cases.last_mut().ok_or_else(|| {
                         VectorError::at(self.path, at.n, column, missing.0.clone())
                     })?;
@@ -457,6 +468,16 @@ impl Parser<'_> {
             }
         }
         out.push_str(rest);
+        if out.len() > MAX_SUBSTITUTED_LINE {
+            return Err(self.err(
+                at.n,
+                at.indent + 1,
+                format!(
+                    "the line is over {MAX_SUBSTITUTED_LINE} characters once its $ values are \
+                     replaced (an APDU or an answer holds at most 65,536 bytes)"
+                ),
+            ));
+        }
         if let Some(i) = lc_at {
             let tail = out.get(i..).unwrap_or_default();
             if tail.contains('{') {
@@ -509,8 +530,13 @@ impl Parser<'_> {
             },
         )?;
         let unmet = inner.iter().find_map(|c| c.not_applicable.clone());
+        let case = self.case(at)?;
         if let Some(reason) = unmet {
-            self.case(at)?.not_applicable.get_or_insert(reason);
+            case.not_applicable.get_or_insert(reason);
+        }
+        for c in &inner {
+            case.requirements.extend(c.requirements.iter().cloned());
+            case.tags.extend(c.tags.iter().cloned());
         }
         for step in inner.into_iter().flat_map(|c| c.steps) {
             if let StepKind::Exchange { expect, .. } | StepKind::Psam { expect, .. } = &step.kind {
@@ -528,7 +554,9 @@ impl Parser<'_> {
             return Err(self.err(line, 1, "`repeat` without its `end`".into()));
         }
         match self.cases.last() {
-            Some(c) if c.steps.is_empty() => {
+            // A case that does not apply may have no steps left (a `repeat` of a count the
+            // card lacks).
+            Some(c) if c.steps.is_empty() && c.not_applicable.is_none() => {
                 Err(self.err(c.line, 1, format!("case {:?} has no steps", c.name)))
             }
             _ => Ok(()),
@@ -546,6 +574,21 @@ impl Parser<'_> {
         self.close_case()?;
         Ok(self.cases)
     }
+}
+
+/// The memory a parsed step takes, about, for [`Budget::step_bytes`]: its command bytes
+/// and its pattern items.
+fn weight(step: &Step) -> usize {
+    let item = std::mem::size_of::<crate::pattern::Item>();
+    let items = |e: &Expect| (e.data.0.len() + e.sw.len()).saturating_mul(item);
+    std::mem::size_of::<Step>()
+        + match &step.kind {
+            StepKind::Reset { atr } => atr.as_ref().map_or(0, |p| p.0.len().saturating_mul(item)),
+            StepKind::Exchange {
+                command, expect, ..
+            } => command.len() + items(expect),
+            StepKind::Psam { expect, .. } => items(expect),
+        }
 }
 
 /// A command with the variables to insert: (bytes, [(position, name)]).
