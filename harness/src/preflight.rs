@@ -469,6 +469,91 @@ mod tests {
     }
 
     #[test]
+    fn refusals_name_the_pin() {
+        let g = gen3_text();
+        let card = g.replacen(
+            "max_tries = 3\nunblock = \"issuer-key\"",
+            "max_tries = 3\ntries = 2\nunblock = \"issuer-key\"",
+            1,
+        );
+        let (r, _) = run(&card, &g, false);
+        match r {
+            Err(Refusal::CounterLow { pin, .. }) => assert_eq!(pin, "SSSE PIN (reference 00)"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_blocked_pin_declared_blocked_passes_and_is_not_verified() {
+        let g = gen3_text();
+        let blocked = g.replacen(
+            "max_tries = 3\nunblock = \"issuer-key\"",
+            "max_tries = 3\ntries = 0\nunblock = \"issuer-key\"",
+            1,
+        );
+        assert_ne!(blocked, g);
+        let (r, mut sim) = run(&blocked, &blocked, false);
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(ssse_tries(&mut sim), hex("6983"));
+    }
+
+    #[test]
+    fn a_pin_on_its_last_try_is_not_verified() {
+        let g = gen3_text();
+        let one = g.replacen(
+            "max_tries = 3\nunblock = \"issuer-key\"",
+            "max_tries = 3\ntries = 1\nunblock = \"issuer-key\"",
+            1,
+        );
+        // The declared value is wrong, but its last try is not risked.
+        let wrong = one.replacen("value = \"123456\"", "value = \"654321\"", 1);
+        let (r, mut sim) = run(&one, &wrong, false);
+        let checked = r.unwrap();
+        assert!(
+            checked.notes.iter().any(|n| n.contains("one try left")),
+            "{checked:?}"
+        );
+        assert_eq!(ssse_tries(&mut sim), hex("63C1"));
+    }
+
+    #[test]
+    fn answers_no_conforming_card_gives_are_refused() {
+        let g = gen3_text();
+        // A declared PIN the card's format refuses: VERIFY answers neither 9000 nor 63Cx.
+        let card = g.replacen(
+            "min_digits = 4\nmax_digits = 16",
+            "min_digits = 6\nmax_digits = 16",
+            1,
+        );
+        let short = g.replacen("value = \"123456\"", "value = \"1234\"", 1);
+        assert!(card != g && short != g);
+        let (r, mut sim) = run(&card, &short, false);
+        assert!(matches!(r, Err(Refusal::Unexpected { .. })), "{r:?}");
+        assert_eq!(ssse_tries(&mut sim), hex("63C3"));
+        // A declared PIN the card does not have: its query answers 6A88.
+        let extra = format!(
+            "{g}\n[[pin]]\nparent = \"SSSE\"\nreference = 0x01\nencoding = \"bcd\"\n\
+             min_digits = 4\nmax_digits = 8\nvalue = \"1111\"\nmax_tries = 3\nunblock = \"never\"\n"
+        );
+        let (r, _) = run(&g, &extra, false);
+        assert!(matches!(r, Err(Refusal::Unexpected { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_pin_below_an_application_is_reached_through_it() {
+        // A DF with only a FID under the SSSE, holding a PIN: SELECT SSSE by name, then the
+        // DF by FID.
+        let g = gen3_text();
+        let sub = format!(
+            "{g}\n[[df]]\nid = \"SUB\"\nparent = \"SSSE\"\nfid = \"DF09\"\n\
+             [[pin]]\nparent = \"SUB\"\nreference = 0x01\nencoding = \"bcd\"\n\
+             min_digits = 4\nmax_digits = 8\nvalue = \"1111\"\nmax_tries = 3\nunblock = \"never\"\n"
+        );
+        let (r, _) = run(&sub, &sub, false);
+        assert!(r.is_ok(), "{r:?}");
+    }
+
+    #[test]
     fn messages_say_what_to_do() {
         let m = Refusal::CounterLow {
             pin: "SSSE PIN (reference 00)".into(),
