@@ -72,6 +72,9 @@ pub enum Context {
     Hex,
     /// Text: a PIN as its digits, a count in decimal.
     Text,
+    /// The arguments of `verify` and `change-pin`, which send a PIN in BCD: as `Text`, and
+    /// a PIN the card takes in another encoding is missing (the case is N/A).
+    Bcd,
 }
 
 /// A reference the declaration cannot give: the case that uses it is not applicable.
@@ -360,7 +363,7 @@ impl Declaration {
             }
             Ok(match context {
                 Context::Hex => format!("{n:X}"),
-                Context::Text => n.to_string(),
+                Context::Text | Context::Bcd => n.to_string(),
             })
         };
         match &r.what {
@@ -379,6 +382,18 @@ impl Declaration {
                         "the declared PIN starts with {} of its {} tries (a chosen state): the \
                          case needs full counters",
                         pin.tries, pin.max_tries
+                    )));
+                }
+                if context == Context::Bcd
+                    && pin.encoding != PinEncoding::Bcd
+                    && matches!(part, PinPart::Value | PinPart::Wrong(_))
+                {
+                    return Err(Missing(format!(
+                        "`verify` and `change-pin` send BCD, and the declared card takes its \
+                         {} {} in another encoding (write `> 00 20 00 REF $lc ${}` instead)",
+                        role.describe(),
+                        if *puk { "PUK" } else { "PIN" },
+                        r.text
                     )));
                 }
                 let digits = pin_digits(pin);
@@ -662,7 +677,7 @@ fn wrong(digits: &[u8], k: u8) -> Vec<u8> {
 /// Digits as a command carries them (hex) or as text.
 fn encode(digits: &[u8], encoding: PinEncoding, context: Context) -> String {
     match context {
-        Context::Text => digits.iter().map(|d| char::from(b'0' + d)).collect(),
+        Context::Text | Context::Bcd => digits.iter().map(|d| char::from(b'0' + d)).collect(),
         Context::Hex => apdu::hex_compact(&encode_bytes(digits, encoding)),
     }
 }
@@ -707,6 +722,15 @@ mod tests {
         assert_eq!(hex(&d, "pin.bank"), "888888");
         assert_eq!(hex(&d, "pin.pki"), "313233343536FFFF");
         assert_eq!(hex(&d, "puk.pki"), "3132333435363738");
+        assert_eq!(
+            d.resolve("pin.ssse", Context::Bcd).unwrap().unwrap(),
+            "123456"
+        );
+        assert!(d.resolve("pin.pki", Context::Bcd).unwrap().is_err());
+        assert_eq!(
+            d.resolve("pin.pki.tries", Context::Bcd).unwrap().unwrap(),
+            "3"
+        );
         assert_eq!(
             d.resolve("pin.ssse", Context::Text).unwrap().unwrap(),
             "123456"

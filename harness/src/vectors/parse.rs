@@ -425,6 +425,8 @@ impl Parser<'_> {
         let context =
             if [">", "<", "reset"].contains(&keyword.as_str()) || body.starts_with(['>', '<']) {
                 Context::Hex
+            } else if ["verify", "change-pin"].contains(&keyword.as_str()) {
+                Context::Bcd
             } else {
                 Context::Text
             };
