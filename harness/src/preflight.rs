@@ -536,7 +536,13 @@ mod tests {
              min_digits = 4\nmax_digits = 8\nvalue = \"1111\"\nmax_tries = 3\nunblock = \"never\"\n"
         );
         let (r, _) = run(&g, &extra, false);
-        assert!(matches!(r, Err(Refusal::Unexpected { .. })), "{r:?}");
+        match r {
+            Err(Refusal::Unexpected { step, answer }) => {
+                assert!(step.starts_with("VERIFY without data"), "{step}");
+                assert_eq!(answer, hex("6A88"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
