@@ -2,7 +2,7 @@
 //! its `<`; `include` splices a step file in; errors name file:line:column.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -47,6 +47,7 @@ pub(super) fn parse(
         declared: declared.clone(),
         file_needs: Vec::new(),
         repeat: None,
+        names: HashMap::new(),
     };
     for (index, raw) in text.lines().enumerate() {
         let content = raw.split('#').next().unwrap_or_default();
@@ -103,6 +104,8 @@ struct Parser<'p> {
     file_needs: Vec<Feature>,
     /// An open `repeat`: (its line, the count, the index of its first step in the case).
     repeat: Option<(usize, usize, usize)>,
+    /// The line of each case's `case` directive, by name (names are unique in a file).
+    names: HashMap<String, usize>,
 }
 
 impl Parser<'_> {
@@ -296,13 +299,14 @@ impl Parser<'_> {
     }
 
     fn start_case(&mut self, at: At, name: &str) -> Result<(), VectorError> {
-        if let Some(prev) = self.cases.iter().find(|c| c.name == name) {
+        if let Some(line) = self.names.get(name) {
             return Err(self.err(
                 at.n,
                 at.col(6),
-                format!("case {name:?} is already defined at line {}", prev.line),
+                format!("case {name:?} is already defined at line {line}"),
             ));
         }
+        self.names.insert(name.to_owned(), at.n);
         self.close_case()?;
         self.captured.clear();
         let not_applicable = self.unmet(&self.file_needs);
