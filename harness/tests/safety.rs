@@ -44,7 +44,10 @@ fn a_run_stops_at_the_first_unforeseen_try() {
     for o in &outcomes[1..] {
         match o {
             Outcome::Skipped(why) => {
-                assert!(why.contains("the run stopped after one (stop.apdu:"), "{why}");
+                assert!(
+                    why.contains("the run stopped after one (stop.apdu:"),
+                    "{why}"
+                );
                 assert!(why.contains("answered 63C2"), "{why}");
             }
             other => panic!("{other:?}"),

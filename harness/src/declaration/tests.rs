@@ -1,0 +1,117 @@
+//! Declared values from the built-in profiles.
+
+use super::*;
+
+fn gen3() -> Declaration {
+    Declaration::new("gen3", Profile::builtin("gen3").unwrap())
+}
+
+fn hex(d: &Declaration, r: &str) -> String {
+    d.resolve(r, Context::Hex).unwrap().unwrap()
+}
+
+#[test]
+fn pins_in_their_encoding() {
+    let d = gen3();
+    assert_eq!(hex(&d, "pin.ssse"), "123456");
+    assert_eq!(hex(&d, "pin.bank"), "888888");
+    assert_eq!(hex(&d, "pin.pki"), "313233343536FFFF");
+    assert_eq!(hex(&d, "puk.pki"), "3132333435363738");
+    assert_eq!(
+        d.resolve("pin.ssse", Context::Bcd).unwrap().unwrap(),
+        "123456"
+    );
+    assert!(d.resolve("pin.pki", Context::Bcd).unwrap().is_err());
+    assert_eq!(
+        d.resolve("pin.pki.tries", Context::Bcd).unwrap().unwrap(),
+        "3"
+    );
+    assert_eq!(
+        d.resolve("pin.ssse", Context::Text).unwrap().unwrap(),
+        "123456"
+    );
+    assert_eq!(hex(&d, "pin.ssse.wrong1"), "234567");
+    assert_eq!(hex(&d, "pin.ssse.wrong9"), "012345");
+    assert_eq!(hex(&d, "pin.ssse.tries"), "3");
+    assert_eq!(hex(&d, "pin.ssse.tries-1"), "2");
+    assert_eq!(hex(&d, "puk.pki.tries"), "A");
+    assert_eq!(
+        d.resolve("puk.pki.tries", Context::Text).unwrap().unwrap(),
+        "10"
+    );
+    assert_eq!(hex(&d, "pin.ssse.digits+1"), "7");
+    assert_eq!(hex(&d, "key.ssse.0A.tries-1"), "2");
+    assert_eq!(
+        d.resolve("key.bank.01.tries", Context::Text)
+            .unwrap()
+            .unwrap(),
+        "3"
+    );
+    assert!(
+        d.resolve("key.ssse.7F.tries", Context::Hex)
+            .unwrap()
+            .is_err()
+    );
+    assert!(d.resolve("key.ssse.A.tries", Context::Hex).is_err());
+}
+
+#[test]
+fn files_and_atr() {
+    let d = gen3();
+    assert_eq!(hex(&d, "rec.ssse.EF05.2"), "020133");
+    assert!(hex(&d, "rec.ssse.DF01.EF07.1").starts_with("2901"));
+    assert_eq!(hex(&d, "bin.ssse.EF08.0.4"), "FFD8FFE0");
+    assert!(hex(&d, "rec.bank.0002.1").starts_with("70215A0A"));
+    assert_eq!(hex(&d, "atr"), apdu::hex_compact(&d.profile.atr));
+    assert_eq!(hex(&d, "aid.ssse"), "7378312E73682EC9E7BBE1B1A3D5CF");
+    assert_eq!(hex(&d, "aid.bank"), "A000000333010101");
+    assert_eq!(hex(&d, "aid.pse"), "315041592E5359532E4444463031");
+    assert_eq!(hex(&d, "aid.pki"), "504B492EC9E7BBE1B1A3D5CF");
+    assert!(d.resolve("aid.mf", Context::Hex).is_err());
+    // A path through a DF that is not there is missing, not the DF above.
+    assert!(
+        d.resolve("rec.ssse.DF01.DF01.EF05.1", Context::Hex)
+            .unwrap()
+            .is_err()
+    );
+}
+
+#[test]
+fn missing_and_bad() {
+    let d = Declaration::new("gen2", Profile::builtin("gen2").unwrap());
+    assert!(d.resolve("pin.pki", Context::Hex).unwrap().is_err());
+    assert!(d.resolve("rec.ssse.EF05.9", Context::Hex).unwrap().is_err());
+    assert!(
+        d.resolve("pin.ssse.tries-9", Context::Hex)
+            .unwrap()
+            .is_err()
+    );
+    for bad in [
+        "pin",
+        "pin.mf",
+        "puk.ssse",
+        "pin.ssse.wrong0",
+        "pin.ssse+1",
+        "rec.ssse.EF5.1",
+        "rec.ssse.EF05.0",
+        "nonsense",
+        "atr-1",
+        "pin.ssse.tries-100",
+    ] {
+        assert!(d.resolve(bad, Context::Hex).is_err(), "{bad}");
+    }
+    assert!(!d.has(Feature::Pki) && d.has(Feature::Bank) && d.has(Feature::Des));
+    assert!(!d.has(Feature::BankKeys) && gen3().has(Feature::BankKeys));
+    assert_eq!(Declaration::placeholder("pin.pki.tries-1"), "0");
+    assert_eq!(Declaration::placeholder("rec.ssse.EF05.1"), "00");
+}
+
+#[test]
+fn wrong_pins_never_equal_the_declared_one() {
+    for digits in [[1u8, 2, 3, 4, 5, 6], [0; 6], [9; 6]] {
+        for k in 1..=9 {
+            let w = wrong(&digits, k);
+            assert!(w.iter().zip(&digits).all(|(a, b)| a != b));
+        }
+    }
+}
