@@ -261,6 +261,14 @@ impl Parser<'_> {
             }
             Line::High(c, keyword, args) => {
                 self.case(at)?;
+                // `select bank` is the declared card's financial ADF (debit, credit, …).
+                let bank;
+                let args = if keyword == "select" && args.trim() == "bank" {
+                    bank = format!("aid {}", self.substitute(at, "$aid.bank")?);
+                    bank.as_str()
+                } else {
+                    args
+                };
                 let command =
                     high_level::command(keyword, args).map_err(|m| self.err(n, at.col(c), m))?;
                 self.awaiting = Some((n, Awaiting::Command(command, Vec::new())));
