@@ -115,3 +115,25 @@ fn wrong_pins_never_equal_the_declared_one() {
         }
     }
 }
+
+#[test]
+fn features_of_the_built_in_cards() {
+    let gen3 = gen3();
+    let gen2 = Declaration::new("gen2", Profile::builtin("gen2").unwrap());
+    assert!(gen3.has(Feature::Sm4) && !gen3.has(Feature::Des));
+    assert!(gen2.has(Feature::Des) && !gen2.has(Feature::Sm4));
+    assert!(gen3.has(Feature::T0) && !gen3.has(Feature::T1));
+    let t1 = applet_sim::profile::builtin_text("gen3")
+        .unwrap()
+        .replacen("protocol = \"T=0\"", "protocol = \"T=1\"", 1);
+    let t1 = Declaration::new("t1", Profile::parse(&t1, "t1").unwrap());
+    assert!(t1.has(Feature::T1) && !t1.has(Feature::T0));
+    assert!(gen3.has(Feature::Ssse) && gen3.has(Feature::Pki) && gen3.has(Feature::Bank));
+    // From the MF, the nearest EF05 is the SSSE's.
+    assert_eq!(hex(&gen3, "rec.mf.EF05.2"), "020133");
+    for (name, f) in Feature::ALL {
+        assert_eq!(Feature::named(name), Some(f));
+        assert_eq!(f.name(), name);
+    }
+    assert_eq!(Feature::named("wings"), None);
+}
