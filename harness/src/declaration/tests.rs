@@ -123,9 +123,11 @@ fn features_of_the_built_in_cards() {
     assert!(gen3.has(Feature::Sm4) && !gen3.has(Feature::Des));
     assert!(gen2.has(Feature::Des) && !gen2.has(Feature::Sm4));
     assert!(gen3.has(Feature::T0) && !gen3.has(Feature::T1));
-    let t1 = applet_sim::profile::builtin_text("gen3")
-        .unwrap()
-        .replacen("protocol = \"T=0\"", "protocol = \"T=1\"", 1);
+    let t1 = applet_sim::profile::builtin_text("gen3").unwrap().replacen(
+        "protocol = \"T=0\"",
+        "protocol = \"T=1\"",
+        1,
+    );
     let t1 = Declaration::new("t1", Profile::parse(&t1, "t1").unwrap());
     assert!(t1.has(Feature::T1) && !t1.has(Feature::T0));
     assert!(gen3.has(Feature::Ssse) && gen3.has(Feature::Pki) && gen3.has(Feature::Bank));
@@ -136,4 +138,54 @@ fn features_of_the_built_in_cards() {
         assert_eq!(f.name(), name);
     }
     assert_eq!(Feature::named("wings"), None);
+}
+
+#[test]
+fn paths_states_and_bounds() {
+    let d = gen3();
+    // Each DF of a path is the one of that identifier, not any DF below.
+    assert_eq!(hex(&d, "rec.ssse.DF04.EF05.1"), "8003320100");
+    assert_eq!(d.to_string(), "builtin:gen3");
+    // A reference of 64 characters is read; one more is refused.
+    let long = "bin.ssse.DF01.DF01.DF01.DF01.DF01.DF01.DF01.DF01.DF01.EF08.00.10";
+    assert_eq!(long.len(), 64);
+    assert!(d.resolve(long, Context::Hex).is_ok());
+    assert!(
+        d.resolve(&long.replace(".00.", ".000."), Context::Hex)
+            .is_err()
+    );
+    // A record or a range needs a file.
+    assert!(d.resolve("rec.ssse.1", Context::Hex).is_err());
+    assert!(d.resolve("bin.ssse.0.10", Context::Hex).is_err());
+    // A card in a chosen state: its counts are not the limits the cases assume.
+    let text = applet_sim::profile::builtin_text("gen3").unwrap();
+    let chosen = text
+        .replacen(
+            "max_tries = 3\nunblock = \"issuer-key\"",
+            "max_tries = 3\ntries = 2\nunblock = \"issuer-key\"",
+            1,
+        )
+        .replacen(
+            "id = 0x0A             # RKSSSE",
+            "tries = 1\nid = 0x0A             # RKSSSE",
+            1,
+        );
+    assert_ne!(chosen, text);
+    let c = Declaration::new("chosen", Profile::parse(&chosen, "chosen").unwrap());
+    assert!(c.resolve("pin.ssse.tries", Context::Hex).unwrap().is_err());
+    assert_eq!(hex(&c, "pin.ssse"), "123456");
+    assert_eq!(hex(&c, "pin.bank.tries"), "3");
+    assert!(
+        c.resolve("key.ssse.0A.tries", Context::Hex)
+            .unwrap()
+            .is_err()
+    );
+    assert_eq!(hex(&c, "key.ssse.04.tries"), "3");
+    let blocked = text.replacen(
+        "max_tries = 3\nunblock = \"issuer-key\"",
+        "max_tries = 3\ntries = 0\nunblock = \"issuer-key\"",
+        1,
+    );
+    let b = Declaration::new("blocked", Profile::parse(&blocked, "blocked").unwrap());
+    assert!(b.resolve("pin.ssse", Context::Hex).unwrap().is_err());
 }
