@@ -560,6 +560,27 @@ mod tests {
     }
 
     #[test]
+    fn keys_without_an_irk_are_reported_unchecked() {
+        let g = gen3_text();
+        let no_irk = g.replacen(
+            "[[key]]\nparent = \"SSSE\"\nid = 0x00             # IRK, internal authentication\n\
+             master = \"534D342D49524B2D4E4154494F4E414C\"   # \"SM4-IRK-NATIONAL\", PSAM key 08\n\
+             diversify = [\"province\", \"city\", \"card\"]\n",
+            "",
+            1,
+        );
+        assert_ne!(no_irk, g);
+        let (r, mut sim) = run(&g, &no_irk, false);
+        let checked = r.unwrap();
+        assert!(!checked.keys);
+        assert!(
+            checked.notes.iter().any(|n| n.contains("no IRK")),
+            "{checked:?}"
+        );
+        assert_eq!(ssse_tries(&mut sim), hex("63C3"));
+    }
+
+    #[test]
     fn messages_say_what_to_do() {
         let m = Refusal::CounterLow {
             pin: "SSSE PIN (reference 00)".into(),
