@@ -50,6 +50,10 @@ pub struct Card {
     volatile: Volatile,
     rng: Rng,
     store: durable::Storage,
+    /// The financial application's application transaction counter (tag 9F36), counted up
+    /// by each GET PROCESSING OPTIONS (`pboc.rs`). [I] Kept across resets but not on the
+    /// state file: a card reopened from its state file starts again at 0.
+    atc: u16,
 }
 
 impl Card {
@@ -110,6 +114,7 @@ impl Card {
             volatile: Volatile::new(),
             rng: Rng::new(profile.options.challenge_seed),
             store: durable::Storage::default(),
+            atc: 0,
         }
     }
 
@@ -144,6 +149,7 @@ impl Card {
             volatile: self.volatile.clone(),
             rng: self.rng.clone(),
             store: durable::Storage::default(),
+            atc: self.atc,
         }
     }
 
@@ -263,6 +269,8 @@ impl Card {
             Command::ApplicationBlock { permanent, mac } => self.application_block(permanent, &mac),
             Command::ApplicationUnblock { mac } => self.application_unblock(&mac),
             Command::CardBlock { mac } => self.card_block(&mac),
+            Command::GetProcessingOptions { pdol_data } => self.get_processing_options(pdol_data),
+            Command::GetData { tag } => self.get_data(tag),
             Command::GetResponse { ne } => self.get_response(ne),
         }
     }

@@ -2,6 +2,10 @@
 //! `80 5E 00 00` and PIN UNBLOCK `84 24 00 00`, each authenticated by the PBOC MAC (IV = the
 //! card's challenge; checked in `secure.rs`, which also serves the blocking commands).
 //!
+//! The EMV read path (docs/CARD.md §3.6.1; JR/T 0025 B.2, EMV Book 3 §6.5.8, §6.5.7): GET
+//! PROCESSING OPTIONS `80 A8 00 00` answers the AIP and the AFL of the ADF's records and
+//! counts the ATC up; GET DATA `80 CA` answers the PIN try counter (9F17) and the ATC (9F36).
+//!
 //! [I] Key ids in the application (the spec names the keys, not their ids): 01 DAMK
 //! (application maintenance: 84 1E/18/16), 02 DPUK (PIN unblock), 03 DPRK (PIN reload); all
 //! 16-byte 3DES keys. A MAC failure answers 6988 and costs no key try.
@@ -11,6 +15,8 @@ use subtle::ConstantTimeEq;
 
 use super::Card;
 use crate::crypto;
+use crate::fs::{EfContent, Node};
+use crate::model::Access;
 use crate::model::keys::pboc::{DPRK, DPUK};
 
 impl Card {
@@ -63,4 +69,164 @@ impl Card {
             Ok(Response::status(StatusWord::Success))
         })?
     }
+
+    /// GET PROCESSING OPTIONS `80 A8 00 00` (§3.6.1), in an ADF of the financial
+    /// application (elsewhere there, e.g. in the PSE: 6D00). The PDOL-related data must be as
+    /// long as the ADF's PDOL (FCI tag 9F38) asks, `83 00` without one (6700 otherwise).
+    /// Answers format 1, `80 L AIP ‖ AFL` ([I]), after counting the ATC up (6985 once it is
+    /// exhausted, or when the ADF has no record for the AFL).
+    pub(super) fn get_processing_options(&mut self, pdol_data: &[u8]) -> ApduResult<Response> {
+        let fci = self.current_adf_fci()?;
+        if pdol_data.len() != pdol_length(fci)? {
+            return Err(StatusWord::WrongLength);
+        }
+        let afl = self.afl();
+        if afl.is_empty() {
+            return Err(StatusWord::ConditionsOfUseNotSatisfied);
+        }
+        self.atc = self
+            .atc
+            .checked_add(1)
+            .ok_or(StatusWord::ConditionsOfUseNotSatisfied)?;
+        let mut data = Vec::with_capacity(4 + afl.len());
+        data.push(0x80);
+        data.push(u8::try_from(AIP.len() + afl.len()).map_err(|_| StatusWord::NoPreciseDiagnosis)?);
+        data.extend_from_slice(&AIP);
+        data.extend_from_slice(&afl);
+        Ok(Response::new(data, StatusWord::Success))
+    }
+
+    /// GET DATA `80 CA P1 P2` (§3.6.1), in an ADF of the financial application: 9F17 the bank
+    /// PIN's tries left, 9F36 the ATC; any other tag 6A88.
+    pub(super) fn get_data(&mut self, tag: u16) -> ApduResult<Response> {
+        self.current_adf_fci()?;
+        let mut data = tag.to_be_bytes().to_vec();
+        match tag {
+            PIN_TRY_COUNTER => {
+                let index = self.pboc_pin_index()?;
+                let pin = self
+                    .persistent
+                    .pins
+                    .get(index)
+                    .ok_or(StatusWord::ReferenceNotFound)?;
+                data.push(1);
+                data.push(pin.pin.remaining());
+            }
+            ATC => {
+                data.push(2);
+                data.extend_from_slice(&self.atc.to_be_bytes());
+            }
+            _ => return Err(StatusWord::ReferenceNotFound),
+        }
+        Ok(Response::new(data, StatusWord::Success))
+    }
+
+    /// The FCI of the current DF when it is an ADF (a named DF below the application's root,
+    /// such as the UnionPay ADF below the PSE); else 6D00, as for an instruction the DF does
+    /// not have.
+    fn current_adf_fci(&self) -> ApduResult<&[u8]> {
+        let fs = &self.persistent.fs;
+        let current = self.volatile.current_df;
+        match fs.df(current) {
+            Some(df) if df.name.is_some() && fs.application_of(current) != current => {
+                Ok(df.fci.as_deref().unwrap_or_default())
+            }
+            _ => Err(StatusWord::InsNotSupported),
+        }
+    }
+
+    /// The AFL of the current ADF (§3.6.1 [I]): one entry `SFI<<3, 01, last, 00` per EF of
+    /// the ADF with an SFI from 1 to 10 (EMV's range for the files the AFL names), records and
+    /// free reading, by SFI; no record counted for offline data authentication (the card
+    /// offers none).
+    fn afl(&self) -> Vec<u8> {
+        let fs = &self.persistent.fs;
+        let current = self.volatile.current_df;
+        let mut entries: Vec<[u8; 4]> = fs
+            .ef_nodes()
+            .filter_map(|id| match fs.node(id) {
+                Some(Node::Ef(ef)) if ef.parent == current && ef.control.read == Access::Free => {
+                    let sfi = ef.control.sfi.filter(|s| (1..=10).contains(s))?;
+                    let EfContent::Records(records) = &ef.content else {
+                        return None;
+                    };
+                    let last = u8::try_from(records.len()).unwrap_or(u8::MAX);
+                    (last > 0).then_some([sfi << 3, 1, last, 0])
+                }
+                _ => None,
+            })
+            .collect();
+        entries.sort_unstable();
+        entries.concat()
+    }
+}
+
+/// [I] The AIP (EMV Book 3 Annex C1): only "terminal risk management is to be performed"
+/// (byte 1 b4); no SDA, DDA or CDA (no certificate in the records), no CVM list, no issuer
+/// authentication.
+const AIP: [u8; 2] = [0x08, 0x00];
+
+/// GET DATA tags (EMV Book 3 §6.5.7).
+const PIN_TRY_COUNTER: u16 = 0x9F17;
+const ATC: u16 = 0x9F36;
+
+/// The length of the data a PDOL asks for: 0 without tag 9F38 in the FCI's proprietary
+/// template (A5); 6985 for a PDOL the card cannot parse (a broken profile).
+fn pdol_length(fci: &[u8]) -> ApduResult<usize> {
+    let proprietary = find_tlv(fci, &[0x6F])
+        .and_then(|fci| find_tlv(fci, &[0xA5]))
+        .unwrap_or_default();
+    let Some(mut dol) = find_tlv(proprietary, &[0x9F, 0x38]) else {
+        return Ok(0);
+    };
+    let mut total = 0;
+    while !dol.is_empty() {
+        let (_, rest) = split_tag(dol).ok_or(StatusWord::ConditionsOfUseNotSatisfied)?;
+        let (&len, rest) = rest
+            .split_first()
+            .ok_or(StatusWord::ConditionsOfUseNotSatisfied)?;
+        total += usize::from(len);
+        dol = rest;
+    }
+    Ok(total)
+}
+
+/// A BER-TLV tag at the start of `data` (ISO 7816-4 §5.2.2.1) and what follows it.
+fn split_tag(data: &[u8]) -> Option<(&[u8], &[u8])> {
+    let first = *data.first()?;
+    let mut len = 1;
+    if first & 0x1F == 0x1F {
+        loop {
+            let b = *data.get(len)?;
+            len += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+    }
+    Some((data.get(..len)?, data.get(len..)?))
+}
+
+/// The value of the first data object tagged `tag` among those in `data` (one level; short
+/// and `81`/`82` long lengths). `None` when absent or when `data` is malformed before it.
+fn find_tlv<'a>(mut data: &'a [u8], tag: &[u8]) -> Option<&'a [u8]> {
+    while !data.is_empty() {
+        let (t, rest) = split_tag(data)?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = match first {
+            0x00..=0x7F => (usize::from(first), rest),
+            0x81 => (usize::from(*rest.first()?), rest.get(1..)?),
+            0x82 => (
+                usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?])),
+                rest.get(2..)?,
+            ),
+            _ => return None,
+        };
+        let value = rest.get(..len)?;
+        if t == tag {
+            return Some(value);
+        }
+        data = rest.get(len..)?;
+    }
+    None
 }

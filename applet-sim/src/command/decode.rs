@@ -434,3 +434,36 @@ pub(super) fn reset_retry_counter<'a>(apdu: &CommandApdu<'a>) -> Result<Command<
         data: apdu.data,
     })
 }
+
+/// GET PROCESSING OPTIONS `80 A8 00 00 Lc 83 L data [Le]` (§3.6.1; JR/T 0025 B.2): P1 P2
+/// other than 00 00 → 6A86; no data field → 6700; a data field that is not one template
+/// `83` → 6A80, one whose length byte disagrees with Lc → 6700 ([I]: short-form length
+/// only, as no PDOL of this card asks for 128 bytes).
+pub(super) fn get_processing_options<'a>(
+    apdu: &CommandApdu<'a>,
+) -> Result<Command<'a>, StatusWord> {
+    if (apdu.p1, apdu.p2) != (0, 0) {
+        return Err(StatusWord::IncorrectP1P2);
+    }
+    let Some((&tag, rest)) = apdu.data.split_first() else {
+        return Err(StatusWord::WrongLength);
+    };
+    let Some((&len, pdol_data)) = rest.split_first() else {
+        return Err(StatusWord::WrongLength);
+    };
+    if tag != 0x83 || len >= 0x80 {
+        return Err(StatusWord::WrongData);
+    }
+    if usize::from(len) != pdol_data.len() {
+        return Err(StatusWord::WrongLength);
+    }
+    Ok(Command::GetProcessingOptions { pdol_data })
+}
+
+/// GET DATA `80 CA P1 P2 Le` (§3.6.1; EMV Book 3 §6.5.7): case 2, the tag in P1 P2.
+pub(super) fn get_data<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, StatusWord> {
+    require_case_2(apdu)?;
+    Ok(Command::GetData {
+        tag: u16::from_be_bytes([apdu.p1, apdu.p2]),
+    })
+}

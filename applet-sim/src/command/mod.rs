@@ -48,6 +48,10 @@ pub mod ins {
     pub const UPDATE_RECORD: u8 = 0xDC;
     /// APPEND RECORD.
     pub const APPEND_RECORD: u8 = 0xE2;
+    /// GET PROCESSING OPTIONS (EMV, class 80).
+    pub const GET_PROCESSING_OPTIONS: u8 = 0xA8;
+    /// GET DATA (EMV, class 80).
+    pub const GET_DATA: u8 = 0xCA;
 }
 
 mod decode;
@@ -147,6 +151,8 @@ command_table![
     (0x84, ins::APPLICATION_BLOCK,     SsseOrPboc, decode::application_block),
     (0x84, ins::APPLICATION_UNBLOCK,   Pboc,       |a, _| decode::mac_only(a).map(|mac| Command::ApplicationUnblock { mac })),
     (0x84, ins::CARD_BLOCK,            SsseOrPboc, |a, _| decode::mac_only(a).map(|mac| Command::CardBlock { mac })),
+    (0x80, ins::GET_PROCESSING_OPTIONS, Pboc,      |a, _| decode::get_processing_options(a)),
+    (0x80, ins::GET_DATA,              Pboc,       |a, _| decode::get_data(a)),
 ];
 
 /// Every (CLA, INS) pair the card implements, in table order.

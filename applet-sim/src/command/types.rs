@@ -162,6 +162,18 @@ pub enum Command<'a> {
         /// The MAC over the new PIN.
         mac: [u8; 4],
     },
+    /// GET PROCESSING OPTIONS `80 A8 00 00 Lc 83 L PDOL-data Le` (financial application,
+    /// §3.6.1): the PDOL-related data (the value of template 83).
+    GetProcessingOptions {
+        /// The value of template 83 (empty for `83 00`).
+        pdol_data: &'a [u8],
+    },
+    /// GET DATA `80 CA P1 P2 Le` (financial application, §3.6.1): the data object whose tag
+    /// is P1 P2.
+    GetData {
+        /// The tag (P1 P2).
+        tag: u16,
+    },
     /// GET RESPONSE `00 C0 00 00 Le` (§4.1).
     GetResponse {
         /// Bytes asked for.
