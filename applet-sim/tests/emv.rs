@@ -21,7 +21,8 @@ const GPO_ANSWER: &str = "800A 0800 08010100 10010100 9000";
 /// gen3 with a PDOL in the ADF's FCI: 9F7A (1) 9F02 (6) 5F2A (2), 9 bytes, as the readers'
 /// GPO of §3.6 carries.
 fn with_pdol() -> Card {
-    let old = "fci = \"6F 1F 84 08 A000000333010101 A5 13 50 0E 556E696F6E506179204465626974 87 01 01\"";
+    let old =
+        "fci = \"6F 1F 84 08 A000000333010101 A5 13 50 0E 556E696F6E506179204465626974 87 01 01\"";
     let new = "fci = \"6F 2B 84 08 A000000333010101 A5 1F 50 0E 556E696F6E506179204465626974 87 01 01 9F38 09 9F7A01 9F0206 5F2A02\"";
     assert!(GEN3.contains(old));
     Card::new(&Profile::parse(&GEN3.replace(old, new), "pdol").unwrap())
@@ -141,10 +142,7 @@ fn gpo_counts_the_atc_up_across_resets() {
     c.reset();
     script(
         &mut c,
-        &[
-            (SELECT_BANK, "9000"),
-            ("80CA9F3605", "9F36020002 9000"),
-        ],
+        &[(SELECT_BANK, "9000"), ("80CA9F3605", "9F36020002 9000")],
     );
 }
 
