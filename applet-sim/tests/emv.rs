@@ -181,3 +181,68 @@ fn get_data_refuses_other_tags_and_lengths() {
         ],
     );
 }
+
+#[test]
+fn the_afl_names_the_adfs_free_record_files_by_sfi() {
+    let anchor = "[[ef]]\nparent = \"UNIONPAY\"\nfid = \"0001\"";
+    assert!(GEN3.contains(anchor));
+    let extra = r#"[[ef]]
+parent = "UNIONPAY"
+fid = "0007"
+sfi = 0x07
+structure = "linear"
+max_records = 3
+read = "free"
+update = "never"
+records = ["70 03 9F 08 01", "70 03 9F 08 02"]
+
+[[ef]]
+parent = "UNIONPAY"
+fid = "0004"
+sfi = 0x04
+structure = "linear"
+max_records = 1
+read = "pin"
+update = "never"
+records = ["70 00"]
+
+[[ef]]
+parent = "UNIONPAY"
+fid = "000B"
+sfi = 0x0B
+structure = "linear"
+max_records = 1
+read = "free"
+update = "never"
+records = ["70 00"]
+
+[[ef]]
+parent = "UNIONPAY"
+fid = "0003"
+sfi = 0x03
+structure = "linear"
+max_records = 2
+read = "free"
+update = "never"
+
+[[ef]]
+parent = "UNIONPAY"
+fid = "0006"
+sfi = 0x06
+structure = "transparent"
+size = 4
+read = "free"
+update = "never"
+
+"#;
+    let text = GEN3.replace(anchor, &format!("{extra}{anchor}"));
+    let mut c = Card::new(&Profile::parse(&text, "afl").unwrap());
+    script(
+        &mut c,
+        &[
+            (SELECT_BANK, "9000"),
+            ("80A80000028300", "6110"),
+            ("00C0000010", "800E 0800 08010100 10010100 38010200 9000"),
+        ],
+    );
+}

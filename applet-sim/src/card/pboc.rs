@@ -230,3 +230,53 @@ fn find_tlv<'a>(mut data: &'a [u8], tag: &[u8]) -> Option<&'a [u8]> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{find_tlv, pdol_length, split_tag};
+
+    #[test]
+    fn tags_of_one_two_and_three_bytes() {
+        assert_eq!(split_tag(&[0x5A, 1]), Some((&[0x5A][..], &[1][..])));
+        assert_eq!(
+            split_tag(&[0x9F, 0x38, 1]),
+            Some((&[0x9F, 0x38][..], &[1][..]))
+        );
+        assert_eq!(
+            split_tag(&[0xDF, 0x81, 0x01, 2]),
+            Some((&[0xDF, 0x81, 0x01][..], &[2][..]))
+        );
+        assert_eq!(split_tag(&[0x9F]), None);
+        assert_eq!(split_tag(&[]), None);
+    }
+
+    #[test]
+    fn values_with_short_and_long_lengths() {
+        let data = [
+            0x50, 0x01, 0xAA, 0x9F, 0x38, 0x81, 0x02, 0xBB, 0xCC, 0x87, 0x82, 0x00, 0x01, 0xDD,
+        ];
+        assert_eq!(find_tlv(&data, &[0x50]), Some(&[0xAA][..]));
+        assert_eq!(find_tlv(&data, &[0x9F, 0x38]), Some(&[0xBB, 0xCC][..]));
+        assert_eq!(find_tlv(&data, &[0x87]), Some(&[0xDD][..]));
+        assert_eq!(find_tlv(&data, &[0x5A]), None);
+        // A length the data does not hold, an unknown length form.
+        assert_eq!(find_tlv(&[0x50, 0x02, 0xAA, 0x5A, 0x00], &[0x5A]), None);
+        assert_eq!(find_tlv(&[0x50, 0x83, 0, 0, 1, 0xAA], &[0x50]), None);
+    }
+
+    #[test]
+    fn pdol_length_sums_the_lengths() {
+        let fci = [
+            0x6F, 0x11, 0x84, 0x01, 0xA0, 0xA5, 0x0C, 0x9F, 0x38, 0x09, 0x9F, 0x7A, 0x01, 0x9F,
+            0x02, 0x06, 0x5F, 0x2A, 0x02,
+        ];
+        assert_eq!(pdol_length(&fci), Ok(9));
+        assert_eq!(pdol_length(&[0x6F, 0x03, 0x84, 0x01, 0xA0]), Ok(0));
+        assert_eq!(pdol_length(&[]), Ok(0));
+        // A PDOL cut inside an entry.
+        let broken = [0x6F, 0x06, 0xA5, 0x04, 0x9F, 0x38, 0x01, 0x9F];
+        assert!(pdol_length(&broken).is_err());
+        let no_length = [0x6F, 0x07, 0xA5, 0x05, 0x9F, 0x38, 0x02, 0x9F, 0x7A];
+        assert!(pdol_length(&no_length).is_err());
+    }
+}
