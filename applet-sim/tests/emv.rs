@@ -246,3 +246,20 @@ update = "never"
         ],
     );
 }
+
+#[test]
+fn an_exhausted_atc_refuses_gpo() {
+    let mut c = builtin("gen3");
+    assert_eq!(x(&mut c, SELECT_BANK), "9000");
+    for _ in 0..0xFFFF {
+        assert_eq!(x(&mut c, "80A80000028300"), "610C");
+    }
+    script(
+        &mut c,
+        &[
+            ("80CA9F3605", "9F3602FFFF 9000"),
+            ("80A80000028300", "6985"),
+            ("80CA9F3605", "9F3602FFFF 9000"),
+        ],
+    );
+}
