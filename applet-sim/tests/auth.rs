@@ -349,3 +349,89 @@ fn pin_unblock_failure_paths() {
         ],
     );
 }
+
+/// gen3 with a second UKSSSE (key 04) in version 01 and a second IRK (00) in version 01,
+/// each with its own value, after the version-00 ones.
+fn gen3_with_version_01() -> applet_sim::Card {
+    let mut text = applet_sim::profile::builtin_text("gen3")
+        .unwrap()
+        .to_owned();
+    text.push_str(&format!(
+        "\n[[key]]\nparent = \"SSSE\"\nid = 0x04\nversion = 1\nvalue = \"{UK_V01}\"\n\
+         [[key]]\nparent = \"SSSE\"\nid = 0x00\nversion = 1\nvalue = \"{IRK_V01}\"\n"
+    ));
+    applet_sim::Card::new(&applet_sim::Profile::parse(&text, "gen3+v01").unwrap())
+}
+
+const UK_V01: &str = "0123456789ABCDEFFEDCBA9876543210";
+const IRK_V01: &str = "00112233445566778899AABBCCDDEEFF";
+
+/// The 3.0 form of docs/CARD.md §7.4 (SSC-CARD.md §7.4, S16): one challenge R serves as both
+/// session-key input and original data, `0082000411 (E[0..8] ⊕ E[8..16]) R <version>`.
+fn ext_auth_7_4(card: &mut applet_sim::Card, key: &str, version: u8) -> String {
+    let r = x(card, "0084000008");
+    assert!(r.ends_with("9000"), "{r}");
+    let challenge = apdu::parse_hex(&r[..16]).unwrap();
+    let ks = session_key(CipherSuite::Sm4, &apdu::parse_hex(key).unwrap(), &challenge).unwrap();
+    let original: [u8; 8] = challenge.as_slice().try_into().unwrap();
+    let auth = auth_cryptogram(CipherSuite::Sm4, &ks, &original).unwrap();
+    format!(
+        "0082000411{}{}{version:02X}",
+        apdu::hex_compact(&auth),
+        &r[..16]
+    )
+}
+
+#[test]
+fn keys_are_found_by_id_and_version() {
+    let mut c = gen3_with_version_01();
+    script(&mut c, &[(SELECT_SSSE, "9000")]);
+    // §7.4's 3.0 sequence with key version 01, byte for byte, then a write by record number.
+    let cmd = ext_auth_7_4(&mut c, UK_V01, 0x01);
+    assert_eq!(x(&mut c, &cmd), "9000");
+    script(
+        &mut c,
+        &[
+            ("00A4020C02EF05", "9000"),
+            ("00DC050406050420240316", "9000"),
+            ("00B2050406", "0504202403169000"),
+        ],
+    );
+    // The version-01 cryptogram under version 00 is a wrong one for that key (counted).
+    let mut c = gen3_with_version_01();
+    script(&mut c, &[(SELECT_SSSE, "9000")]);
+    let cmd = ext_auth_7_4(&mut c, UK_V01, 0x00);
+    assert_eq!(x(&mut c, &cmd), "63C2");
+    // A version the card does not hold: 6A88, nothing counted.
+    let cmd = ext_auth_7_4(&mut c, UK_V01, 0x02);
+    assert_eq!(x(&mut c, &cmd), "6A88");
+    // Without the version byte: the first declared (version 00).
+    let v00 = ssse_key("gen3", 0x04);
+    let cmd = ext_auth_7_4(&mut c, &v00, 0x00);
+    let without = cmd[..cmd.len() - 2].replacen("0082000411", "0082000410", 1);
+    assert_eq!(x(&mut c, &without), "9000");
+    // INTERNAL AUTHENTICATE with version 01 answers under the version-01 IRK.
+    let r1 = [0x32, 0xD9, 0xE8, 0x76, 0xAD, 0xB3, 0x1B, 0xBF];
+    let r2 = [0xDB, 0xF7, 0xA9, 0x36, 0xD0, 0xD1, 0x8C, 0x9E];
+    let ks = session_key(CipherSuite::Sm4, &apdu::parse_hex(IRK_V01).unwrap(), &r1).unwrap();
+    let want = auth_cryptogram(CipherSuite::Sm4, &ks, &r2).unwrap();
+    let cmd = format!(
+        "0088000011{}{}01",
+        apdu::hex_compact(&r1),
+        apdu::hex_compact(&r2)
+    );
+    // T=0: the answer waits behind 6108 (docs/CARD.md §4.3).
+    script(&mut c, &[(&cmd, "6108")]);
+    assert_eq!(
+        x(&mut c, "00C0000008"),
+        format!("{}9000", apdu::hex_compact(&want))
+    );
+    // Without it: the first declared IRK (version 00), a different answer.
+    let without = cmd[..cmd.len() - 2].replacen("0088000011", "0088000010", 1);
+    script(&mut c, &[(&without, "6108")]);
+    let answer = x(&mut c, "00C0000008");
+    assert!(answer.ends_with("9000") && answer.len() == 20, "{answer}");
+    assert_ne!(answer, format!("{}9000", apdu::hex_compact(&want)));
+    let cmd02 = format!("{}02", &cmd[..cmd.len() - 2]);
+    assert_eq!(x(&mut c, &cmd02), "6A88");
+}

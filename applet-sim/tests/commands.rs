@@ -322,3 +322,48 @@ fn pki_user_pin_is_iso_style() {
         ],
     );
 }
+
+#[test]
+fn verify_with_lc_00_answers_the_counter() {
+    // docs/CARD.md §5.1 (SSC Part 5 §6.14.5): 63Cx with no decrement while the PIN
+    // exists, even verified; 6983 blocked; 9000 where there is no PIN.
+    let mut c = builtin("gen3");
+    script(
+        &mut c,
+        &[
+            // At the MF there is no PIN.
+            ("0020000000", "9000"),
+            (SELECT_SSSE, "9000"),
+            ("0020000000", "63C3"),
+            ("0020000000", "63C3"),
+            ("0020000003123457", "63C2"),
+            ("0020000000", "63C2"),
+            ("0020000003123456", "9000"),
+            // Verified: the counter, and the PIN stays verified (the case-1 query says so).
+            ("0020000000", "63C3"),
+            ("00200000", "9000"),
+            // No PIN with reference 05 in the SSSE.
+            ("0020000500", "9000"),
+            ("00200005", "6A88"),
+            ("0020000003123450", "63C2"),
+            ("0020000003123450", "63C1"),
+            ("0020000003123450", "63C0"),
+            ("0020000000", "6983"),
+            ("00200000", "6983"),
+            ("0020000003123456", "6983"),
+        ],
+    );
+    // The financial application's PIN and the PKI user PIN (reference 81).
+    script(
+        &mut c,
+        &[
+            ("00A4040C08A000000333010101", "9000"),
+            ("0020000000", "63C3"),
+            ("0020000003888887", "63C2"),
+            ("0020000000", "63C2"),
+            ("00A4040C0C504B492EC9E7BBE1B1A3D5CF", "9000"),
+            ("00A4000C02DF01", "9000"),
+            ("0020008100", "63C3"),
+        ],
+    );
+}

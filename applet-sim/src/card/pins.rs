@@ -47,13 +47,21 @@ impl Card {
     }
 
     /// VERIFY (docs/CARD.md §5.1): check, query (9000 when verified, 63Cx, 6983 blocked; never
-    /// a try), or logout (P1 = FF).
+    /// a try), the Lc = 00 query (63Cx or 6983 even when verified, 9000 without a PIN), or
+    /// logout (P1 = FF).
     pub(super) fn verify(
         &mut self,
         reference: u8,
         action: VerifyAction<'_>,
     ) -> ApduResult<Response> {
-        let index = self.pin_index(reference)?;
+        let index = match self.pin_index(reference) {
+            Ok(index) => index,
+            // Lc = 00 (Part 5 §6.14.5): 9000 when there is no PIN.
+            Err(_) if action == VerifyAction::TriesQuery => {
+                return Ok(Response::status(StatusWord::Success));
+            }
+            Err(sw) => return Err(sw),
+        };
         let verified = self.volatile.verified & bit(index) != 0;
         match action {
             VerifyAction::Check(data) => {
@@ -88,6 +96,9 @@ impl Card {
                 })?;
                 self.note(index, result)
             }
+            // Lc = 00: the counter (63Cx, 6983 blocked) whether or not the PIN is verified;
+            // never a try.
+            VerifyAction::TriesQuery => Err(self.pin_at(index)?.query()),
             VerifyAction::Logout => {
                 self.volatile.verified &= !bit(index);
                 Ok(Response::status(StatusWord::Success))

@@ -306,6 +306,18 @@ pub(super) fn verify<'a>(
     apdu: &CommandApdu<'a>,
     kind: Option<AppKind>,
 ) -> Result<Command<'a>, StatusWord> {
+    // `00 20 00 P2 00`: the SSC spec's Lc = 00 query (Part 5 §6.14.5), on the wire the one
+    // short length byte 00 after the header (what ISO 7816-3 reads as Le = 256).
+    if apdu.p1 == 0x00
+        && apdu.data.is_empty()
+        && apdu.ne == Some(256)
+        && apdu.encoding == apdu::LengthEncoding::Short
+    {
+        return Ok(Command::Verify {
+            reference: apdu.p2,
+            action: VerifyAction::TriesQuery,
+        });
+    }
     require_no_le(apdu)?;
     let action = match (apdu.p1, apdu.data) {
         (0x00, []) => VerifyAction::Query,

@@ -271,4 +271,43 @@ mod tests {
         }
         assert_eq!(implemented().count(), TABLE.len());
     }
+
+    fn verify_action(apdu: &[u8]) -> Result<VerifyAction<'_>, StatusWord> {
+        let apdu = CommandApdu::parse(apdu).unwrap();
+        match Command::decode(&apdu, Some(AppKind::Ssse))? {
+            Command::Verify { action, .. } => Ok(action),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn verify_with_lc_00_is_the_tries_query() {
+        // SSC Part 5 §6.14.5 (docs/CARD.md §5.1): `00 20 00 P2 00`.
+        assert_eq!(
+            verify_action(&[0x00, 0x20, 0x00, 0x00, 0x00]),
+            Ok(VerifyAction::TriesQuery)
+        );
+        assert_eq!(
+            verify_action(&[0x00, 0x20, 0x00, 0x81, 0x00]),
+            Ok(VerifyAction::TriesQuery)
+        );
+        // The case-1 form stays the ISO query.
+        assert_eq!(
+            verify_action(&[0x00, 0x20, 0x00, 0x00]),
+            Ok(VerifyAction::Query)
+        );
+        // Any other length byte without data, an extended Le, or P1 FF with it: 6700.
+        for bad in [
+            &[0x00, 0x20, 0x00, 0x00, 0x01][..],
+            &[0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00],
+            &[0x00, 0x20, 0xFF, 0x00, 0x00],
+            &[0x00, 0x20, 0x00, 0x00, 0x02, 0x12, 0x34, 0x00],
+        ] {
+            assert_eq!(
+                verify_action(bad),
+                Err(StatusWord::WrongLength),
+                "{bad:02X?}"
+            );
+        }
+    }
 }

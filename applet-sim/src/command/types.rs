@@ -251,8 +251,11 @@ pub enum Occurrence {
 pub enum VerifyAction<'a> {
     /// P1=00 with data: compare.
     Check(&'a [u8]),
-    /// P1=00 without data: the status (9000 verified, 63Cx tries left).
+    /// P1=00 without data (case 1): the status (9000 verified, 63Cx tries left).
     Query,
+    /// P1=00 with Lc = 00 (`00 20 00 P2 00`, SSC Part 5 §6.14.5, docs/CARD.md §5.1): 63Cx
+    /// with the tries left whenever the PIN exists, 6983 blocked, 9000 when there is none.
+    TriesQuery,
     /// P1=FF without data: reset the verified status.
     Logout,
     /// P1=01 (the PKI application, §3.7): SM4 of the card's challenge under the first 16
