@@ -326,7 +326,8 @@ fn pki_user_pin_is_iso_style() {
 #[test]
 fn verify_with_lc_00_answers_the_counter() {
     // docs/CARD.md §5.1 (SSC Part 5 §6.14.5): 63Cx with no decrement while the PIN
-    // exists, even verified; 6983 blocked; 9000 where there is no PIN.
+    // exists; 9000 once verified, as the case-1 query (its T=0 TPDU is these same bytes);
+    // 6983 blocked; 9000 where there is no PIN.
     let mut c = builtin("gen3");
     script(
         &mut c,
@@ -339,8 +340,8 @@ fn verify_with_lc_00_answers_the_counter() {
             ("0020000003123457", "63C2"),
             ("0020000000", "63C2"),
             ("0020000003123456", "9000"),
-            // Verified: the counter, and the PIN stays verified (the case-1 query says so).
-            ("0020000000", "63C3"),
+            // Verified: 9000 from both forms, and the PIN stays verified.
+            ("0020000000", "9000"),
             ("00200000", "9000"),
             // No PIN with reference 05 in the SSSE.
             ("0020000500", "9000"),

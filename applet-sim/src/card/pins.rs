@@ -47,8 +47,7 @@ impl Card {
     }
 
     /// VERIFY (docs/CARD.md §5.1): check, query (9000 when verified, 63Cx, 6983 blocked; never
-    /// a try), the Lc = 00 query (63Cx or 6983 even when verified, 9000 without a PIN), or
-    /// logout (P1 = FF).
+    /// a try), the Lc = 00 query (the same, and 9000 without a PIN), or logout (P1 = FF).
     pub(super) fn verify(
         &mut self,
         reference: u8,
@@ -68,7 +67,9 @@ impl Card {
                 let result = self.with_pin(index, |p, commit| p.verify(data, commit))?;
                 self.note(index, result)
             }
-            VerifyAction::Query => {
+            // Lc = 00 answers as the query: under T=0 a reader sends the case-1 query
+            // `00 20 00 P2` as the TPDU `00 20 00 P2 00`, so no card can tell them apart.
+            VerifyAction::Query | VerifyAction::TriesQuery => {
                 let pin = self.pin_at(index)?;
                 if pin.is_blocked() {
                     Err(StatusWord::AuthenticationMethodBlocked)
@@ -96,9 +97,6 @@ impl Card {
                 })?;
                 self.note(index, result)
             }
-            // Lc = 00: the counter (63Cx, 6983 blocked) whether or not the PIN is verified;
-            // never a try.
-            VerifyAction::TriesQuery => Err(self.pin_at(index)?.query()),
             VerifyAction::Logout => {
                 self.volatile.verified &= !bit(index);
                 Ok(Response::status(StatusWord::Success))
