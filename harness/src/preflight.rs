@@ -296,12 +296,7 @@ fn select_df(
         at = &df.parent;
     }
     for (depth, df) in path.iter().rev().enumerate() {
-        let by_name = |name: &[u8]| {
-            let mut c = vec![0x00, 0xA4, 0x04, 0x0C];
-            c.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
-            c.extend_from_slice(name);
-            c
-        };
+        let by_name = |name: &[u8]| crate::card::select_by_name(name, false).unwrap_or_default();
         let by_fid = |fid: u16| {
             let [hi, lo] = fid.to_be_bytes();
             vec![0x00, 0xA4, 0x00, 0x0C, 0x02, hi, lo]

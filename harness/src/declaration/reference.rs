@@ -201,21 +201,15 @@ impl Reference {
             },
             _ => return Err(bad("unknown reference")),
         };
-        let counts = matches!(
-            what,
-            What::Pin {
-                part: PinPart::Tries | PinPart::Digits,
-                ..
-            } | What::KeyTries { .. }
-        );
-        if offset != 0 && !counts {
-            return Err(bad("only counts (tries, digits) take + or -"));
-        }
-        Ok(Self {
+        let reference = Self {
             text: text.to_owned(),
             what,
             offset,
-        })
+        };
+        if offset != 0 && !reference.is_count() {
+            return Err(bad("only counts (tries, digits) take + or -"));
+        }
+        Ok(reference)
     }
 }
 
