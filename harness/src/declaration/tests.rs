@@ -189,3 +189,17 @@ fn paths_states_and_bounds() {
     let b = Declaration::new("blocked", Profile::parse(&blocked, "blocked").unwrap());
     assert!(b.resolve("pin.ssse", Context::Hex).unwrap().is_err());
 }
+
+#[test]
+fn an_odd_bcd_pin_is_f_padded() {
+    let text = applet_sim::profile::builtin_text("gen3").unwrap().replacen(
+        "value = \"123456\"",
+        "value = \"1234567\"",
+        1,
+    );
+    let d = Declaration::new("odd", Profile::parse(&text, "odd").unwrap());
+    assert_eq!(hex(&d, "pin.ssse"), "1234567F");
+    assert_eq!(hex(&d, "pin.ssse.wrong1"), "2345678F");
+    let pin = d.profile.pins.first().unwrap();
+    assert_eq!(d.pin_data(pin), [0x12, 0x34, 0x56, 0x7F]);
+}
