@@ -135,7 +135,7 @@ fn failure_paths() {
             ("0082000A0F 000000000000000000000000000000", "6700"),
             ("0082000A12 000000000000000000000000000000000000", "6700"),
             ("0082010A10 00000000000000000000000000000000", "6A86"),
-            ("0082000A11 00000000000000000000000000000000 01", "6A88"),
+            ("0082000A11 00000000000000000000000000000000 00", "6A88"),
         ],
     );
     // Wrong cryptograms: 63C2, 63C1, 63C0, then blocked even for the right one.
@@ -157,7 +157,7 @@ fn failure_paths() {
         false,
     );
     assert_eq!(x(&mut c, &good), "6983");
-    // Blocked across a reset; other keys unaffected (key 04 with its version byte 00).
+    // Blocked across a reset; other keys unaffected (key 04 with its version byte 01).
     c.reset();
     script(&mut c, &[(SELECT_SSSE, "9000")]);
     let good = ext_auth(
@@ -175,7 +175,7 @@ fn failure_paths() {
         0x04,
         false,
     );
-    let with_version = format!("{}00", uk.replacen("0082000410", "0082000411", 1));
+    let with_version = format!("{}01", uk.replacen("0082000410", "0082000411", 1));
     assert_eq!(x(&mut c, &with_version), "9000");
     // A right cryptogram after a wrong one restores the counter.
     for (tamper, want) in [(true, "63C2"), (false, "9000"), (true, "63C2")] {
@@ -350,21 +350,21 @@ fn pin_unblock_failure_paths() {
     );
 }
 
-/// gen3 with a second UKSSSE (key 04) in version 01 and a second IRK (00) in version 01,
-/// each with its own value, after the version-00 ones.
-fn gen3_with_version_01() -> applet_sim::Card {
+/// gen3 (its keys in version 01) with a second UKSSSE (key 04) and a second IRK (00) in
+/// version 02, each with its own value, after the version-01 ones.
+fn gen3_with_version_02() -> applet_sim::Card {
     let mut text = applet_sim::profile::builtin_text("gen3")
         .unwrap()
         .to_owned();
     text.push_str(&format!(
-        "\n[[key]]\nparent = \"SSSE\"\nid = 0x04\nversion = 1\nvalue = \"{UK_V01}\"\n\
-         [[key]]\nparent = \"SSSE\"\nid = 0x00\nversion = 1\nvalue = \"{IRK_V01}\"\n"
+        "\n[[key]]\nparent = \"SSSE\"\nid = 0x04\nversion = 2\nvalue = \"{UK_V02}\"\n\
+         [[key]]\nparent = \"SSSE\"\nid = 0x00\nversion = 2\nvalue = \"{IRK_V02}\"\n"
     ));
-    applet_sim::Card::new(&applet_sim::Profile::parse(&text, "gen3+v01").unwrap())
+    applet_sim::Card::new(&applet_sim::Profile::parse(&text, "gen3+v02").unwrap())
 }
 
-const UK_V01: &str = "0123456789ABCDEFFEDCBA9876543210";
-const IRK_V01: &str = "00112233445566778899AABBCCDDEEFF";
+const UK_V02: &str = "0123456789ABCDEFFEDCBA9876543210";
+const IRK_V02: &str = "00112233445566778899AABBCCDDEEFF";
 
 /// The 3.0 form of docs/CARD.md §7.4 (SSC-CARD.md §7.4, S16): one challenge R serves as both
 /// session-key input and original data, `0082000411 (E[0..8] ⊕ E[8..16]) R <version>`.
@@ -384,10 +384,12 @@ fn ext_auth_7_4(card: &mut applet_sim::Card, key: &str, version: u8) -> String {
 
 #[test]
 fn keys_are_found_by_id_and_version() {
-    let mut c = gen3_with_version_01();
+    // The built-in gen3 holds its keys in version 01: §7.4's 3.0 sequence, byte for byte,
+    // then a write by record number.
+    let mut c = builtin("gen3");
+    let uk = ssse_key("gen3", 0x04);
     script(&mut c, &[(SELECT_SSSE, "9000")]);
-    // §7.4's 3.0 sequence with key version 01, byte for byte, then a write by record number.
-    let cmd = ext_auth_7_4(&mut c, UK_V01, 0x01);
+    let cmd = ext_auth_7_4(&mut c, &uk, 0x01);
     assert_eq!(x(&mut c, &cmd), "9000");
     script(
         &mut c,
@@ -397,26 +399,36 @@ fn keys_are_found_by_id_and_version() {
             ("00B2050406", "0504202403169000"),
         ],
     );
-    // The version-01 cryptogram under version 00 is a wrong one for that key (counted).
-    let mut c = gen3_with_version_01();
+    // Version 00 is not held: 6A88, before the challenge is used, nothing counted.
+    let mut c = builtin("gen3");
     script(&mut c, &[(SELECT_SSSE, "9000")]);
-    let cmd = ext_auth_7_4(&mut c, UK_V01, 0x00);
+    let cmd = ext_auth_7_4(&mut c, &uk, 0x00);
+    assert_eq!(x(&mut c, &cmd), "6A88");
+    let with_01 = format!("{}01", &cmd[..cmd.len() - 2]);
+    assert_eq!(x(&mut c, &with_01), "9000");
+
+    // Two versions of key 04: each cryptogram under its own version.
+    let mut c = gen3_with_version_02();
+    script(&mut c, &[(SELECT_SSSE, "9000")]);
+    let cmd = ext_auth_7_4(&mut c, UK_V02, 0x02);
+    assert_eq!(x(&mut c, &cmd), "9000");
+    // The version-02 cryptogram under version 01 is a wrong one for that key (counted).
+    let cmd = ext_auth_7_4(&mut c, UK_V02, 0x01);
     assert_eq!(x(&mut c, &cmd), "63C2");
     // A version the card does not hold: 6A88, nothing counted.
-    let cmd = ext_auth_7_4(&mut c, UK_V01, 0x02);
+    let cmd = ext_auth_7_4(&mut c, UK_V02, 0x03);
     assert_eq!(x(&mut c, &cmd), "6A88");
-    // Without the version byte: the first declared (version 00).
-    let v00 = ssse_key("gen3", 0x04);
-    let cmd = ext_auth_7_4(&mut c, &v00, 0x00);
+    // Without the version byte: the first declared (version 01), whose counter is restored.
+    let cmd = ext_auth_7_4(&mut c, &uk, 0x00);
     let without = cmd[..cmd.len() - 2].replacen("0082000411", "0082000410", 1);
     assert_eq!(x(&mut c, &without), "9000");
-    // INTERNAL AUTHENTICATE with version 01 answers under the version-01 IRK.
+    // INTERNAL AUTHENTICATE with version 02 answers under the version-02 IRK.
     let r1 = [0x32, 0xD9, 0xE8, 0x76, 0xAD, 0xB3, 0x1B, 0xBF];
     let r2 = [0xDB, 0xF7, 0xA9, 0x36, 0xD0, 0xD1, 0x8C, 0x9E];
-    let ks = session_key(CipherSuite::Sm4, &apdu::parse_hex(IRK_V01).unwrap(), &r1).unwrap();
+    let ks = session_key(CipherSuite::Sm4, &apdu::parse_hex(IRK_V02).unwrap(), &r1).unwrap();
     let want = auth_cryptogram(CipherSuite::Sm4, &ks, &r2).unwrap();
     let cmd = format!(
-        "0088000011{}{}01",
+        "0088000011{}{}02",
         apdu::hex_compact(&r1),
         apdu::hex_compact(&r2)
     );
@@ -426,12 +438,12 @@ fn keys_are_found_by_id_and_version() {
         x(&mut c, "00C0000008"),
         format!("{}9000", apdu::hex_compact(&want))
     );
-    // Without it: the first declared IRK (version 00), a different answer.
+    // Without it: the first declared IRK (version 01), a different answer.
     let without = cmd[..cmd.len() - 2].replacen("0088000011", "0088000010", 1);
     script(&mut c, &[(&without, "6108")]);
     let answer = x(&mut c, "00C0000008");
     assert!(answer.ends_with("9000") && answer.len() == 20, "{answer}");
     assert_ne!(answer, format!("{}9000", apdu::hex_compact(&want)));
-    let cmd02 = format!("{}02", &cmd[..cmd.len() - 2]);
-    assert_eq!(x(&mut c, &cmd02), "6A88");
+    let cmd03 = format!("{}03", &cmd[..cmd.len() - 2]);
+    assert_eq!(x(&mut c, &cmd03), "6A88");
 }

@@ -105,8 +105,8 @@ fn text_shows_counters_blocks_and_files_named_by_the_profile_it_was_made_from() 
         "  SSSE PIN reference 00: 3 of 3 tries left",
         "  UNIONPAY PIN reference 00: 2 of 3 tries left",
         "  CERT PIN reference 00: 10 of 10 tries left",
-        "  SSSE key id 0A: 0 of 3 tries left (BLOCKED)",
-        "  SSSE key id 04: 3 of 3 tries left",
+        "  SSSE key id 0A version 1: 0 of 3 tries left (BLOCKED)",
+        "  SSSE key id 04 version 1: 3 of 3 tries left",
         "  SSSE/EF05 (SFI 05, linear, 7 records)",
         "      7: 07 09 41 33 32 30 31 30 36 38 37",
         "  SSSE/EF08 (SFI 08, transparent, 4096 bytes)",
@@ -160,7 +160,7 @@ fn json_has_the_same_facts() {
         .unwrap();
     assert_eq!(
         (&key_0a["remaining"], &key_0a["version"]),
-        (&0.into(), &0.into())
+        (&0.into(), &1.into())
     );
     let ef05 = &v["files"][0];
     assert_eq!(
@@ -246,18 +246,27 @@ fn an_older_format_is_shown_not_migrated() {
     );
     assert!(out.contains("no profile for this file"), "{out}");
     assert!(out.contains("  PIN #0: 2 tries left"), "{out}");
-    let (code, out, _) = state(&[p, "--profile", "gen3"]);
+    // Named by the profile it was written for: gen3 as the builds before key group 01
+    // declared it (its SSSE keys in version 00).
+    let gen3_v00 = temp_dir("old-profile").join("gen3-v00.toml");
+    fs::write(&gen3_v00, GEN3.replace("\nversion = 1\n", "\n")).unwrap();
+    let (code, out, _) = state(&[p, "--profile", gen3_v00.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert!(
         out.contains("  SSSE PIN reference 00: 2 of 3 tries left"),
         "{out}"
     );
+    // Today's gen3 holds its keys in version 01: another layout, by number.
+    let (code, out, _) = state(&[p, "--profile", "gen3"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("written for another card layout than profile builtin:gen3"));
     // gen2 has another layout: by number, saying so.
     let (code, out, _) = state(&[p, "--profile", "gen2"]);
     assert_eq!(code, 0);
     assert!(out.contains("written for another card layout than profile builtin:gen2"));
     assert_eq!(snapshot(&path), before, "the old file was changed");
     let _ = fs::remove_dir_all(&dir);
+    let _ = fs::remove_dir_all(gen3_v00.parent().unwrap());
 }
 
 /// When the profile the file was made from is gone or was edited, the file is still shown,

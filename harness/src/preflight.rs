@@ -559,7 +559,7 @@ mod tests {
         let g = gen3_text();
         let no_irk = g.replacen(
             "[[key]]\nparent = \"SSSE\"\nid = 0x00             # IRK, internal authentication\n\
-             master = \"534D342D49524B2D4E4154494F4E414C\"   # \"SM4-IRK-NATIONAL\", PSAM key 08\n\
+             version = 1\nmaster = \"534D342D49524B2D4E4154494F4E414C\"   # \"SM4-IRK-NATIONAL\", PSAM key 08\n\
              diversify = [\"province\", \"city\", \"card\"]\n",
             "",
             1,

@@ -16,7 +16,9 @@ use std::process::Command;
 use applet_sim::model::AppKind;
 use applet_sim::model::keys::ssse;
 use applet_sim::{Card, Profile};
-use harness::psam::{CardInfo, Crypto, Keys, Operation, Psam, PsamCard, PsamSource, Software};
+use harness::psam::{
+    CardInfo, Crypto, ExtAuth, Keys, Operation, Psam, PsamCard, PsamSource, Software,
+};
 use harness::reissue::{self, Reissue};
 use harness::service::{self, FlowError};
 use harness::transport::{SimTransport, Transport};
@@ -100,8 +102,8 @@ fn every_flow_leaves_the_same_card_state_with_software_keys_and_with_the_psam_ca
         }),
         ("ext-auth UK 04 and a write", true, |t, p| {
             let ops = [
-                Operation::ExternalAuthenticate(ssse::UK),
-                Operation::ExternalAuthenticate(ssse::UK),
+                Operation::ExternalAuthenticate(ExtAuth::key(ssse::UK)),
+                Operation::ExternalAuthenticate(ExtAuth::key(ssse::UK)),
             ];
             service::run_ops(t, p, &ops, true).unwrap();
             let write = apdu::parse_hex("00DC052806050420300101").unwrap();
@@ -110,7 +112,7 @@ fn every_flow_leaves_the_same_card_state_with_software_keys_and_with_the_psam_ca
         ("pin-reset", true, |t, p| {
             block_pin(t);
             let ops = [
-                Operation::ExternalAuthenticate(ssse::PUK_KEY),
+                Operation::ExternalAuthenticate(ExtAuth::key(ssse::PUK_KEY)),
                 Operation::PinReset("654321".into()),
             ];
             service::run_ops(t, p, &ops, true).unwrap();
@@ -120,7 +122,7 @@ fn every_flow_leaves_the_same_card_state_with_software_keys_and_with_the_psam_ca
         ("pin-unblock", false, |t, p| {
             block_pin(t);
             let ops = [
-                Operation::ExternalAuthenticate(ssse::PUK_KEY),
+                Operation::ExternalAuthenticate(ExtAuth::key(ssse::PUK_KEY)),
                 Operation::PinUnblock,
             ];
             service::run_ops(t, p, &ops, true).unwrap();
@@ -220,7 +222,7 @@ fn wrong_keys_stop_before_the_first_key_try() {
     let mut t = SimTransport::new(&profile);
     let mut psam = Psam::new(&wrong, &t.atr().unwrap()).unwrap();
     let ops = [
-        Operation::ExternalAuthenticate(ssse::PUK_KEY),
+        Operation::ExternalAuthenticate(ExtAuth::key(ssse::PUK_KEY)),
         Operation::PinReset("654321".into()),
     ];
     let e = service::run_ops(&mut t, &mut psam, &ops, true).unwrap_err();
@@ -445,7 +447,7 @@ fn reissue_options_and_what_it_refuses() {
         let profile = Profile::builtin("gen3").unwrap();
         let mut t = SimTransport::durable(&profile, &state).unwrap();
         let mut psam = psam_for(&mut t, &profile, false);
-        let ops = [Operation::ExternalAuthenticate(ssse::UK)];
+        let ops = [Operation::ExternalAuthenticate(ExtAuth::key(ssse::UK))];
         service::run_ops(&mut t, &mut psam, &ops, true).unwrap();
         let write = apdu::parse_hex("00DC052806050420260101").unwrap();
         assert_eq!(t.transmit(&write).unwrap(), [0x90, 0x00]);

@@ -229,6 +229,69 @@ fn operations_parse_and_run_against_the_library() {
     assert!(Op::parse("block-card tamper").unwrap().tamper);
 }
 
+/// `ext-auth KEY [version VV] [one-challenge]` (§7.1, §7.4): what is sent, byte for byte in
+/// form, and that the card takes each.
+#[test]
+fn external_authentication_forms() {
+    let profile = Profile::builtin("gen3").unwrap();
+    let mut sim = SimTransport::new(&profile);
+    let atr = sim.atr().unwrap();
+    let mut psam = Psam::new(&Keys::from_profile(&profile), &atr).unwrap();
+    sim.transmit(&apdu::parse_hex("00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF").unwrap())
+        .unwrap();
+    // (operation, challenges asked, the command's Lc, its last byte when a version is sent,
+    // the card's answer)
+    let table: [(&str, usize, u8, Option<u8>, &str); 5] = [
+        ("ext-auth 04", 2, 0x10, None, "9000"),
+        ("ext-auth 04 one-challenge", 1, 0x10, None, "9000"),
+        ("ext-auth 04 version 01", 2, 0x11, Some(0x01), "9000"),
+        (
+            "ext-auth 04 version 01 one-challenge",
+            1,
+            0x11,
+            Some(0x01),
+            "9000",
+        ),
+        // gen3 holds no version 00 of key 04.
+        (
+            "ext-auth 04 version 00 one-challenge",
+            1,
+            0x11,
+            Some(0x00),
+            "6A88",
+        ),
+    ];
+    for (text, challenges, lc, version, sw) in table {
+        let op = Op::parse(text).unwrap();
+        let t = op.run(&mut psam, &mut sim).unwrap();
+        assert_eq!(t.exchanges.len(), challenges + 1, "{text}");
+        let (cmd, answer) = t.exchanges.last().unwrap();
+        assert_eq!(
+            cmd.get(..5),
+            Some(&[0x00, 0x82, 0x00, 0x04, lc][..]),
+            "{text}"
+        );
+        assert_eq!(cmd.len(), 5 + usize::from(lc), "{text}");
+        if let Some(v) = version {
+            assert_eq!(cmd.last(), Some(&v), "{text}");
+        }
+        // One challenge: the original data is that challenge.
+        if challenges == 1 {
+            let (_, challenge) = t.exchanges.first().unwrap();
+            assert_eq!(cmd.get(13..21), challenge.get(..8), "{text}");
+        }
+        assert_eq!(apdu::hex_compact(answer), sw, "{text}");
+    }
+    for bad in [
+        "ext-auth 04 version",
+        "ext-auth 04 version 0G",
+        "ext-auth 04 one-challenge version 01",
+        "ext-auth 04 twice",
+    ] {
+        assert!(Op::parse(bad).is_err(), "{bad}");
+    }
+}
+
 /// vectors/keys/gen3.toml, the keys for the gen3 card in a reader, are the profile's keys.
 #[test]
 fn the_shipped_keys_file_matches_the_gen3_profile() {

@@ -7,7 +7,7 @@ use anyhow::Context;
 use applet_sim::Profile;
 use applet_sim::model::keys::ssse;
 use clap::Args;
-use harness::psam::{CardInfo, Keys, Operation, Psam, PsamCard, PsamSource};
+use harness::psam::{CardInfo, ExtAuth, Keys, Operation, Psam, PsamCard, PsamSource};
 use harness::reissue::{self, Reissue};
 use harness::service::{self, FlowError, HolderData};
 use harness::transport::{SimTransport, Traced, Transport};
@@ -233,7 +233,7 @@ impl CardArgs {
             CardAction::PinReset => {
                 let pin = self.new_pin.clone().unwrap_or_default();
                 let ops = [
-                    Operation::ExternalAuthenticate(ssse::PUK_KEY),
+                    Operation::ExternalAuthenticate(ExtAuth::key(ssse::PUK_KEY)),
                     Operation::PinReset(pin),
                 ];
                 flow(service::run_ops(t, &mut psam, &ops, check)).map_err(|e| {
@@ -252,7 +252,7 @@ impl CardArgs {
             }
             CardAction::PinUnblock => {
                 let ops = [
-                    Operation::ExternalAuthenticate(ssse::PUK_KEY),
+                    Operation::ExternalAuthenticate(ExtAuth::key(ssse::PUK_KEY)),
                     Operation::PinUnblock,
                 ];
                 flow(service::run_ops(t, &mut psam, &ops, check))?;

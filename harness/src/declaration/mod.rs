@@ -395,6 +395,25 @@ impl Declaration {
                 }
                 number(i64::from(key.max_tries))
             }
+            What::KeyVersion { role, id, unheld } => {
+                let key = self.key(*role, *id)?;
+                let version = if *unheld {
+                    let held = |v: u8| {
+                        self.profile
+                            .keys
+                            .iter()
+                            .any(|k| k.id == *id && k.parent == key.parent && k.version == v)
+                    };
+                    (0..=u8::MAX).find(|v| !held(*v)).ok_or_else(|| {
+                        Missing(format!(
+                            "the declared key {id:02X} is held in every version"
+                        ))
+                    })?
+                } else {
+                    key.version
+                };
+                Ok(format!("{version:02X}"))
+            }
             What::Record { role, fids, number } => {
                 let ef = self.ef(*role, fids)?;
                 if ef.control.structure == Structure::Transparent {

@@ -78,6 +78,13 @@ pub(super) enum What {
         role: Role,
         id: u8,
     },
+    /// `$key.APP.ID.version`: the declared key's version byte (§6.7: up to three key groups);
+    /// `$key.APP.ID.unheld`: the smallest version in which the card holds no such key.
+    KeyVersion {
+        role: Role,
+        id: u8,
+        unheld: bool,
+    },
     /// `$aid.APP`: the application's DF name; `$aid.bank` the first named DF below the
     /// financial application's PSE (its ADF), `$aid.pse` the PSE's.
     Aid {
@@ -175,13 +182,22 @@ impl Reference {
                     adf: role == Role::Bank,
                 }
             }
-            ["key", app, id, "tries"] => What::KeyTries {
-                role: role(app)?,
-                id: (id.len() == 2)
+            ["key", app, id, part] => {
+                let role = role(app)?;
+                let id = (id.len() == 2)
                     .then(|| u8::from_str_radix(id, 16).ok())
                     .flatten()
-                    .ok_or_else(|| bad("expected a key id of 2 hex digits"))?,
-            },
+                    .ok_or_else(|| bad("expected a key id of 2 hex digits"))?;
+                match *part {
+                    "tries" => What::KeyTries { role, id },
+                    "version" | "unheld" => What::KeyVersion {
+                        role,
+                        id,
+                        unheld: *part == "unheld",
+                    },
+                    _ => return Err(bad("expected tries, version or unheld")),
+                }
+            }
             ["rec", app, files @ .., n] if !files.is_empty() => What::Record {
                 role: role(app)?,
                 fids: fids(files)

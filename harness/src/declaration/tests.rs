@@ -203,3 +203,39 @@ fn an_odd_bcd_pin_is_f_padded() {
     let pin = d.profile.pins.first().unwrap();
     assert_eq!(d.pin_data(pin), [0x12, 0x34, 0x56, 0x7F]);
 }
+
+#[test]
+fn key_versions_held_and_unheld() {
+    let d = gen3();
+    // The built-in gen3 holds its SSSE keys in version 01 (§7.4); 00 is the first it lacks.
+    assert_eq!(hex(&d, "key.ssse.04.version"), "01");
+    assert_eq!(hex(&d, "key.ssse.04.unheld"), "00");
+    let gen2 = Declaration::new("gen2", Profile::builtin("gen2").unwrap());
+    assert_eq!(hex(&gen2, "key.ssse.04.version"), "00");
+    assert_eq!(hex(&gen2, "key.ssse.04.unheld"), "01");
+    // Versions 00, 01 and 02 of key 04 held: 03 is not; the other keys are unaffected.
+    let mut text = applet_sim::profile::builtin_text("gen2")
+        .unwrap()
+        .to_owned();
+    for v in [1, 2] {
+        text.push_str(&format!(
+            "\n[[key]]\nparent = \"SSSE\"\nid = 0x04\nversion = {v}\n\
+             value = \"00112233445566778899AABBCCDDEEFF\"\n"
+        ));
+    }
+    let three = Declaration::new("three", Profile::parse(&text, "three").unwrap());
+    assert_eq!(hex(&three, "key.ssse.04.unheld"), "03");
+    assert_eq!(hex(&three, "key.ssse.0A.unheld"), "01");
+    assert!(
+        three
+            .resolve("key.ssse.7F.version", Context::Hex)
+            .unwrap()
+            .is_err()
+    );
+    assert!(three.resolve("key.ssse.04.versions", Context::Hex).is_err());
+    assert!(
+        three
+            .resolve("key.ssse.04.version+1", Context::Hex)
+            .is_err()
+    );
+}

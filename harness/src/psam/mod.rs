@@ -30,6 +30,31 @@ pub use self::crypto::{Crypto, Software};
 pub use self::keys::{App, Keys, KeysError, KeysFileError, MAX_KEYS_BYTES};
 pub use self::op::{OPERATIONS, Op, Operation};
 
+/// How an EXTERNAL AUTHENTICATE is made (§6.5, §7.1, §7.4): the card key, the key version
+/// byte when one is sent, and whether one challenge serves as both the original data and the
+/// session-key input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtAuth {
+    /// The card key id (P2).
+    pub key: u8,
+    /// The key version byte (Lc 11), or none (Lc 10).
+    pub version: Option<u8>,
+    /// One challenge as original data and session-key input (§7.4, S16), not two (§7.1).
+    pub one_challenge: bool,
+}
+
+impl ExtAuth {
+    /// Key `key`, two challenges, no version byte: the form of the real transcripts (§7.1).
+    #[must_use]
+    pub fn key(key: u8) -> Self {
+        Self {
+            key,
+            version: None,
+            one_challenge: false,
+        }
+    }
+}
+
 /// The terminal's security operations for one card: the SSSE's cryptograms from a
 /// [`Crypto`] provider (software keys or a PSAM card), the financial application's from
 /// software keys.
@@ -242,9 +267,8 @@ impl Psam {
         (z ^ (z >> 31)).to_be_bytes()
     }
 
-    /// EXTERNAL AUTHENTICATE with SSSE key `id` (§6.5, §7.1): a challenge as the original
-    /// data, a second as the session-key input, then `00 82 00 id 10 auth ‖ original`.
-    /// `tamper` flips a bit of the cryptogram (for failure-path vectors).
+    /// EXTERNAL AUTHENTICATE with SSSE key `id` in the two-challenge form of §7.1 and no
+    /// version byte; see [`Self::external_authenticate_with`].
     ///
     /// # Errors
     /// [`PsamError`] without the key or when the transport fails.
@@ -254,18 +278,41 @@ impl Psam {
         id: u8,
         tamper: bool,
     ) -> Result<Transcript, PsamError> {
+        self.external_authenticate_with(t, ExtAuth::key(id), tamper)
+    }
+
+    /// EXTERNAL AUTHENTICATE (§6.5) as `how` says: a challenge as the original data and a
+    /// second as the session-key input (§7.1), or one challenge as both (§7.4, S16); then
+    /// `00 82 00 id 10 auth ‖ original`, or `11 … ‖ version` with a key version.
+    /// `tamper` flips a bit of the cryptogram (for failure-path vectors).
+    ///
+    /// # Errors
+    /// [`PsamError`] without the key or when the transport fails.
+    pub fn external_authenticate_with(
+        &mut self,
+        t: &mut dyn Transport,
+        how: ExtAuth,
+        tamper: bool,
+    ) -> Result<Transcript, PsamError> {
+        let id = how.key;
         self.ssse_key(id)?;
         let mut log = Transcript::default();
         let original = step!(challenge(t, &mut log, 8)?);
-        let r = step!(challenge(t, &mut log, 8)?);
+        let r = if how.one_challenge {
+            original.clone()
+        } else {
+            step!(challenge(t, &mut log, 8)?)
+        };
         let original: [u8; 8] = original.try_into().map_err(|_| PsamError::ShortChallenge)?;
         let mut auth = self.ssse.auth(id, &r, &original)?;
         if tamper {
             auth[0] ^= 0x01;
         }
-        let mut cmd = vec![0x00, 0x82, 0x00, id, 0x10];
+        let lc = if how.version.is_some() { 0x11 } else { 0x10 };
+        let mut cmd = vec![0x00, 0x82, 0x00, id, lc];
         cmd.extend_from_slice(&auth);
         cmd.extend_from_slice(&original);
+        cmd.extend(how.version);
         send(t, &mut log, cmd)?;
         Ok(log)
     }

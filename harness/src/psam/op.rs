@@ -3,7 +3,7 @@
 
 use applet_sim::model::{PinTextError, PinValue};
 
-use super::{Psam, PsamError, Transcript};
+use super::{ExtAuth, Psam, PsamError, Transcript};
 use crate::transport::Transport;
 
 /// Why an operation's text cannot be read.
@@ -42,8 +42,9 @@ pub fn hex_byte(word: &str) -> Result<u8, HexByteError> {
 /// A PSAM operation as vectors and the command line name it (vectors/README.md, `psam`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Operation {
-    /// `ext-auth KEY`: EXTERNAL AUTHENTICATE with SSSE key KEY (hex).
-    ExternalAuthenticate(u8),
+    /// `ext-auth KEY [version VV] [one-challenge]`: EXTERNAL AUTHENTICATE with SSSE key KEY
+    /// (hex), with the key version byte VV, from one challenge (§7.4) instead of two (§7.1).
+    ExternalAuthenticate(ExtAuth),
     /// `int-auth`: INTERNAL AUTHENTICATE, the card's answer checked with the IRK.
     InternalAuthenticate,
     /// `pin-reset PIN`: `84 24 00 01` (after `ext-auth 06`).
@@ -76,8 +77,15 @@ impl std::fmt::Display for Operation {
     /// PIN 123`), for messages.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::ExternalAuthenticate(key) => {
-                write!(f, "EXTERNAL AUTHENTICATE (00 82) with key {key:02X}")
+            Self::ExternalAuthenticate(how) => {
+                write!(f, "EXTERNAL AUTHENTICATE (00 82) with key {:02X}", how.key)?;
+                if let Some(v) = how.version {
+                    write!(f, " version {v:02X}")?;
+                }
+                if how.one_challenge {
+                    f.write_str(" from one challenge")?;
+                }
+                Ok(())
             }
             Self::InternalAuthenticate => f.write_str("INTERNAL AUTHENTICATE (00 88)"),
             Self::PinReset(pin) => write!(f, "PIN reset (84 24 00 01) to new PIN {pin}"),
@@ -115,7 +123,7 @@ pub struct Op {
 }
 
 /// The operation names, for error messages.
-pub const OPERATIONS: &str = "ext-auth KEY, int-auth, pin-reset PIN, pin-unblock, secure HEX, \
+pub const OPERATIONS: &str = "ext-auth KEY [version VV] [one-challenge], int-auth, pin-reset PIN, pin-unblock, secure HEX, \
 block-app, block-card, pboc-block-app temporary|permanent, pboc-unblock-app, pboc-block-card, \
 pboc-pin-unblock PIN, pboc-pin-reload PIN, pki-verify REF PIN (each optionally followed by tamper)";
 
@@ -137,7 +145,20 @@ impl Op {
                 .map_err(OpError::Pin)
         };
         let operation = match words.as_slice() {
-            ["ext-auth", key] => Operation::ExternalAuthenticate(byte(key)?),
+            ["ext-auth", key, rest @ ..] => {
+                let mut how = ExtAuth::key(byte(key)?);
+                let mut rest = rest;
+                if let ["version", v, tail @ ..] = rest {
+                    how.version = Some(byte(v)?);
+                    rest = tail;
+                }
+                match rest {
+                    [] => {}
+                    ["one-challenge"] => how.one_challenge = true,
+                    _ => return Err(OpError::Unknown),
+                }
+                Operation::ExternalAuthenticate(how)
+            }
             ["int-auth"] => Operation::InternalAuthenticate,
             ["pin-reset", pin] => Operation::PinReset(digits(pin)?),
             ["pin-unblock"] => Operation::PinUnblock,
@@ -179,7 +200,9 @@ impl Op {
         use applet_sim::model::keys::ssse::{BK, STK};
         let tamper = self.tamper;
         match &self.operation {
-            Operation::ExternalAuthenticate(key) => psam.external_authenticate(t, *key, tamper),
+            Operation::ExternalAuthenticate(how) => {
+                psam.external_authenticate_with(t, *how, tamper)
+            }
             Operation::InternalAuthenticate => psam.internal_authenticate(t),
             Operation::PinReset(pin) => psam.pin_reset(t, pin, tamper),
             Operation::PinUnblock => psam.secured(t, STK, [0x84, 0x24, 0x00, 0x00], &[], tamper),
