@@ -79,3 +79,29 @@ fn two_fresh_cards_give_different_challenges() {
     let (mut a, mut b) = (builtin("gen3"), builtin("gen3"));
     assert_ne!(challenge(&mut a), challenge(&mut b));
 }
+
+/// `feed_random` (the differential tester's hook): fed bytes are the next challenge, a short
+/// feed is completed by the card's own source, and only the last 64 fed bytes are kept.
+#[test]
+fn fed_bytes_are_the_next_challenge() {
+    let mut c = builtin("gen3");
+    c.feed_random(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(
+        c.transmit(&[0x00, 0x84, 0x00, 0x00, 0x08]),
+        [1, 2, 3, 4, 5, 6, 7, 8, 0x90, 0x00]
+    );
+    assert_eq!(c.current_challenge(), Some(&[1u8, 2, 3, 4, 5, 6, 7, 8][..]));
+    // Used up: the next one is the card's own.
+    let own = c.transmit(&[0x00, 0x84, 0x00, 0x00, 0x08]);
+    assert_ne!(own.get(..8), Some(&[1u8, 2, 3, 4, 5, 6, 7, 8][..]));
+    // Four fed bytes, eight asked: the four, then four of the card's.
+    c.feed_random(&[9, 9, 9, 9]);
+    let r = c.transmit(&[0x00, 0x84, 0x00, 0x00, 0x08]);
+    assert_eq!(r.get(..4), Some(&[9u8, 9, 9, 9][..]));
+    assert_eq!(r.len(), 10);
+    // 70 bytes fed: the first 6 are dropped.
+    let many: Vec<u8> = (0..70).collect();
+    c.feed_random(&many);
+    let r = c.transmit(&[0x00, 0x84, 0x00, 0x00, 0x04]);
+    assert_eq!(r.get(..4), Some(&[6u8, 7, 8, 9][..]));
+}

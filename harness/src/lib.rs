@@ -36,6 +36,7 @@ pub mod bench;
 pub mod card;
 pub mod check;
 pub mod declaration;
+pub mod diff;
 pub mod identity;
 pub mod import;
 pub mod jobs;

@@ -19,6 +19,13 @@ impl Card {
             .and_then(|(c, n)| c.get(..usize::from(*n)))
     }
 
+    /// Makes the next random bytes the card draws (its next GET CHALLENGE) `bytes`: the
+    /// differential tester gives the model the challenge the card under test answered, so
+    /// the cryptograms over it agree (at most the last 64 bytes are kept).
+    pub fn feed_random(&mut self, bytes: &[u8]) {
+        self.rng.feed(bytes);
+    }
+
     /// The try counters of the PIN objects and of the keys, in profile order (for the
     /// model-based tests and tools).
     #[must_use]

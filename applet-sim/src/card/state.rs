@@ -100,7 +100,16 @@ impl Lifecycle {
 /// pre-played); or, when the profile sets `challenge_seed`, SplitMix64 from that seed, for
 /// reproducible vectors.
 #[derive(Clone, Debug)]
-pub(super) enum Rng {
+pub(super) struct Rng {
+    source: Source,
+    /// Bytes handed in from outside ([`Card::feed_random`], feature `testing`), served before
+    /// the source: the differential tester gives the model the challenge the card under
+    /// test answered.
+    fed: std::collections::VecDeque<u8>,
+}
+
+#[derive(Clone, Debug)]
+enum Source {
     /// `getrandom`: the kernel's CSPRNG.
     Os,
     /// SplitMix64 state (reproducible, predictable by design).
@@ -111,17 +120,41 @@ pub(super) enum Rng {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct RngFailure;
 
+/// The most fed bytes kept (a challenge is at most 16 bytes; older bytes are dropped).
+pub(super) const MAX_FED: usize = 64;
+
 impl Rng {
     pub(super) fn new(seed: Option<u64>) -> Self {
-        seed.map_or(Self::Os, Self::Seeded)
+        Self {
+            source: seed.map_or(Source::Os, Source::Seeded),
+            fed: std::collections::VecDeque::new(),
+        }
     }
 
-    /// Fills `out` with fresh bytes.
+    /// Queues `bytes` to be served before the source's (the oldest dropped past
+    /// [`MAX_FED`]).
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(super) fn feed(&mut self, bytes: &[u8]) {
+        self.fed.extend(bytes);
+        while self.fed.len() > MAX_FED {
+            self.fed.pop_front();
+        }
+    }
+
+    /// Fills `out` with fresh bytes: fed ones first, then the source's.
     pub(super) fn fill(&mut self, out: &mut [u8]) -> Result<(), RngFailure> {
-        match self {
-            Self::Os => getrandom::fill(out).map_err(|_| RngFailure),
-            Self::Seeded(state) => {
-                for chunk in out.chunks_mut(8) {
+        let fed = out.len().min(self.fed.len());
+        let (head, rest) = out.split_at_mut(fed);
+        for (slot, byte) in head.iter_mut().zip(self.fed.drain(..fed)) {
+            *slot = byte;
+        }
+        if rest.is_empty() {
+            return Ok(());
+        }
+        match &mut self.source {
+            Source::Os => getrandom::fill(rest).map_err(|_| RngFailure),
+            Source::Seeded(state) => {
+                for chunk in rest.chunks_mut(8) {
                     let bytes = split_mix_64(state).to_be_bytes();
                     chunk.copy_from_slice(bytes.get(..chunk.len()).unwrap_or_default());
                 }

@@ -1,0 +1,102 @@
+use applet_sim::Profile;
+
+use super::*;
+use crate::transport::SimTransport;
+
+fn gen3() -> Declaration {
+    Declaration::new("gen3", Profile::builtin("gen3").unwrap())
+}
+
+/// gen3 with its text changed by `edit`, as the card under test.
+fn variant(edit: impl Fn(&str) -> String) -> SimTransport {
+    let text = edit(applet_sim::profile::builtin_text("gen3").unwrap());
+    SimTransport::new(&Profile::parse(&text, "variant").unwrap())
+}
+
+fn options(sequences: usize, seed: u64) -> DiffOptions {
+    DiffOptions {
+        seed,
+        sequences,
+        restorable: true,
+        in_process: true,
+        ..DiffOptions::default()
+    }
+}
+
+/// Commands of the minimal sequence (resets not counted).
+fn commands(d: &Difference) -> usize {
+    d.exchanges.iter().filter(|e| !e.command.is_empty()).count()
+}
+
+#[test]
+fn a_card_identical_to_its_declaration_shows_no_difference() {
+    let mut target = SimTransport::new(&Profile::builtin("gen3").unwrap());
+    let summary = Differ::new(&mut target, &gen3(), None, options(2000, 11))
+        .diff(|_, _| {})
+        .unwrap();
+    assert_eq!(summary.sequences, 2000);
+    assert!(summary.commands > 10_000, "{}", summary.commands);
+    assert!(
+        summary.differences.is_empty(),
+        "{:#?}",
+        summary.differences.first()
+    );
+}
+
+#[test]
+fn five_tries_declared_as_three_is_found_in_at_most_three_commands() {
+    let mut target = variant(|g| g.replacen("max_tries = 3", "max_tries = 5", 1));
+    let summary = Differ::new(&mut target, &gen3(), None, options(DEFAULT_SEQUENCES, 3))
+        .diff(|_, _| {})
+        .unwrap();
+    let d = summary.differences.first().expect("a difference");
+    assert!(d.group.starts_with("00 20"), "{d:#?}");
+    assert!(commands(d) <= 3, "{d:#?}");
+    let text = vector_text(d, 0, "gen3", 3);
+    assert!(text.contains("case diff.001"), "{text}");
+    assert!(text.contains("# here the card answered"), "{text}");
+}
+
+#[test]
+fn ef05_readable_only_after_the_pin_is_found() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/declarations/ef05-after-pin.toml"
+    );
+    let mut target = SimTransport::new(&Profile::load(path).unwrap());
+    let summary = Differ::new(&mut target, &gen3(), None, options(DEFAULT_SEQUENCES, 5))
+        .diff(|_, _| {})
+        .unwrap();
+    let d = summary
+        .differences
+        .iter()
+        .find(|d| d.group.contains("B2") || d.group.contains("B0"))
+        .expect("a read difference");
+    assert!(commands(d) <= 3, "{d:#?}");
+    assert!(d.title.contains("6982"), "{}", d.title);
+}
+
+#[test]
+fn groups_and_expectations() {
+    let e = |c: &[u8], card: &[u8], model: &[u8]| Exchange {
+        command: c.to_vec(),
+        card: card.to_vec(),
+        model: model.to_vec(),
+    };
+    assert_eq!(
+        group_of(&e(&[0, 0x20, 0, 0], &[0x63, 0xC5], &[0x63, 0xC3])),
+        "00 20: data"
+    );
+    assert_eq!(
+        group_of(&e(&[0, 0xB2, 1, 4, 0], &[0x69, 0x82], &[1, 0x90, 0])),
+        "00 B2: card 6982, model 9000"
+    );
+    assert_eq!(group_of(&e(&[], &[1], &[2])), "ATR");
+    assert_eq!(expectation(&[1, 2, 0x90, 0], false), "0102 9000");
+    assert_eq!(expectation(&[1, 2, 0x90, 0], true), "*2 9000");
+    assert_eq!(expectation(&[0x6A, 0x82], true), "6A82");
+    assert_eq!(
+        title_of(&[e(&[0, 0x20, 0, 0], &[0x63, 0xC5], &[0x63, 0xC3])], 0),
+        "VERIFY (00 20 00 00): the card answers 63C5, the model 63C3"
+    );
+}
