@@ -3,6 +3,7 @@
 //! data waits behind `61xx` (or `6Cxx` for a case 2 command with the wrong Le); under T=1 it
 //! is returned up to Ne.
 
+use crate::model::behaviour::WrongLe;
 use apdu::{ApduResult, Case, CommandApdu, Response, StatusWord};
 
 use crate::model::Protocol;
@@ -12,6 +13,7 @@ use crate::model::Protocol;
 /// RESPONSE behind `61xx`. Under T=1 data is returned up to Ne.
 pub(crate) fn shape(
     protocol: Protocol,
+    wrong_le: WrongLe,
     pending: &mut Vec<u8>,
     apdu: &CommandApdu<'_>,
     response: Response,
@@ -25,6 +27,10 @@ pub(crate) fn shape(
     let ne = apdu.ne.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let sw = match (protocol, apdu.case(), ne) {
         (Protocol::T0, Case::Two, Some(ne)) if ne == len => {
+            return response.encode_into(out);
+        }
+        // §9.9 `wrong_le = "data"`: Le 00 or more than the data gets the data.
+        (Protocol::T0, Case::Two, Some(ne)) if ne > len && wrong_le == WrongLe::Data => {
             return response.encode_into(out);
         }
         (Protocol::T0, Case::Two, _) => StatusWord::WrongLe(short_len(len)),

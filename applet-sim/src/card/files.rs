@@ -5,6 +5,7 @@
 //! such SFI), its structure (6981), the access condition (6982), then the addressed data
 //! (6B00, 6A83, 6A84, 6700, 6A85).
 
+use crate::model::behaviour::{SelectEfByP100, SelectMf};
 use apdu::tlv::SimpleTlv;
 use apdu::{ApduResult, Response, StatusWord};
 
@@ -67,6 +68,13 @@ impl Card {
             }
         };
         let found = found.ok_or(StatusWord::FileNotFound)?;
+        // §9.9 `select_ef_by_p1_00 = "df-only"`: P1 = 00 reaches the MF and DFs only.
+        if matches!(target, SelectBy::Fid(Some(_)))
+            && self.behaviour.select_ef_by_p1_00 == SelectEfByP100::DfOnly
+            && fs.ef(found).is_some()
+        {
+            return Err(StatusWord::FileNotFound);
+        }
         // A blocked application (lifecycle.rs): permanently, 9303 and nothing selected;
         // temporarily (PBOC), its DFs are selected with 6283 and no FCI, its EFs refused.
         let block = self.persistent.lifecycle.block_of(fs, found);
@@ -83,7 +91,15 @@ impl Card {
         }
         match fs.node(found) {
             Some(Node::Df(df)) => {
-                let fci = if return_fci { df.fci.clone() } else { None };
+                let fci = match (return_fci, &df.fci) {
+                    (false, _) => None,
+                    (true, Some(fci)) => Some(fci.clone()),
+                    // §9.9 `select_mf = "fci"`: the MF's FCI names its file identifier.
+                    (true, None) if found == MF && self.behaviour.select_mf == SelectMf::Fci => {
+                        Some(vec![0x6F, 0x04, 0x83, 0x02, 0x3F, 0x00])
+                    }
+                    (true, None) => None,
+                };
                 self.enter_df(found);
                 Ok(Response::new(fci.unwrap_or_default(), StatusWord::Success))
             }

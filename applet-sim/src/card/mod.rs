@@ -34,7 +34,8 @@ use apdu::{ApduResult, CommandApdu, Response, StatusWord};
 
 use self::state::{CardKey, Lifecycle, OwnedPin, Persistent, Rng, Volatile};
 use crate::command::Command;
-use crate::model::{CipherSuite, PinObject, Protocol};
+use crate::model::behaviour::ChallengeAfterError;
+use crate::model::{Behaviour, CipherSuite, PinObject, Protocol};
 use crate::profile::Profile;
 
 /// A social security card built from a profile, answering APDUs.
@@ -46,6 +47,8 @@ pub struct Card {
     atr: Vec<u8>,
     protocol: Protocol,
     cipher: CipherSuite,
+    /// The choices where the specification is silent (docs/CARD.md §9.9).
+    behaviour: Behaviour,
     persistent: Persistent,
     volatile: Volatile,
     rng: Rng,
@@ -105,6 +108,7 @@ impl Card {
             atr: profile.atr.clone(),
             protocol: profile.protocol,
             cipher: profile.cipher,
+            behaviour: profile.options.behaviour,
             persistent: Persistent {
                 fs,
                 pins,
@@ -145,6 +149,7 @@ impl Card {
             atr: self.atr.clone(),
             protocol: self.protocol,
             cipher: self.cipher,
+            behaviour: self.behaviour,
             persistent: self.persistent.clone(),
             volatile: self.volatile.clone(),
             rng: self.rng.clone(),
@@ -183,7 +188,13 @@ impl Card {
         };
         match self.process(&command) {
             Ok(response) => self.shape(&command, response, out),
-            Err(sw) => out.extend_from_slice(&sw.to_bytes()),
+            Err(sw) => {
+                // §9.9 `challenge_after_error = "dropped"`: any error drops the challenge.
+                if self.behaviour.challenge_after_error == ChallengeAfterError::Dropped {
+                    self.volatile.challenge = None;
+                }
+                out.extend_from_slice(&sw.to_bytes());
+            }
         }
         self.maintain_storage();
     }

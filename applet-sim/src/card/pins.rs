@@ -2,6 +2,7 @@
 //! docs/SECURITY.md §1). The counter rules live in [`crate::model::pin::PinObject`]; this module finds
 //! the PIN in scope and keeps the security status.
 
+use crate::model::behaviour::VerifyQueryVerified;
 use apdu::{ApduResult, Response, StatusWord};
 
 use super::Card;
@@ -70,10 +71,12 @@ impl Card {
             // Lc = 00 answers as the query: under T=0 a reader sends the case-1 query
             // `00 20 00 P2` as the TPDU `00 20 00 P2 00`, so no card can tell them apart.
             VerifyAction::Query | VerifyAction::TriesQuery => {
+                let answers_9000 = verified
+                    && self.behaviour.verify_query_verified == VerifyQueryVerified::Success;
                 let pin = self.pin_at(index)?;
                 if pin.is_blocked() {
                     Err(StatusWord::AuthenticationMethodBlocked)
-                } else if verified {
+                } else if answers_9000 {
                     Ok(Response::status(StatusWord::Success))
                 } else {
                     Err(pin.query())

@@ -11,6 +11,7 @@ impl Card {
     pub(super) fn shape(&mut self, apdu: &CommandApdu<'_>, response: Response, out: &mut Vec<u8>) {
         exchange::shape(
             self.protocol,
+            self.behaviour.wrong_le,
             &mut self.volatile.pending,
             apdu,
             response,

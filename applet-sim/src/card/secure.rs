@@ -1,14 +1,18 @@
 //! Secure messaging and command MACs (docs/CARD.md §6.3, §5.4): the SSC MAC of class-84/04
 //! commands under a card key's session key, and the PBOC MAC (IV = the card's challenge) of
 //! the financial application. Each uses up the current challenge; a wrong MAC answers 6988
-//! and changes nothing else (no key try is spent, §5.2 item 6).
+//! and changes nothing else (no key try is spent, §5.2 item 6) — unless the profile chooses
+//! `mac_failure = "key-try"` (§9.9) for the SSC MAC.
 
 use apdu::{ApduResult, StatusWord};
 use subtle::ConstantTimeEq;
 
 use super::Card;
+use super::durable::Datum;
 use crate::command::SecureMessaging;
 use crate::crypto;
+use crate::model::WritePoint;
+use crate::model::behaviour::MacFailure;
 use crate::model::keys::ssse::STK;
 
 impl Card {
@@ -16,7 +20,8 @@ impl Card {
     /// `key_id` from the current challenge (used up), over `header ‖ Lc ‖ data` where Lc
     /// counts the MAC. Returns the session key for the data decryption that may follow.
     /// 6A88 without the key, 6984 without a challenge, 6988 for a wrong MAC; nothing else
-    /// changes.
+    /// changes (with `mac_failure = "key-try"`: 6983 for a locked key, and a wrong MAC
+    /// spends a try).
     pub(super) fn check_ssc_mac(
         &mut self,
         key_id: u8,
@@ -25,6 +30,19 @@ impl Card {
         mac: &[u8; 4],
     ) -> ApduResult<Vec<u8>> {
         let index = self.key_index(key_id, None)?;
+        // §9.9 `mac_failure = "key-try"`: the MAC key counts like an authentication key
+        // (docs/SECURITY.md §1): locked answers 6983 before the challenge is used; the try is
+        // spent, durably, before the comparison and given back on a match.
+        let counted = self.behaviour.mac_failure == MacFailure::KeyTry;
+        let remaining = self
+            .persistent
+            .keys
+            .get(index)
+            .ok_or(StatusWord::ReferenceNotFound)?
+            .remaining;
+        if counted && remaining == 0 {
+            return Err(StatusWord::AuthenticationMethodBlocked);
+        }
         let challenge = self.take_challenge()?;
         let cipher = self.cipher;
         let key = self
@@ -37,11 +55,34 @@ impl Card {
         let signed = signed_data(header, data)?;
         let expected =
             crypto::ssc_mac(cipher, &ks, &signed).map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+        if counted {
+            self.count_key_try(index, false)?;
+        }
         if bool::from(expected.ct_eq(mac)) {
+            if counted {
+                self.count_key_try(index, true)?;
+            }
             Ok(ks)
         } else {
             Err(StatusWord::SmDataObjectsIncorrect)
         }
+    }
+
+    /// Spends a try of key `index` (`restore`: gives them all back), durably.
+    fn count_key_try(&mut self, index: usize, restore: bool) -> ApduResult<()> {
+        let key = self
+            .persistent
+            .keys
+            .get_mut(index)
+            .ok_or(StatusWord::ReferenceNotFound)?;
+        let point = if restore {
+            key.remaining = key.max_tries;
+            WritePoint::KeyRestore
+        } else {
+            key.remaining = key.remaining.saturating_sub(1);
+            WritePoint::KeyDecrement
+        };
+        self.commit(point, Datum::Key(index))
     }
 
     /// Secure messaging of a CLA 04 write (§4.1, §6.3): the MAC under the STK (02) session

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod aid;
+pub mod behaviour;
 pub mod file;
 pub mod keys;
 pub mod kinds;
@@ -16,6 +17,7 @@ pub mod secret;
 pub mod write;
 
 pub use access::{Access, AccessParseError, Granted, KeySet};
+pub use behaviour::Behaviour;
 pub use file::EfControl;
 pub use kinds::{
     AppBlock, AppKind, CipherSuite, Protocol, Structure, Unblock, UnknownName, Vocabulary,

@@ -10,7 +10,8 @@ use toml::Spanned;
 use super::schema::{CardToml, DfToml, EfToml, KeyToml, PinToml, ProfileToml};
 use super::{DfDef, EfDef, KeyDef, MAX_CARD_BYTES, MAX_FILES, Options, PinDef, Profile};
 use crate::model::{
-    Access, AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure, Unblock,
+    Access, AppKind, Behaviour, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure,
+    Unblock,
 };
 
 /// Parses and validates profile text; `source_name` is used in errors.
@@ -49,6 +50,7 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         key_def(t, &index, done, cipher, &factors)
     })?;
     super::chosen::chosen_state(&raw, &mut dfs, &mut pins, &mut keys, &at)?;
+    let behaviour = behaviour(&raw, &at)?;
     Ok(Profile {
         source_name: source_name.to_owned(),
         description: raw.card.description,
@@ -57,6 +59,7 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         cipher,
         options: Options {
             challenge_seed: raw.options.challenge_seed,
+            behaviour,
         },
         dfs,
         efs,
@@ -64,6 +67,17 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         keys,
         card_blocked: raw.card.blocked,
     })
+}
+
+/// `[behaviour]`: each key one of the options of docs/CARD.md §9.9, each value one of its
+/// values (the error names the line).
+fn behaviour(raw: &ProfileToml, at: &Placer<'_>) -> Result<Behaviour, ProfileError> {
+    let mut b = Behaviour::default();
+    for (name, value) in &raw.behaviour {
+        b.set(name, value.get_ref())
+            .map_err(|e| at.error(value.span(), format!("[behaviour] {name}: {e}")))?;
+    }
+    Ok(b)
 }
 
 /// What the entries validated so far declare, kept so that each check is one lookup (a

@@ -43,6 +43,16 @@ impl Profile {
                 .challenge_seed
                 .map_or_else(|| "-".to_owned(), |s| s.to_string()),
         );
+        // Only options that differ from the default: a card without `[behaviour]` keeps
+        // the digest it always had.
+        let changed = self.options.behaviour.changed();
+        if !changed.is_empty() {
+            t.push_str("behaviour");
+            for (name, value) in changed {
+                let _ = write!(t, " {name}={value}");
+            }
+            t.push('\n');
+        }
         for d in &self.dfs {
             let _ = writeln!(
                 t,

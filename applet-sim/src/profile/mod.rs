@@ -72,6 +72,8 @@ pub struct KeyDef {
 pub struct Options {
     /// Seed for GET CHALLENGE, for reproducible vectors; random when absent.
     pub challenge_seed: Option<u64>,
+    /// The behaviour variants (`[behaviour]`, docs/CARD.md §9.9).
+    pub behaviour: crate::model::Behaviour,
 }
 
 /// A DF (an application or a sub-directory) as the profile declares it.

@@ -18,6 +18,9 @@ pub(super) struct ProfileToml {
     pub(super) key: Vec<Spanned<KeyToml>>,
     #[serde(default)]
     pub(super) options: OptionsToml,
+    /// `[behaviour]`: the choices where the specification is silent (docs/CARD.md §9.9).
+    #[serde(default)]
+    pub(super) behaviour: std::collections::BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

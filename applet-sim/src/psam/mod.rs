@@ -443,6 +443,7 @@ impl crate::SmartCard for Psam {
         match self.process(&command) {
             Ok(response) => exchange::shape(
                 Protocol::T0,
+                crate::model::behaviour::WrongLe::ExactLength,
                 &mut self.volatile.pending,
                 &command,
                 response,

@@ -13,6 +13,7 @@ mod card;
 mod cases;
 mod check;
 mod convert;
+mod diff;
 mod readers;
 mod record;
 mod run;
@@ -64,6 +65,11 @@ enum Command {
     /// without spending a try, is at the declared maximum. What cannot be read is listed as
     /// not checked.
     Check(check::CheckArgs),
+    /// The model as the oracle: random command sequences over the declared card's command
+    /// set, sent to the card and to the model of its declaration in lockstep; each
+    /// difference shrunk to a minimal sequence and written as a vector (exit 0 none, 1
+    /// differences, 2 error). docs/DIFF.md.
+    Diff(diff::DiffArgs),
     /// Print a completion script for a shell on stdout, e.g. `ssc-harness completions bash >
     /// ~/.local/share/bash-completion/completions/ssc-harness`.
     Completions {
@@ -116,6 +122,7 @@ impl Cli {
             Command::Readers { wait } => readers::run(Duration::from_millis(wait)),
             Command::Card(args) => args.run(),
             Command::Check(args) => args.run(),
+            Command::Diff(args) => args.run(),
             Command::Tear(args) => args.run(),
             Command::Convert(args) => args.run(),
             Command::Record(args) => args.run(),

@@ -261,7 +261,18 @@ impl Palette {
     pub fn unit(&self, rng: &mut SplitMix) -> Unit {
         let apdus = |v: &[Vec<u8>]| v.iter().cloned().map(Action::Apdu).collect::<Vec<_>>();
         match rng.below(100) {
-            0..=14 => {
+            0..=2 => {
+                // The MF: by FID with and without the FCI, by an empty FID, by Le only.
+                let mf: [&[u8]; 4] = [
+                    &[0x00, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00],
+                    &[0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00],
+                    &[0x00, 0xA4, 0x00, 0x00],
+                    &[0x00, 0xA4, 0x00, 0x00, 0x00],
+                ];
+                let pick = *rng.pick(&mf).unwrap_or(&mf[0]);
+                vec![Action::Apdu(pick.to_vec())]
+            }
+            3..=14 => {
                 // A DF: by its path, or by name with the FCI and a partial or wrong name.
                 let Some(path) = rng.pick(&self.dfs) else {
                     return vec![Action::Reset];
@@ -280,7 +291,8 @@ impl Palette {
                 let le = *rng.pick(&[4u8, 8, 16, 0, 5]).unwrap_or(&8);
                 vec![Action::Apdu(vec![0x00, 0x84, 0x00, 0x00, le])]
             }
-            59..=68 => self.authenticate(rng),
+            59..=64 => self.authenticate(rng),
+            65..=68 => self.challenge_life(rng),
             69..=72 => {
                 let le = *rng.pick(&[0u8, 8, 2]).unwrap_or(&0);
                 vec![Action::Apdu(vec![0x00, 0xC0, 0x00, 0x00, le])]
@@ -425,6 +437,39 @@ impl Palette {
                 c.extend([0u8; 16]);
                 unit.push(Action::Apdu(c));
             }
+        }
+        unit
+    }
+
+    /// The life of a challenge: GET CHALLENGE, a command that fails, then one that uses the
+    /// challenge — EXTERNAL AUTHENTICATE with a wrong cryptogram, whose try the right one
+    /// after it gives back; or (only on a card that can be restored) a secure-messaging
+    /// write with a wrong MAC, which some cards count against the MAC key.
+    fn challenge_life(&self, rng: &mut SplitMix) -> Unit {
+        let Some(k) = rng.pick(&self.keys) else {
+            return vec![Action::Reset];
+        };
+        let mut unit: Unit = k.path.iter().cloned().map(Action::Apdu).collect();
+        unit.push(Action::Apdu(vec![0x00, 0x84, 0x00, 0x00, 0x08]));
+        if rng.chance(70) {
+            unit.push(Action::Apdu(vec![0x00, 0xA4, 0x02, 0x0C, 0x02, 0xEF, 0x99]));
+        }
+        if self.writes && rng.chance(40) {
+            // UPDATE RECORD EF05 by SFI under a zero MAC: 6988 with a challenge, 6984 without.
+            let mut c = vec![
+                0x04, 0xDC, 0x05, 0x2C, 0x0A, 0x05, 0x04, 0x20, 0x25, 0x01, 0x01,
+            ];
+            c.extend([0u8; 4]);
+            unit.push(Action::Apdu(c));
+        } else {
+            let mut c = vec![0x00, 0x82, 0x00, k.id, 0x10];
+            c.extend([0u8; 16]);
+            unit.push(Action::Apdu(c));
+            unit.push(Action::Psam(Op {
+                text: format!("ext-auth {:02X}", k.id),
+                operation: Operation::ExternalAuthenticate(ExtAuth::key(k.id)),
+                tamper: false,
+            }));
         }
         unit
     }
