@@ -2,6 +2,8 @@
 //! (`verify_query_verified = "63Cx"`), the model is gen3; 200 sequences from one seed,
 //! shrinking included. Throughput is in commands sent to the card under test.
 
+#![allow(clippy::panic)] // a benchmark whose setup fails has nothing to measure
+
 use std::hint::black_box;
 
 use applet_sim::Profile;
