@@ -197,26 +197,26 @@ impl<'a> Differ<'a> {
                         continue;
                     }
                 }
-                for action in unit {
+                let mut rest = unit.iter();
+                for action in rest.by_ref() {
                     let start = ls.log.len();
-                    match action {
-                        Action::Reset => {
-                            ls.reset()?;
-                        }
-                        Action::Apdu(a) => {
-                            ls.transmit(a)?;
-                        }
-                        Action::Psam(op) => {
-                            if let Some((_, p)) = psam.as_mut() {
-                                op.run(p, &mut ls)?;
-                            }
-                        }
-                    }
+                    send(&mut ls, psam.as_mut().map(|(_, p)| p), action)?;
                     actions.push(action.clone());
                     spans.push(start..ls.log.len());
                     if ls.first_difference().is_some() {
                         break;
                     }
+                }
+                // A difference inside a unit: the unit is finished anyway, so the right PIN
+                // or cryptogram after a wrong one still gives the card its try back; these
+                // exchanges are not part of the difference.
+                let seen = ls.log.len();
+                for action in rest {
+                    send(&mut ls, psam.as_mut().map(|(_, p)| p), action)?;
+                }
+                if ls.log.len() > seen {
+                    self.commands += ls.log.len() - seen;
+                    ls.log.truncate(seen);
                 }
             }
             Ok(())
@@ -360,17 +360,7 @@ fn allowed_with(
     {
         let mut t = ModelOnly(&mut copy);
         for action in unit {
-            match action {
-                Action::Reset => {
-                    t.reset()?;
-                }
-                Action::Apdu(a) => {
-                    t.transmit(a)?;
-                }
-                Action::Psam(op) => {
-                    op.run(&mut dry, &mut t)?;
-                }
-            }
+            send(&mut t, Some(&mut dry), action)?;
         }
     }
     if !options.allow_destructive {
@@ -385,6 +375,24 @@ fn allowed_with(
         }
     }
     Ok(options.restorable || copy.same_persistent_state(model))
+}
+
+/// Sends `action` through `t` (a PSAM operation through `psam`, skipped without one).
+fn send(t: &mut dyn Transport, psam: Option<&mut Psam>, action: &Action) -> Result<(), DiffError> {
+    match action {
+        Action::Reset => {
+            t.reset()?;
+        }
+        Action::Apdu(a) => {
+            t.transmit(a)?;
+        }
+        Action::Psam(op) => {
+            if let Some(p) = psam {
+                op.run(p, t)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The status word of an answer as a class: `63Cx`, `61xx` and `6Cxx` keep only their
@@ -506,7 +514,31 @@ pub fn vector_text(d: &Difference, index: usize, declaration: &str, seed: u64) -
         d.found_in,
         d.title
     ));
-    out.push_str(&format!("case diff.{:03}\n  tags diff\n", index + 1));
+    // The tags a run on a reader goes by (vectors/README.md): what may spend a try, what
+    // may change the card.
+    let ins = |a: &Action| match a {
+        Action::Apdu(c) => c.get(1).copied(),
+        _ => None,
+    };
+    let mut tags = vec!["diff"];
+    if d.sequence.iter().any(|a| {
+        matches!(a, Action::Psam(_))
+            || matches!(ins(a), Some(0x82 | 0x24 | 0x5E))
+            || matches!(a, Action::Apdu(c) if c.get(1) == Some(&0x20) && c.len() > 5)
+    }) {
+        tags.push("spends-tries");
+    }
+    if d.sequence
+        .iter()
+        .any(|a| matches!(ins(a), Some(0xD6 | 0xDC | 0xE2 | 0x5E)))
+    {
+        tags.push("stateful");
+    }
+    out.push_str(&format!(
+        "case diff.{:03}\n  tags {}\n",
+        index + 1,
+        tags.join(" ")
+    ));
     for (action, span) in d.sequence.iter().zip(&d.spans) {
         let last = span.end.checked_sub(1).and_then(|i| d.exchanges.get(i));
         let differs = at.is_some_and(|i| span.contains(&i));

@@ -1,7 +1,7 @@
 use applet_sim::Profile;
 
 use super::*;
-use crate::transport::SimTransport;
+use crate::transport::{SimTransport, Transport, TransportError};
 
 fn gen3() -> Declaration {
     Declaration::new("gen3", Profile::builtin("gen3").unwrap())
@@ -99,4 +99,75 @@ fn groups_and_expectations() {
         title_of(&[e(&[0, 0x20, 0, 0], &[0x63, 0xC5], &[0x63, 0xC3])], 0),
         "VERIFY (00 20 00 00): the card answers 63C5, the model 63C3"
     );
+}
+
+/// A virtual card that behaves like one in a reader without a restore command: a fresh card
+/// is only a reset, so whatever a sequence does to it stays. It keeps the fewest tries its
+/// SSSE PIN reported to a wrong PIN.
+struct NoRestore(SimTransport, u8);
+
+impl Transport for NoRestore {
+    fn describe(&self) -> String {
+        "no restore".to_owned()
+    }
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let answer = self.0.transmit(apdu)?;
+        // The generator's wrong SSSE PIN (123456 with each digit plus one).
+        if let ([0x00, 0x20, 0x00, 0x00, 0x03, 0x23, 0x45, 0x67], [0x63, x]) =
+            (apdu, answer.as_slice())
+            && x & 0xF0 == 0xC0
+        {
+            self.1 = self.1.min(x & 0x0F);
+        }
+        Ok(answer)
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.0.reset()
+    }
+    fn atr(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.0.atr()
+    }
+    fn fresh_card(&mut self) -> Result<(), TransportError> {
+        self.0.reset().map(|_| ())
+    }
+}
+
+/// On a card that cannot be restored, the units that would change it are withheld and a
+/// wrong PIN is always followed by the right one, even when the wrong one is where the card
+/// differs: after thousands of sequences against a card with 5 tries declared as 3, every
+/// counter is full and the data are the declared ones.
+#[test]
+fn a_card_that_cannot_be_restored_keeps_its_tries_and_data() {
+    let five = variant(|g| g.replacen("max_tries = 3", "max_tries = 5", 1));
+    let mut card = NoRestore(five, 0x0F);
+    let options = DiffOptions {
+        seed: 9,
+        sequences: DEFAULT_SEQUENCES,
+        ..DiffOptions::default()
+    };
+    let summary = Differ::new(&mut card, &gen3(), None, options)
+        .diff(|_, _| {})
+        .unwrap();
+    assert!(
+        summary
+            .differences
+            .iter()
+            .any(|d| d.group.starts_with("00 20")),
+        "{:#?}",
+        summary.differences
+    );
+    assert!(summary.withheld > 0);
+    // One wrong PIN at a time, its try given back at once: never fewer than 4 of 5.
+    assert_eq!(card.1, 4);
+    let t = &mut card;
+    t.reset().unwrap();
+    let select = apdu::parse_hex("00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF").unwrap();
+    assert_eq!(t.transmit(&select).unwrap(), [0x90, 0x00]);
+    assert_eq!(t.transmit(&[0x00, 0x20, 0x00, 0x00]).unwrap(), [0x63, 0xC5]);
+    // EF05 record 5 (the issue date) as declared: no write reached the card.
+    let model = applet_sim::Card::new(&Profile::builtin("gen3").unwrap());
+    let mut m = model;
+    m.transmit(&select);
+    let read = [0x00, 0xB2, 0x05, 0x2C, 0x06];
+    assert_eq!(t.transmit(&read).unwrap(), m.transmit(&read));
 }
