@@ -281,6 +281,40 @@ echo "refused: the counter is still 3"
 stop_serve
 start_serve
 
+echo "== diff through pcscd: a card whose SSSE PIN has 5 tries, declared with 3"
+stop_serve
+"$BIN/ssc-card" profile --show gen3 | sed '0,/max_tries = 3/s//max_tries = 5/' > "$LOGS/five-tries.toml"
+start_serve --profile "$LOGS/five-tries.toml"
+set +e
+"$BIN/ssc-harness" diff --reader "$READER" --profile gen3 --seed 1 -o "$LOGS/diff" --json \
+  > "$LOGS/diff.json" 2> "$LOGS/diff.err"
+code=$?
+set -e
+[ "$code" = 1 ] || { cat "$LOGS/diff.json" "$LOGS/diff.err"; echo "diff: exit $code, expected 1"; exit 1; }
+vector=$(python3 - "$LOGS/diff.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+d = next(d for d in s["differences"] if d["group"].startswith("00 20"))
+assert len(d["sequence"]) <= 3, d
+print(f"diff: {s['sequences']} sequences, {s['commands']} commands, {s['withheld']} withheld: "
+      f"{d['title']} in {len(d['sequence'])} commands", file=sys.stderr)
+print(d["vector"])
+PY
+)
+# Nothing was spent for good: the card still has its 5 tries.
+scriptor -r "$READER" "$LOGS/query.txt" > "$LOGS/query.out" 2>&1
+grep -q '< 63 C5' "$LOGS/query.out" || { cat "$LOGS/query.out"; echo "diff left the counter changed"; exit 1; }
+echo "diff: the card still has 5 tries"
+# The vector passes on the model (the declaration) and fails on the card in the reader (its
+# wrong PIN costs the card one try: the case is tagged spends-tries).
+"$BIN/ssc-harness" run --no-data --profile gen3 "$vector" | tail -n 1
+if "$BIN/ssc-harness" run --no-data --reader "$READER" --profile gen3 "$vector" > "$LOGS/diff-run.out"; then
+  cat "$LOGS/diff-run.out"; echo "the diff's vector passed on the card"; exit 1
+fi
+tail -n 1 "$LOGS/diff-run.out"
+stop_serve
+start_serve
+
 echo "== removal and insertion by signal"
 kill -USR1 "$SERVE_PID"
 wait_for 20 card_gone
