@@ -286,18 +286,22 @@ stop_serve
 "$BIN/ssc-card" profile --show gen3 | sed '0,/max_tries = 3/s//max_tries = 5/' > "$LOGS/five-tries.toml"
 start_serve --profile "$LOGS/five-tries.toml"
 set +e
+started=$(date +%s%N)
 "$BIN/ssc-harness" diff --reader "$READER" --profile gen3 --seed 1 -o "$LOGS/diff" --json \
   > "$LOGS/diff.json" 2> "$LOGS/diff.err"
 code=$?
+ms=$(( ($(date +%s%N) - started) / 1000000 ))
 set -e
 [ "$code" = 1 ] || { cat "$LOGS/diff.json" "$LOGS/diff.err"; echo "diff: exit $code, expected 1"; exit 1; }
-vector=$(python3 - "$LOGS/diff.json" <<'PY'
+vector=$(python3 - "$LOGS/diff.json" "$ms" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
+ms = max(int(sys.argv[2]), 1)
 d = next(d for d in s["differences"] if d["group"].startswith("00 20"))
 assert len(d["sequence"]) <= 3, d
-print(f"diff: {s['sequences']} sequences, {s['commands']} commands, {s['withheld']} withheld: "
-      f"{d['title']} in {len(d['sequence'])} commands", file=sys.stderr)
+print(f"diff: {s['sequences']} sequences, {s['commands']} commands in {ms} ms "
+      f"({s['commands'] * 1000 // ms} commands/s through pcscd, the preflight included), "
+      f"{s['withheld']} withheld: {d['title']} in {len(d['sequence'])} commands", file=sys.stderr)
 print(d["vector"])
 PY
 )

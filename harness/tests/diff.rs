@@ -162,4 +162,28 @@ fn bad_arguments_are_errors() {
     let (code, _, stderr) = run(&["diff", "--sim-profile", "nope.toml", "--profile", "gen3"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("nope.toml"), "{stderr}");
+    for bad in ["0", "101", "x"] {
+        let (code, _, stderr) = run(&[
+            "diff",
+            "--sim-profile",
+            "gen3",
+            "--profile",
+            "gen3",
+            "--max-len",
+            bad,
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("from 1 to 100"), "{stderr}");
+    }
+    // --restore-cmd is for a reader.
+    let (code, _, stderr) = run(&[
+        "diff",
+        "--sim-profile",
+        "gen3",
+        "--profile",
+        "gen3",
+        "--restore-cmd",
+        "true",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
 }

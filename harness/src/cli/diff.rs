@@ -35,8 +35,9 @@ pub(super) struct DiffArgs {
     /// How many sequences.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SEQUENCES)]
     sequences: usize,
-    /// Units per sequence, at most (a unit is a command with the SELECTs it needs).
-    #[arg(long, value_name = "L", default_value_t = DEFAULT_MAX_LEN)]
+    /// Units per sequence, at most, 1 to 100 (a unit is a command with the SELECTs it
+    /// needs).
+    #[arg(long, value_name = "L", default_value_t = DEFAULT_MAX_LEN, value_parser = max_len)]
     max_len: usize,
     /// A shell command that puts the card in the reader back in its initial state: run
     /// between sequences that changed it; writes are then generated too.
@@ -130,6 +131,15 @@ impl DiffArgs {
                 Ok(Some(path))
             })
             .collect()
+    }
+}
+
+/// `--max-len`: 1 to 100 (a sequence is held in memory and shrunk; longer ones find nothing
+/// shorter ones would not).
+fn max_len(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n @ 1..=100) => Ok(n),
+        _ => Err("expected a number from 1 to 100".into()),
     }
 }
 
