@@ -26,11 +26,10 @@ pub(crate) fn shape(
     let len = response.data.len();
     let ne = apdu.ne.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let sw = match (protocol, apdu.case(), ne) {
-        (Protocol::T0, Case::Two, Some(ne)) if ne == len => {
-            return response.encode_into(out);
-        }
-        // §9.9 `wrong_le = "data"`: Le 00 or more than the data gets the data.
-        (Protocol::T0, Case::Two, Some(ne)) if ne > len && wrong_le == WrongLe::Data => {
+        // The exact Le; and with §9.9 `wrong_le = "data"`, Le 00 or more than the data.
+        (Protocol::T0, Case::Two, Some(ne))
+            if ne >= len && (ne == len || wrong_le == WrongLe::Data) =>
+        {
             return response.encode_into(out);
         }
         (Protocol::T0, Case::Two, _) => StatusWord::WrongLe(short_len(len)),
@@ -48,12 +47,21 @@ pub(crate) fn shape(
 
 /// GET RESPONSE (docs/CARD.md §4.1): Le beyond what is pending answers `6Cxx`, less answers
 /// Le bytes and `61xx` for the rest; nothing pending answers 6F00.
-pub(crate) fn get_response(pending: &mut Vec<u8>, ne: u32) -> ApduResult<Response> {
+/// With §9.9 `wrong_le = "data"`, Le beyond what is pending (Le 00 included) answers all of
+/// it and 9000.
+pub(crate) fn get_response(
+    pending: &mut Vec<u8>,
+    ne: u32,
+    wrong_le: WrongLe,
+) -> ApduResult<Response> {
     if pending.is_empty() {
         return Err(StatusWord::NoPreciseDiagnosis);
     }
     let available = pending.len();
     let ne = usize::try_from(ne).unwrap_or(usize::MAX);
+    if ne > available && wrong_le == WrongLe::Data {
+        return Ok(Response::new(std::mem::take(pending), StatusWord::Success));
+    }
     if ne > available {
         return Err(StatusWord::WrongLe(short_len(available)));
     }

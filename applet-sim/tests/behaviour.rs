@@ -207,3 +207,43 @@ fn bad_behaviour_tables_name_the_line() {
     assert_eq!(default.digest(), same.digest());
     assert_ne!(default.digest(), other.digest());
 }
+
+/// `challenge_after_error = "dropped"`: every answer but 9000 and 61xx drops it — a
+/// malformed APDU's 6700 and a `6Cxx` too (attack finding: they kept it).
+#[test]
+fn every_error_answer_drops_the_challenge() {
+    for (error, answer) in [
+        ("00B000", "6700"),
+        ("00B2012C02", "6C12"),
+        ("00A4020C02EF99", "6A82"),
+    ] {
+        let mut c = with("challenge_after_error", "dropped");
+        script(&mut c, &[(SELECT_SSSE, "9000")]);
+        let _ = x(&mut c, "0084000008");
+        script(&mut c, &[(error, answer)]);
+        assert!(c.current_challenge().is_none(), "{error}");
+        // The default keeps it.
+        let mut c = gen3();
+        script(&mut c, &[(SELECT_SSSE, "9000")]);
+        let _ = x(&mut c, "0084000008");
+        script(&mut c, &[(error, answer)]);
+        assert!(c.current_challenge().is_some(), "{error}");
+    }
+}
+
+/// `wrong_le = "data"` applies to GET RESPONSE too: Le 00 or longer gets what is pending.
+#[test]
+fn get_response_with_a_long_le() {
+    let select_fci = "00A404000F7378312E73682EC9E7BBE1B1A3D5CF";
+    let mut c = gen3();
+    script(&mut c, &[(select_fci, "611E"), ("00C0000000", "6C1E")]);
+    let mut c = with("wrong_le", "data");
+    assert_eq!(x(&mut c, select_fci), "611E");
+    let fci = x(&mut c, "00C0000000");
+    assert!(
+        fci.starts_with("6F1C") && fci.ends_with("9000") && fci.len() == 64,
+        "{fci}"
+    );
+    // Nothing pending after it.
+    script(&mut c, &[("00C0000000", "6F00")]);
+}

@@ -180,21 +180,24 @@ impl Card {
     /// As [`Card::transmit`], writing into `out` (cleared first) to reuse its buffer.
     pub fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
         out.clear();
-        let Ok(command) = CommandApdu::parse(apdu) else {
-            // A malformed APDU: wrong length, nothing else looked at (docs/SECURITY.md, bad input).
-            self.volatile.pending.clear();
-            out.extend_from_slice(&StatusWord::WrongLength.to_bytes());
-            return;
-        };
-        match self.process(&command) {
-            Ok(response) => self.shape(&command, response, out),
-            Err(sw) => {
-                // §9.9 `challenge_after_error = "dropped"`: any error drops the challenge.
-                if self.behaviour.challenge_after_error == ChallengeAfterError::Dropped {
-                    self.volatile.challenge = None;
-                }
-                out.extend_from_slice(&sw.to_bytes());
+        match CommandApdu::parse(apdu) {
+            Ok(command) => match self.process(&command) {
+                Ok(response) => self.shape(&command, response, out),
+                Err(sw) => out.extend_from_slice(&sw.to_bytes()),
+            },
+            Err(_) => {
+                // A malformed APDU: wrong length, nothing else looked at (docs/SECURITY.md,
+                // bad input).
+                self.volatile.pending.clear();
+                out.extend_from_slice(&StatusWord::WrongLength.to_bytes());
             }
+        }
+        // §9.9 `challenge_after_error = "dropped"`: any answer but 9000 and 61xx (6Cxx and
+        // the malformed APDU's 6700 included) drops the challenge.
+        if self.behaviour.challenge_after_error == ChallengeAfterError::Dropped
+            && !matches!(out.as_slice(), [.., 0x90, 0x00] | [.., 0x61, _])
+        {
+            self.volatile.challenge = None;
         }
         self.maintain_storage();
     }

@@ -21,6 +21,6 @@ impl Card {
 
     /// GET RESPONSE (docs/CARD.md §4.1).
     pub(super) fn get_response(&mut self, ne: u32) -> ApduResult<Response> {
-        exchange::get_response(&mut self.volatile.pending, ne)
+        exchange::get_response(&mut self.volatile.pending, ne, self.behaviour.wrong_le)
     }
 }

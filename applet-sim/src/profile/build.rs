@@ -74,8 +74,12 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
 fn behaviour(raw: &ProfileToml, at: &Placer<'_>) -> Result<Behaviour, ProfileError> {
     let mut b = Behaviour::default();
     for (name, value) in &raw.behaviour {
-        b.set(name, value.get_ref())
-            .map_err(|e| at.error(value.span(), format!("[behaviour] {name}: {e}")))?;
+        b.set(name, value.get_ref()).map_err(|e| {
+            at.error(
+                value.span(),
+                format!("[behaviour] {}: {e}", crate::message::printable(name)),
+            )
+        })?;
     }
     Ok(b)
 }

@@ -154,9 +154,11 @@ impl Psam {
                 data,
             } => self.delivery_session_key(usage, key_id, data),
             PsamCommand::CipherData { p1, data } => self.cipher_data(p1, data),
-            PsamCommand::GetResponse { ne } => {
-                exchange::get_response(&mut self.volatile.pending, ne)
-            }
+            PsamCommand::GetResponse { ne } => exchange::get_response(
+                &mut self.volatile.pending,
+                ne,
+                crate::model::behaviour::WrongLe::ExactLength,
+            ),
         }
     }
 

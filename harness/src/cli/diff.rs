@@ -32,8 +32,8 @@ pub(super) struct DiffArgs {
     /// The generator's seed (default: from the clock, printed in the summary).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-    /// How many sequences.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEQUENCES)]
+    /// How many sequences (at least 1).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEQUENCES, value_parser = sequences)]
     sequences: usize,
     /// Units per sequence, at most, 1 to 100 (a unit is a command with the SELECTs it
     /// needs).
@@ -41,7 +41,7 @@ pub(super) struct DiffArgs {
     max_len: usize,
     /// A shell command that puts the card in the reader back in its initial state: run
     /// between sequences that changed it; writes are then generated too.
-    #[arg(long, value_name = "CMD", requires = "reader")]
+    #[arg(long, value_name = "CMD", conflicts_with = "sim_profile")]
     restore_cmd: Option<String>,
     /// The PSAM's keys (README "Keys files"); default: the declaration's.
     #[arg(long, value_name = "FILE")]
@@ -63,6 +63,11 @@ impl DiffArgs {
         let declaration = Declaration::new(&self.profile, Profile::load(&self.profile)?);
         let keys = self.keys.as_deref().map(Keys::load).transpose()?;
         let in_process = self.sim_profile.is_some();
+        // The output folder before anything is sent: a run is not wasted on a bad -o.
+        if let Some(dir) = &self.out {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+        }
         let mut target: Box<dyn Transport> = match (&self.sim_profile, &self.reader) {
             (Some(p), _) => Box::new(SimTransport::new(&Profile::load(p)?)),
             (None, Some(name)) => {
@@ -71,13 +76,29 @@ impl DiffArgs {
             (None, None) => anyhow::bail!("--reader or --sim-profile names the card under test"),
         };
         let restorable = in_process || self.restore_cmd.is_some();
+        let mut authenticate = true;
         if !in_process {
-            // As before a conformance run: the ATR, the counters and the PINs (docs/SECURITY.md).
-            let checked =
-                harness::preflight::check(target.as_mut(), &declaration, restorable, keys.as_ref())
-                    .map_err(|r| anyhow::anyhow!("the card is not safe to test: {r}"))?;
+            // As before a conformance run: the ATR, the counters, the PINs and the keys
+            // (docs/SECURITY.md); keys that could not be checked are not used.
+            let psam_keys = keys
+                .clone()
+                .unwrap_or_else(|| Keys::from_profile(&declaration.profile));
+            let checked = harness::preflight::check(
+                target.as_mut(),
+                &declaration,
+                restorable,
+                Some(&psam_keys),
+            )
+            .map_err(|r| anyhow::anyhow!("the card is not safe to test: {r}"))?;
             for note in &checked.notes {
                 eprintln!("note: {}", printable(note));
+            }
+            authenticate = checked.keys || self.allow_destructive;
+            if !authenticate {
+                eprintln!(
+                    "note: the keys could not be checked against the card (no IRK): no \
+                     authentication is generated"
+                );
             }
         }
         let seed = self.seed.unwrap_or_else(clock_seed);
@@ -88,6 +109,7 @@ impl DiffArgs {
             restorable,
             allow_destructive: self.allow_destructive,
             in_process,
+            authenticate,
         };
         let terminal = std::io::stderr().is_terminal();
         let total = self.sequences;
@@ -100,7 +122,11 @@ impl DiffArgs {
                     }
                 }
             })?;
-        let vectors = self.write_vectors(&summary)?;
+        // The summary is printed even when a vector cannot be written (then exit 2).
+        let (vectors, written) = match self.write_vectors(&summary) {
+            Ok(v) => (v, Ok(())),
+            Err(e) => (vec![None; summary.differences.len()], Err(e)),
+        };
         if self.json {
             println!(
                 "{}",
@@ -109,6 +135,7 @@ impl DiffArgs {
         } else {
             print_text(&summary, &vectors, &target.describe());
         }
+        written?;
         Ok(Outcome::of(summary.differences.is_empty()))
     }
 
@@ -140,6 +167,14 @@ fn max_len(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n @ 1..=100) => Ok(n),
         _ => Err("expected a number from 1 to 100".into()),
+    }
+}
+
+/// `--sequences`: at least 1.
+fn sequences(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a number of sequences, at least 1".into()),
     }
 }
 
@@ -179,6 +214,7 @@ fn json(summary: &Summary, vectors: &[Option<PathBuf>]) -> serde_json::Value {
         "sequences": summary.sequences,
         "commands": summary.commands,
         "withheld": summary.withheld,
+        "stopped": summary.stopped,
         "differences": differences,
     })
 }
@@ -206,6 +242,9 @@ fn print_text(summary: &Summary, vectors: &[Option<PathBuf>], target: &str) {
         if let Some(path) = v {
             println!("    vector: {}", printable(&path.display().to_string()));
         }
+    }
+    if let Some(why) = &summary.stopped {
+        println!("stopped: {why}");
     }
     println!(
         "{}: {} sequences, {} commands, {} units withheld, {} differences (seed {})",

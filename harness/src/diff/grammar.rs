@@ -122,8 +122,10 @@ pub struct Palette {
     keys: Vec<Key>,
     /// Whether the SSSE has an IRK (INTERNAL AUTHENTICATE makes sense).
     irk: bool,
-    /// Whether writes (UPDATE RECORD/BINARY, CHANGE PIN) may be generated.
+    /// Whether writes (UPDATE RECORD/BINARY, CHANGE PIN) and wrong MACs may be generated.
     pub writes: bool,
+    /// Whether authentication units may be generated (keys checked against the card).
+    pub authenticate: bool,
 }
 
 /// Applies `f` to byte `i` of `c`, when there is one.
@@ -173,10 +175,10 @@ fn wrong_of(right: &[u8], encoding: PinEncoding) -> Vec<u8> {
 }
 
 impl Palette {
-    /// What `declaration` holds. `writes`: whether commands that change persistent data may
-    /// be generated.
+    /// What `declaration` holds. `writes`: whether commands that change persistent data (and
+    /// MACs some cards count) may be generated; `authenticate`: whether the keys may be used.
     #[must_use]
-    pub fn new(declaration: &Declaration, writes: bool) -> Self {
+    pub fn new(declaration: &Declaration, writes: bool, authenticate: bool) -> Self {
         let profile = &declaration.profile;
         // The SELECT path of a DF label: by name at the nearest named ancestor (or itself),
         // then by FID down to it; from the MF when no ancestor is named.
@@ -254,6 +256,7 @@ impl Palette {
             keys,
             irk,
             writes,
+            authenticate,
         }
     }
 
@@ -291,13 +294,14 @@ impl Palette {
                 let le = *rng.pick(&[4u8, 8, 16, 0, 5]).unwrap_or(&8);
                 vec![Action::Apdu(vec![0x00, 0x84, 0x00, 0x00, le])]
             }
-            59..=64 => self.authenticate(rng),
-            65..=68 => self.challenge_life(rng),
+            59..=64 if self.authenticate => self.authenticate(rng),
+            65..=68 if self.authenticate => self.challenge_life(rng),
+            59..=68 => self.read(rng),
             69..=72 => {
                 let le = *rng.pick(&[0u8, 8, 2]).unwrap_or(&0);
                 vec![Action::Apdu(vec![0x00, 0xC0, 0x00, 0x00, le])]
             }
-            73..=84 => vec![Action::Apdu(junk(rng))],
+            73..=84 => vec![Action::Apdu(junk(rng, self.writes))],
             85..=87 => vec![Action::Reset],
             _ if self.writes => self.write(rng),
             _ => self.read(rng),
@@ -542,15 +546,19 @@ fn mutate_select(cmd: &mut Vec<u8>, rng: &mut SplitMix) {
 }
 
 /// A command of random shape: an unknown or known instruction in a right or wrong class,
-/// any P1/P2, no data, an Le, or data with a right or wrong Lc.
-fn junk(rng: &mut SplitMix) -> Vec<u8> {
+/// any P1/P2, no data, an Le, or data with a right or wrong Lc. Without `sm`, no secure
+/// messaging class (04, 0C, 84): a wrong MAC may cost a card that counts them a try.
+fn junk(rng: &mut SplitMix, sm: bool) -> Vec<u8> {
     const INS: [u8; 16] = [
         0xA4, 0xB0, 0xB2, 0xD6, 0xDC, 0xE2, 0x84, 0x88, 0xC0, 0xCA, 0xA8, 0x00, 0x12, 0x70, 0xFE,
         0x6A,
     ];
-    let cla = *rng
-        .pick(&[0x00u8, 0x80, 0x04, 0x0C, 0x10, 0xFF, 0x01])
-        .unwrap_or(&0);
+    let classes: &[u8] = if sm {
+        &[0x00, 0x80, 0x04, 0x0C, 0x10, 0xFF, 0x01, 0x84]
+    } else {
+        &[0x00, 0x80, 0x10, 0xFF, 0x01]
+    };
+    let cla = *rng.pick(classes).unwrap_or(&0);
     let ins = if rng.chance(70) {
         *rng.pick(&INS).unwrap_or(&0xB0)
     } else {
@@ -596,7 +604,7 @@ mod tests {
     #[test]
     fn the_palette_names_what_the_card_holds() {
         let d = Declaration::new("gen3", Profile::builtin("gen3").unwrap());
-        let p = Palette::new(&d, false);
+        let p = Palette::new(&d, false, true);
         // The SSSE PIN: selected by name, VERIFY reference 00, BCD 123456.
         let ssse = p.pins.iter().find(|p| p.reference == 0).unwrap();
         assert_eq!(ssse.right, [0x12, 0x34, 0x56]);
@@ -614,7 +622,7 @@ mod tests {
             .to_owned();
         text.push_str("\n[[df]]\nid = \"SUB\"\nparent = \"DF01\"\nfid = \"DF09\"\n");
         let d = Declaration::new("sub", Profile::parse(&text, "sub").unwrap());
-        let p = Palette::new(&d, false);
+        let p = Palette::new(&d, false, true);
         assert!(p.dfs.contains(&vec![df01, select_fid(0xDF09)]));
         // Units are reproducible from the seed.
         let (mut a, mut b) = (SplitMix::new(7), SplitMix::new(7));

@@ -33,6 +33,10 @@ pub struct Lockstep<'a> {
     pub model: Card,
     /// Every exchange so far.
     pub log: Vec<Exchange>,
+    /// ATRs are not compared (a difference in them was reported already).
+    pub ignore_atr: bool,
+    /// The index of the first exchange whose answers differ.
+    first: Option<usize>,
 }
 
 impl<'a> Lockstep<'a> {
@@ -42,13 +46,29 @@ impl<'a> Lockstep<'a> {
             target,
             model,
             log: Vec::new(),
+            ignore_atr: false,
+            first: None,
         }
     }
 
     /// The index of the first exchange whose answers differ.
     #[must_use]
     pub fn first_difference(&self) -> Option<usize> {
-        self.log.iter().position(|e| !e.agrees())
+        self.first.filter(|i| *i < self.log.len())
+    }
+
+    /// Logs an exchange, noting the first that differs.
+    fn push(&mut self, e: Exchange) {
+        if self.first.is_none() && !e.agrees() {
+            self.first = Some(self.log.len());
+        }
+        self.log.push(e);
+    }
+
+    /// Takes the log (the lockstep starts a new one).
+    pub fn take_log(&mut self) -> Vec<Exchange> {
+        self.first = None;
+        std::mem::take(&mut self.log)
     }
 }
 
@@ -71,7 +91,7 @@ impl Transport for Lockstep<'_> {
             self.model.feed_random(random);
         }
         let model = self.model.transmit(apdu);
-        self.log.push(Exchange {
+        self.push(Exchange {
             command: apdu.to_vec(),
             card: card.clone(),
             model,
@@ -82,7 +102,8 @@ impl Transport for Lockstep<'_> {
     fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
         let card = self.target.reset()?;
         let model = self.model.reset().to_vec();
-        self.log.push(Exchange {
+        let model = if self.ignore_atr { card.clone() } else { model };
+        self.push(Exchange {
             command: Vec::new(),
             card: card.clone(),
             model,

@@ -37,6 +37,9 @@ pub struct DiffOptions {
     pub allow_destructive: bool,
     /// The card is rebuilt for every sequence at no cost (the virtual card): no dry run.
     pub in_process: bool,
+    /// Authentication units (the PSAM's EXTERNAL and INTERNAL AUTHENTICATE, the challenge's
+    /// life) are generated: on a reader only when the keys were checked against the card.
+    pub authenticate: bool,
 }
 
 impl Default for DiffOptions {
@@ -48,6 +51,7 @@ impl Default for DiffOptions {
             restorable: false,
             allow_destructive: false,
             in_process: false,
+            authenticate: true,
         }
     }
 }
@@ -92,6 +96,9 @@ pub struct Summary {
     pub withheld: usize,
     /// The differences, in the order found.
     pub differences: Vec<Difference>,
+    /// Why the run stopped before its budget, if it did: a card that spent a try where its
+    /// declaration spends none (on a reader, without `allow_destructive`).
+    pub stopped: Option<String>,
 }
 
 /// Why a differential run cannot go on.
@@ -114,7 +121,6 @@ struct Run {
     /// Units looked at, withheld ones included (the last may be the one that differed).
     units_run: usize,
     withheld: usize,
-    model: Card,
 }
 
 impl Run {
@@ -136,9 +142,9 @@ pub struct Differ<'a> {
     palette: Palette,
     options: DiffOptions,
     psam: Option<(Vec<u8>, Psam)>,
-    /// The card may hold changes from the last sequence (a restore is due).
-    dirty: bool,
     commands: usize,
+    /// An ATR difference was reported: later ones are not (every sequence starts with one).
+    atr_reported: bool,
 }
 
 impl<'a> Differ<'a> {
@@ -156,19 +162,18 @@ impl<'a> Differ<'a> {
             target,
             template: Card::new(profile),
             keys: keys.unwrap_or_else(|| Keys::from_profile(profile)),
-            palette: Palette::new(declaration, options.restorable),
+            palette: Palette::new(declaration, options.restorable, options.authenticate),
             options,
             psam: None,
-            dirty: true,
             commands: 0,
+            atr_reported: false,
         }
     }
 
-    /// Runs `units` from a fresh card and a fresh model, up to the first difference.
+    /// Runs `units` from a fresh card (the virtual card rebuilt, a reader restored by its
+    /// restore command or else reset) and a fresh model, up to the first difference.
     fn run(&mut self, units: &[Unit]) -> Result<Run, DiffError> {
-        if self.dirty || self.options.in_process {
-            self.target.fresh_card()?;
-        }
+        self.target.fresh_card()?;
         let mut actions = Vec::new();
         let mut spans = Vec::new();
         let mut units_run = 0;
@@ -178,7 +183,13 @@ impl<'a> Differ<'a> {
         let mut psam = self.psam.take();
         let target: &mut dyn Transport = &mut *self.target;
         let mut ls = Lockstep::new(target, model);
+        ls.ignore_atr = self.atr_reported;
         let atr = ls.reset()?;
+        if ls.first_difference().is_some() {
+            // The ATR differs: the run is that reset.
+            actions.push(Action::Reset);
+            spans.push(0..1);
+        }
         if psam.as_ref().is_none_or(|(a, _)| *a != atr) {
             psam = Some((atr.clone(), Psam::new(&self.keys, &atr)?));
         }
@@ -207,8 +218,19 @@ impl<'a> Differ<'a> {
                         break;
                     }
                 }
-                // A difference inside a unit: the unit is finished anyway, so the right PIN
-                // or cryptogram after a wrong one still gives the card its try back; these
+                // The card spent a try where the model spends none: nothing more is sent
+                // (the right value after it would spend another).
+                if !self.options.in_process
+                    && !self.options.allow_destructive
+                    && ls
+                        .first_difference()
+                        .and_then(|i| ls.log.get(i))
+                        .is_some_and(spent_unexpectedly)
+                {
+                    break;
+                }
+                // Another difference inside a unit: the unit is finished anyway, so the right
+                // PIN or cryptogram after a wrong one still gives the card its try back; these
                 // exchanges are not part of the difference.
                 let seen = ls.log.len();
                 for action in rest {
@@ -222,21 +244,16 @@ impl<'a> Differ<'a> {
             Ok(())
         })();
         self.psam = psam;
-        let log = std::mem::take(&mut ls.log);
-        let model = ls.model;
+        let log = ls.take_log();
         self.commands += log.len();
         result?;
-        let run = Run {
+        Ok(Run {
             log,
             spans,
             actions,
             units_run,
             withheld,
-            model,
-        };
-        self.dirty =
-            run.first_difference().is_some() || !run.model.same_persistent_state(&self.template);
-        Ok(run)
+        })
     }
 
     /// Runs the sequences; `progress(done, differences)` after each.
@@ -255,16 +272,23 @@ impl<'a> Differ<'a> {
             let run = self.run(&units)?;
             summary.sequences += 1;
             summary.withheld += run.withheld;
-            if let Some(group) = run
-                .first_difference()
-                .and_then(|at| run.log.get(at))
-                .map(group_of)
-            {
+            let first = run.first_difference().and_then(|at| run.log.get(at));
+            let guarded = !self.options.in_process && !self.options.allow_destructive;
+            let spent = guarded && first.is_some_and(spent_unexpectedly);
+            if first.is_some_and(|e| e.command.is_empty()) {
+                self.atr_reported = true;
+            }
+            if let Some(group) = first.map(group_of) {
                 if let Some(d) = summary.differences.iter_mut().find(|d| d.group == group) {
                     d.occurrences += 1;
                 } else {
                     let ran = units.get(..run.units_run).unwrap_or(&units);
-                    let found = self.shrink(ran, &group, run)?;
+                    // A card that spent a try unexpectedly is not given the sequence again.
+                    let found = if spent {
+                        run
+                    } else {
+                        self.shrink(ran, &group, run)?
+                    };
                     summary.differences.push(Difference {
                         title: title_of(&found.log, found.first_difference().unwrap_or(0)),
                         group,
@@ -277,6 +301,15 @@ impl<'a> Differ<'a> {
                 }
             }
             progress(n + 1, summary.differences.len());
+            if spent {
+                summary.stopped = Some(
+                    "the card answered 63Cx or 6983 where its declaration spends no try: the \
+                     run stopped there so that no PIN or key is blocked (--allow-destructive \
+                     goes on)"
+                        .to_owned(),
+                );
+                break;
+            }
         }
         summary.commands = self.commands;
         Ok(summary)
@@ -357,16 +390,25 @@ fn allowed_with(
     let mut copy = model.volatile_copy();
     let atr = model.atr().to_vec();
     let mut dry = Psam::new(keys, &atr)?;
+    let (pins0, keys0) = model.counters();
+    // A counter the unit takes down to its last try (or to none): one more failure on a
+    // card that differs — the right value after a wrong one failing too — would block it.
+    let low = |a: &[u8], b: &[u8]| a.iter().zip(b).any(|(x, y)| *x >= 2 && *y < 2);
+    let blocks = |a: &[u8], b: &[u8]| a.iter().zip(b).any(|(x, y)| *x > 0 && *y == 0);
     {
         let mut t = ModelOnly(&mut copy);
         for action in unit {
             send(&mut t, Some(&mut dry), action)?;
+            if !options.allow_destructive {
+                let (pins1, keys1) = t.0.counters();
+                if low(&pins0, &pins1) || low(&keys0, &keys1) {
+                    return Ok(false);
+                }
+            }
         }
     }
     if !options.allow_destructive {
-        let (pins0, keys0) = model.counters();
         let (pins1, keys1) = copy.counters();
-        let blocks = |a: &[u8], b: &[u8]| a.iter().zip(b).any(|(x, y)| *x > 0 && *y == 0);
         if blocks(&pins0, &pins1)
             || blocks(&keys0, &keys1)
             || (copy.irreversibly_changed() && !model.irreversibly_changed())
@@ -375,6 +417,19 @@ fn allowed_with(
         }
     }
     Ok(options.restorable || copy.same_persistent_state(model))
+}
+
+/// True when the card answered `63Cx` or `6983` to a command that is not a tries query, and
+/// the model answered neither: the card spent (or has no) try where its declaration spends
+/// none.
+fn spent_unexpectedly(e: &Exchange) -> bool {
+    let failed =
+        |a: &[u8]| matches!(a, [.., 0x63, x] if x & 0xF0 == 0xC0) || a.ends_with(&[0x69, 0x83]);
+    let query = matches!(
+        e.command.as_slice(),
+        [_, 0x20, _, _] | [_, 0x20, _, _, 0x00]
+    );
+    !e.command.is_empty() && !query && failed(&e.card) && !failed(&e.model)
 }
 
 /// Sends `action` through `t` (a PSAM operation through `psam`, skipped without one).

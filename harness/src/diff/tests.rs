@@ -171,3 +171,78 @@ fn a_card_that_cannot_be_restored_keeps_its_tries_and_data() {
     let read = [0x00, 0xB2, 0x05, 0x2C, 0x06];
     assert_eq!(t.transmit(&read).unwrap(), m.transmit(&read));
 }
+
+/// A card whose RKSSSE (0A) is not the declared one, in a reader that cannot restore it: the
+/// run stops at the first try the card spends where the model spends none, so the key is
+/// never locked (attack finding: 483 failed authentications and a locked key before).
+#[test]
+fn a_card_whose_key_differs_is_not_locked() {
+    let other_rk = variant(|g| {
+        g.replacen(
+            "534D342D524B2D2D4E4154494F4E414C",
+            "534D342D524B2D2D4E4154494F4E414D",
+            1,
+        )
+    });
+    let mut card = NoRestore(other_rk, 0x0F);
+    let options = DiffOptions {
+        seed: 1,
+        sequences: DEFAULT_SEQUENCES,
+        ..DiffOptions::default()
+    };
+    let summary = Differ::new(&mut card, &gen3(), None, options)
+        .diff(|_, _| {})
+        .unwrap();
+    assert!(summary.stopped.is_some(), "{summary:#?}");
+    assert!(summary.sequences < DEFAULT_SEQUENCES);
+    let d = summary.differences.last().unwrap();
+    assert!(d.group.starts_with("00 82: card 63Cx"), "{d:#?}");
+    // Not locked: the card's own RK still authenticates.
+    let text = applet_sim::profile::builtin_text("gen3").unwrap().replacen(
+        "534D342D524B2D2D4E4154494F4E414C",
+        "534D342D524B2D2D4E4154494F4E414D",
+        1,
+    );
+    let own = crate::psam::Keys::from_profile(&Profile::parse(&text, "own").unwrap());
+    let t = &mut card;
+    let atr = t.reset().unwrap();
+    let select = apdu::parse_hex("00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF").unwrap();
+    assert_eq!(t.transmit(&select).unwrap(), [0x90, 0x00]);
+    let mut psam = Psam::new(&own, &atr).unwrap();
+    let op = crate::psam::Op::parse("ext-auth 0A").unwrap();
+    let answer = op.run(&mut psam, t).unwrap();
+    assert_eq!(answer.response(), [0x90, 0x00]);
+}
+
+#[test]
+fn what_counts_as_a_try_spent_unexpectedly() {
+    let e = |c: &[u8], card: &[u8], model: &[u8]| Exchange {
+        command: c.to_vec(),
+        card: card.to_vec(),
+        model: model.to_vec(),
+    };
+    let auth = [0x00, 0x82, 0x00, 0x0A, 0x10];
+    assert!(spent_unexpectedly(&e(&auth, &[0x63, 0xC2], &[0x90, 0x00])));
+    assert!(spent_unexpectedly(&e(&auth, &[0x69, 0x83], &[0x69, 0x84])));
+    // Both spent one: the counts differ, the right value after it gives the try back.
+    assert!(!spent_unexpectedly(&e(&auth, &[0x63, 0xC4], &[0x63, 0xC2])));
+    assert!(!spent_unexpectedly(&e(&auth, &[0x69, 0x83], &[0x63, 0xC0])));
+    // The tries query spends nothing, in either form.
+    assert!(!spent_unexpectedly(&e(
+        &[0, 0x20, 0, 0],
+        &[0x63, 0xC3],
+        &[0x90, 0x00]
+    )));
+    assert!(!spent_unexpectedly(&e(
+        &[0, 0x20, 0, 0, 0],
+        &[0x63, 0xC3],
+        &[0x90, 0x00]
+    )));
+    assert!(spent_unexpectedly(&e(
+        &[0, 0x20, 0, 0, 1, 0x12],
+        &[0x63, 0xC3],
+        &[0x90, 0x00]
+    )));
+    // An ATR is not a command.
+    assert!(!spent_unexpectedly(&e(&[], &[0x63, 0xC3], &[0x90, 0x00])));
+}
