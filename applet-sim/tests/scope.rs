@@ -21,15 +21,15 @@ const DF02_KEY: &str = "84848484848484848484848484840202";
 const APP_KEY: &str = "848484848484848484848484848400AA";
 const ORIGINAL: [u8; 8] = [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11];
 
-/// GET CHALLENGE, then EXTERNAL AUTHENTICATE with key id 84 computed with `key`.
-fn authenticate_84(card: &mut applet_sim::Card, key: &str) -> String {
+/// GET CHALLENGE, then EXTERNAL AUTHENTICATE with key id 04 computed with `key`.
+fn authenticate_04(card: &mut applet_sim::Card, key: &str) -> String {
     let r = x(card, "0084000008");
     assert!(r.ends_with("9000"), "{r}");
     let challenge = apdu::parse_hex(&r[..16]).unwrap();
     let ks = session_key(CipherSuite::Sm4, &apdu::parse_hex(key).unwrap(), &challenge).unwrap();
     let auth = auth_cryptogram(CipherSuite::Sm4, &ks, &ORIGINAL).unwrap();
     let cmd = format!(
-        "0082008410{}{}",
+        "0082000410{}{}",
         apdu::hex_compact(&auth),
         apdu::hex_compact(&ORIGINAL)
     );
@@ -46,13 +46,13 @@ fn a_sub_dfs_key_opens_its_own_files_only() {
             ("00A4000C02DF01", "9000"),
         ],
     );
-    assert_eq!(authenticate_84(&mut c, DF01_KEY), "9000");
+    assert_eq!(authenticate_04(&mut c, DF01_KEY), "9000");
     script(
         &mut c,
         &[
             ("00A4020C02EF11", "9000"),
             ("00B0000004", "111111119000"),
-            // DF02 is in the same application, and its own key 84 was not authenticated.
+            // DF02 is in the same application, and its own key 04 was not authenticated.
             ("00A4000C02DF02", "9000"),
             ("00A4020C02EF21", "9000"),
             ("00B0000004", "6982"),
@@ -70,10 +70,10 @@ fn the_key_declared_nearest_the_current_df_answers_to_its_id() {
             ("00A4000C02DF01", "9000"),
         ],
     );
-    // DF01's own key 84 is declared before the application's: still DF01's answers.
-    assert_eq!(authenticate_84(&mut c, APP_KEY), "63C2");
-    assert_eq!(authenticate_84(&mut c, DF01_KEY), "9000");
-    // The application's EF02 (key:84 of the application), selected from DF01, stays shut.
+    // DF01's own key 04 is declared before the application's: still DF01's answers.
+    assert_eq!(authenticate_04(&mut c, APP_KEY), "63C2");
+    assert_eq!(authenticate_04(&mut c, DF01_KEY), "9000");
+    // The application's EF02 (key:04 of the application), selected from DF01, stays shut.
     script(
         &mut c,
         &[("00A4000C02EF02", "9000"), ("00B0000002", "6982")],
@@ -86,9 +86,9 @@ fn the_key_declared_nearest_the_current_df_answers_to_its_id() {
             ("00A4000C02DF02", "9000"),
         ],
     );
-    assert_eq!(authenticate_84(&mut c, APP_KEY), "63C2");
-    assert_eq!(authenticate_84(&mut c, DF02_KEY), "9000");
-    // DF03 has no key 84 of its own: the application's answers, and opens EF02.
+    assert_eq!(authenticate_04(&mut c, APP_KEY), "63C2");
+    assert_eq!(authenticate_04(&mut c, DF02_KEY), "9000");
+    // DF03 has no key 04 of its own: the application's answers, and opens EF02.
     script(
         &mut c,
         &[
@@ -96,7 +96,7 @@ fn the_key_declared_nearest_the_current_df_answers_to_its_id() {
             ("00A4000C02DF03", "9000"),
         ],
     );
-    assert_eq!(authenticate_84(&mut c, APP_KEY), "9000");
+    assert_eq!(authenticate_04(&mut c, APP_KEY), "9000");
     script(
         &mut c,
         &[("00A4000C02EF02", "9000"), ("00B0000002", "A5A59000")],
@@ -160,4 +160,53 @@ fn no_reflection_in_a_financial_application_either() {
         x(&mut c, &format!("0088000010{}{orig}00", &r[..16])),
         "6A88"
     );
+}
+
+/// A DF-specific id (b8 set, Part 5 Table 14, docs/CARD.md §6.7) names a key of the current
+/// DF only: the application's key 84 is not seen from DF03 (6A88), while its global key 04
+/// is (the test above).
+#[test]
+fn a_df_specific_id_is_not_inherited() {
+    let path = format!("{}/tests/fixtures/scoped.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("id = 0x04", "id = 0x84")
+        .replace("key:04", "key:84");
+    let mut c =
+        applet_sim::Card::new(&applet_sim::Profile::parse(&text, "scoped-84.toml").unwrap());
+    script(
+        &mut c,
+        &[
+            ("00A4040C07A0000000010203", "9000"),
+            ("00A4000C02DF03", "9000"),
+        ],
+    );
+    let r = x(&mut c, "0084000008");
+    assert!(r.ends_with("9000"), "{r}");
+    assert_eq!(
+        x(
+            &mut c,
+            "00820084108877665544332211 8877665544332211"
+                .replace(' ', "")
+                .as_str()
+        ),
+        "6A88"
+    );
+    // In DF01, its own 84.
+    script(&mut c, &[("00A4000C02DF01", "9000")]);
+    let r = x(&mut c, "0084000008");
+    let challenge = apdu::parse_hex(&r[..16]).unwrap();
+    let ks = session_key(
+        CipherSuite::Sm4,
+        &apdu::parse_hex(DF01_KEY).unwrap(),
+        &challenge,
+    )
+    .unwrap();
+    let auth = auth_cryptogram(CipherSuite::Sm4, &ks, &ORIGINAL).unwrap();
+    let cmd = format!(
+        "0082008410{}{}",
+        apdu::hex_compact(&auth),
+        apdu::hex_compact(&ORIGINAL)
+    );
+    assert_eq!(x(&mut c, &cmd), "9000");
 }

@@ -31,13 +31,14 @@ fn gen3() -> Profile {
     Profile::builtin("gen3").unwrap()
 }
 
-/// gen3 as the builds before key group 01 declared it (its SSSE keys in version 00): the
-/// card the format-1 fixture was written by.
-fn gen3_keys_version_00() -> Profile {
-    let text = applet_sim::profile::builtin_text("gen3")
-        .unwrap()
-        .replace("\nversion = 1\n", "\n");
-    Profile::parse(&text, "gen3 (keys version 00)").unwrap()
+/// The gen3 profile of tests/fixtures/v1-gen3.state's layout (the built-in before the
+/// sub-applications' files and keys, docs/CARD.md §3.5.1, §6.7.1).
+fn v1_gen3() -> Profile {
+    Profile::load(&format!(
+        "{}/tests/fixtures/v1-gen3.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn mode(path: &Path) -> u32 {
@@ -294,7 +295,7 @@ fn a_format_1_file_is_migrated() {
     let old = fs::read(&path).unwrap();
     assert_eq!(&old[8..10], &[1, 0], "the fixture is format 1");
     {
-        let mut card = Card::open(&gen3_keys_version_00(), &path).unwrap();
+        let mut card = Card::open(&v1_gen3(), &path).unwrap();
         // It recorded no declaration: taken as gen3's (which it records from now on).
         assert!(card.state_file_adopted());
         // The wrong PIN of the journal is still counted.
@@ -309,7 +310,7 @@ fn a_format_1_file_is_migrated() {
             "{form:02X?} still in the state file"
         );
     }
-    let mut card = Card::open(&gen3_keys_version_00(), &path).unwrap();
+    let mut card = Card::open(&v1_gen3(), &path).unwrap();
     assert!(!card.state_file_adopted());
     script(
         &mut card,

@@ -292,6 +292,61 @@ fn external_authentication_forms() {
     }
 }
 
+/// The sub-applications' keys (docs/CARD.md §6.7.1): `df-ext-auth DF KEY` and `df-secure DF
+/// HEX` take the DF's own key; a DF that does not hold it is a PSAM error naming it; the
+/// operations' text is checked.
+#[test]
+fn sub_application_operations_use_the_dfs_own_keys() {
+    let profile = Profile::builtin("gen3").unwrap();
+    let mut sim = SimTransport::new(&profile);
+    let atr = sim.atr().unwrap();
+    let mut psam = Psam::new(&Keys::from_profile(&profile), &atr).unwrap();
+    for cmd in [
+        "00A4040C0F7378312E73682EC9E7BBE1B1A3D5CF",
+        "00A4040C06D15600000500",
+    ] {
+        sim.transmit(&apdu::parse_hex(cmd).unwrap()).unwrap();
+    }
+    let run = |psam: &mut Psam, sim: &mut SimTransport, text: &str| {
+        let t = Op::parse(text).unwrap().run(psam, sim).unwrap();
+        apdu::hex_compact(t.response())
+    };
+    assert_eq!(run(&mut psam, &mut sim, "df-ext-auth DF01 84"), "9000");
+    assert_eq!(
+        run(&mut psam, &mut sim, "df-secure DF01 04DC013C 290133 tamper"),
+        "6988"
+    );
+    assert_eq!(
+        run(&mut psam, &mut sim, "df-secure DF01 04DC013C 290133"),
+        "9000"
+    );
+    // DF02's 84 (UK2DF02) is another key than DF01's: a wrong cryptogram in DF01.
+    assert_eq!(run(&mut psam, &mut sim, "df-ext-auth DF02 84"), "63C2");
+    // No DF05 keys: an error before anything is sent.
+    let e = Op::parse("df-ext-auth DF05 83")
+        .unwrap()
+        .run(&mut psam, &mut sim)
+        .unwrap_err();
+    assert!(e.to_string().contains("DF05"), "{e}");
+    for bad in [
+        "df-ext-auth 83",
+        "df-ext-auth EF01 83",
+        "df-ext-auth DF1 83",
+        "df-secure DF01",
+    ] {
+        assert!(Op::parse(bad).is_err(), "{bad}");
+    }
+    // A keys file names a sub-application by its FID.
+    let keys = Keys::parse(
+        "cipher = \"sm4\"\n[[key]]\napp = \"DF07\"\nid = 0x86\nvalue = \"00112233445566778899AABBCCDDEEFF\"\n",
+    );
+    assert!(keys.is_ok(), "{keys:?}");
+    assert!(
+        Keys::parse("cipher = \"sm4\"\n[[key]]\napp = \"EF07\"\nid = 0x86\nvalue = \"00\"\n")
+            .is_err()
+    );
+}
+
 /// vectors/keys/gen3.toml, the keys for the gen3 card in a reader, are the profile's keys.
 #[test]
 fn the_shipped_keys_file_matches_the_gen3_profile() {

@@ -150,6 +150,18 @@ impl Card {
         Ok(id)
     }
 
+    /// The DF holding the EF a command addresses, without changing the selection; the
+    /// current DF when the command names no EF that exists (its own checks answer that).
+    pub(super) fn file_df(&self, file: FileRef) -> NodeId {
+        let current = self.volatile.current_df;
+        let fs = &self.persistent.fs;
+        let ef = match file {
+            FileRef::Current => self.volatile.current_ef,
+            FileRef::Sfi(sfi) => fs.ef_by_sfi(current, sfi),
+        };
+        ef.and_then(|id| fs.ef(id)).map_or(current, |ef| ef.parent)
+    }
+
     fn ef_mut(&mut self, id: NodeId) -> ApduResult<&mut Ef> {
         self.persistent.fs.ef_mut(id).ok_or(StatusWord::NoCurrentEf)
     }

@@ -232,7 +232,7 @@ impl Card {
                 data,
                 sm,
             } => {
-                self.check_secure_messaging(sm, data)?;
+                self.check_secure_messaging(sm, file, data)?;
                 self.update_binary(file, offset, data)
             }
             Command::ReadRecord { file, p1, mode } => self.read_record(file, p1, mode),
@@ -243,7 +243,7 @@ impl Card {
                 data,
                 sm,
             } => {
-                self.check_secure_messaging(sm, data)?;
+                self.check_secure_messaging(sm, file, data)?;
                 self.update_record(file, p1, mode, data)
             }
             Command::AppendRecord { file, data } => self.append_record(file, data),

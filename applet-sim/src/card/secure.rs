@@ -9,11 +9,11 @@ use subtle::ConstantTimeEq;
 
 use super::Card;
 use super::durable::Datum;
-use crate::command::SecureMessaging;
+use crate::command::{FileRef, SecureMessaging};
 use crate::crypto;
 use crate::model::WritePoint;
 use crate::model::behaviour::MacFailure;
-use crate::model::keys::ssse::STK;
+use crate::model::keys::{df, ssse::STK};
 
 impl Card {
     /// Checks an SSC-style MAC (§6.3) on a class-84/04 command: the session key of card key
@@ -30,6 +30,17 @@ impl Card {
         mac: &[u8; 4],
     ) -> ApduResult<Vec<u8>> {
         let index = self.key_index(key_id, None)?;
+        self.check_ssc_mac_of(index, header, data, mac)
+    }
+
+    /// [`Card::check_ssc_mac`] with the key by its number in the card's key table.
+    fn check_ssc_mac_of(
+        &mut self,
+        index: usize,
+        header: [u8; 4],
+        data: &[u8],
+        mac: &[u8; 4],
+    ) -> ApduResult<Vec<u8>> {
         // §9.9 `mac_failure = "key-try"`: the MAC key counts like an authentication key
         // (docs/SECURITY.md §1): locked answers 6983 before the challenge is used; the try is
         // spent, durably, before the comparison and given back on a match.
@@ -85,19 +96,27 @@ impl Card {
         self.commit(point, Datum::Key(index))
     }
 
-    /// Secure messaging of a CLA 04 write (§4.1, §6.3): the MAC under the STK (02) session
-    /// key from the current challenge, checked before the command itself.
+    /// Secure messaging of a CLA 04 write (§4.1, §6.3): the MAC under the session key of the
+    /// STK of the file's DF from the current challenge, checked before the command itself
+    /// (which still needs the file's update condition). In a sub-application that holds its
+    /// own STKDFxx (82, §6.7) that key, else the STK (02) the DF sees: a DF's STK never MACs a
+    /// write to another DF's file, the SSSE's never one to a DF that has its own.
     pub(super) fn check_secure_messaging(
         &mut self,
         sm: Option<SecureMessaging>,
+        file: FileRef,
         data: &[u8],
     ) -> ApduResult<()> {
-        match sm {
-            None => Ok(()),
-            Some(sm) => self
-                .check_ssc_mac(STK, sm.header, data, &sm.mac)
-                .map(|_| ()),
-        }
+        let Some(sm) = sm else {
+            return Ok(());
+        };
+        let df = self.file_df(file);
+        let index = self
+            .key_at(df, df::STK, None)
+            .or_else(|| self.key_at(df, STK, None))
+            .ok_or(StatusWord::ReferenceNotFound)?;
+        self.check_ssc_mac_of(index, sm.header, data, &sm.mac)
+            .map(|_| ())
     }
 
     /// Checks a PBOC MAC over `header ‖ Lc ‖ data` with key `key_id` and the current

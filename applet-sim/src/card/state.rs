@@ -9,6 +9,7 @@ use apdu::{ApduResult, StatusWord};
 use super::Card;
 use crate::fs::{FileSystem, MF, NodeId};
 pub(super) use crate::model::AppBlock;
+use crate::model::keys;
 use crate::model::{AppKind, Granted, KeySet, PinObject, Unblock};
 
 /// A PIN object and the DF it belongs to (it applies in that DF and below).
@@ -254,13 +255,19 @@ impl Card {
     }
 
     /// The key with this id (and version) that `df` sees: of the keys declared in `df` or
-    /// above, the one declared nearest to `df` (key ids are scoped to the DF that owns them).
+    /// above, the one declared nearest to `df` (key ids are scoped to the DF that owns them);
+    /// a DF-specific id (b8 set, docs/CARD.md §6.7) only among the keys of `df` itself.
     pub(super) fn key_at(&self, df: NodeId, id: u8, version: Option<u8>) -> Option<usize> {
         let fs = &self.persistent.fs;
+        let specific = keys::df_specific(id);
         let mut best: Option<(usize, NodeId)> = None;
         for (i, k) in self.persistent.keys.iter().enumerate() {
-            let matches =
-                k.id == id && version.is_none_or(|v| v == k.version) && fs.is_within(df, k.owner);
+            let in_scope = if specific {
+                k.owner == df
+            } else {
+                fs.is_within(df, k.owner)
+            };
+            let matches = k.id == id && version.is_none_or(|v| v == k.version) && in_scope;
             // A later match replaces the best only when it is declared deeper.
             if matches
                 && best.is_none_or(|(_, owner)| owner != k.owner && fs.is_within(k.owner, owner))

@@ -1,7 +1,8 @@
 //! Card key identifiers (docs/CARD.md §6.7): the id a command names in P2 of EXTERNAL
 //! AUTHENTICATE or that a secured command's MAC is computed with. Ids are scoped to the DF
 //! that holds the key; the same number means different keys in the SSSE and in the financial
-//! application.
+//! application. An id with b8 set is DF-specific (Part 5 Table 14, docs/CARD.md §4.1): it
+//! names a key of the current DF only, never one of a DF above.
 
 use super::kinds::AppKind;
 
@@ -47,6 +48,22 @@ pub mod ssse {
     pub const RK: KeyId = 0x0A;
 }
 
+/// Whether `id` names DF-specific reference data (Part 5 Table 14: b8 = 1; docs/CARD.md
+/// §6.7): a key of the DF itself, not inherited from the DFs above it.
+#[must_use]
+pub const fn df_specific(id: KeyId) -> bool {
+    id & 0x80 != 0
+}
+
+/// The DF-specific keys of the SSSE's sub-applications DF01-DF07 (docs/CARD.md §6.7):
+/// each DF's STK has id 82; its UKn and RKn ids 83-8E are in the profile (docs/CARD.md §3.5).
+pub mod df {
+    use super::KeyId;
+
+    /// STKDFxx: the DF's own secure-messaging key (CLA 04 writes, §6.3).
+    pub const STK: KeyId = 0x82;
+}
+
 /// Keys of the financial (PBOC) application (§5.4).
 pub mod pboc {
     use super::KeyId;
@@ -72,5 +89,12 @@ mod tests {
         assert_eq!(usage(Some(AppKind::Pboc), 0x00), Usage::External);
         assert_eq!(usage(Some(AppKind::Ssse), ssse::RK), Usage::External);
         assert_eq!(usage(Some(AppKind::Pboc), pboc::DAMK), Usage::External);
+        assert_eq!(usage(Some(AppKind::Ssse), df::STK), Usage::External);
+    }
+
+    #[test]
+    fn b8_makes_an_id_df_specific() {
+        assert!(df_specific(df::STK) && df_specific(0x80) && df_specific(0x8E));
+        assert!(!df_specific(ssse::STK) && !df_specific(ssse::RK) && !df_specific(0x7F));
     }
 }

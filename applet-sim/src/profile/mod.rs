@@ -239,6 +239,12 @@ impl Profile {
         kind_in(&self.dfs, label)
     }
 
+    /// The FID of the DF labelled `label`, if it has one.
+    #[must_use]
+    pub fn fid_of_df(&self, label: &str) -> Option<u16> {
+        self.dfs.iter().find(|d| d.id == label).and_then(|d| d.fid)
+    }
+
     /// The card's file tree: the MF, then the DFs and EFs in declaration order (parents are
     /// declared before their children, which validation ensures); and the node of each DF
     /// by its label, for what the profile places in a DF (PINs, keys).

@@ -4,7 +4,7 @@
 //! ([`super::ssse`]).
 
 use super::rules::{self, an_text, bcd_date, cn_digits, region_code, unwritten};
-use super::spec::{DEGREE, EfSpec, Format, Item, Kind};
+use super::spec::{EfSpec, Format, Item, Kind};
 use super::{Collector, Finding};
 
 /// The clause of the record format.
@@ -177,13 +177,13 @@ pub(super) fn format_problems(item: &Item, value: &[u8]) -> Vec<String> {
             .err()
             .into_iter()
             .collect(),
-        Kind::Degree => degree(value),
+        Kind::Nested(items) => nested(value, items),
     }
 }
 
-/// A degree (DF01 EF15 tag 40): simple TLVs `57` (an 3), `58` (cn 3), `59` (an 0x28); a
-/// value of `00`s or `FF`s is an unused slot.
-fn degree(value: &[u8]) -> Vec<String> {
+/// A B-TLV (DF01 EF15 tag 40, a degree: `57` an 3, `58` cn 3, `59` an 0x28; the B-TLVs of
+/// DF02 and DF03): simple TLVs of `items`; a value of `00`s or `FF`s is an unused slot.
+fn nested(value: &[u8], items: &[Item]) -> Vec<String> {
     if value.iter().all(|b| *b == 0) || unwritten(value) {
         return Vec::new();
     }
@@ -196,8 +196,14 @@ fn degree(value: &[u8]) -> Vec<String> {
             ));
             break;
         };
-        match DEGREE.iter().find(|i| i.tag == *tag) {
-            None => problems.push(format!("inner tag {tag:02X} is not 57, 58 or 59")),
+        match items.iter().find(|i| i.tag == *tag) {
+            None => {
+                let tags: Vec<String> = items.iter().map(|i| format!("{:02X}", i.tag)).collect();
+                problems.push(format!(
+                    "inner tag {tag:02X} is not one of {}",
+                    tags.join(", ")
+                ));
+            }
             Some(i) if inner.len() != usize::from(i.len) => problems.push(format!(
                 "inner tag {tag:02X} ({}): length {len}, the specification's is {}",
                 i.name, i.len

@@ -43,7 +43,7 @@
 //! };
 //! let report = check_card(&mut card, Some(&mut psam), &options)?;
 //! assert!(report.passed(), "{:?}", report.findings);
-//! assert_eq!(report.items_checked, 40);
+//! assert_eq!(report.items_checked, 91);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -1,6 +1,6 @@
 //! The specification's tables the checks apply (docs/CARD.md §3.4, §3.5): each EF's items
 //! with their tags, formats and lengths, the sub-applications and their AIDs, the record
-//! shapes documented for DF02-DF07. Data only; [`super::rules`] holds the rules.
+//! fixed-size records of DF02 and DF04. Data only; [`super::rules`] holds the rules.
 
 /// How an item's value is coded (docs/CARD.md §3.4, "Record format").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub(super) enum Format {
 }
 
 /// What an item holds, for the rules beyond its format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub(super) enum Kind {
     /// Nothing beyond the format.
     Plain,
@@ -22,8 +22,9 @@ pub(super) enum Kind {
     Date,
     /// A region code, 6 digits in BCD (GB/T 2260).
     Region,
-    /// The B-TLV of a degree (DF01 EF15 tag 40): 57 an 3, 58 cn 3, 59 an 0x28.
-    Degree,
+    /// A B-TLV of simple TLVs from this table (DF01 EF15 tag 40 a degree: 57 an 3, 58 cn 3,
+    /// 59 an 0x28; DF02 EF05 43 and 44, DF02 EF15 99, DF03 EF06 4A, DF03 EF19 79).
+    Nested(&'static [Item]),
 }
 
 /// One item of an EF's table.
@@ -60,7 +61,7 @@ const fn unwritten(mut item: Item) -> Item {
 }
 
 use Format::{An, B, Cn};
-use Kind::{Date, Degree, Plain, Region};
+use Kind::{Date, Nested, Plain, Region};
 
 /// An EF of record TLVs and its items.
 #[derive(Clone, Copy, Debug)]
@@ -178,7 +179,7 @@ pub(super) const DF01: [EfSpec; 7] = [
         0x15,
         &[
             item(0x2A, "education", Cn, 1, Plain),
-            item(0x40, "degree", B, 0x34, Degree),
+            item(0x40, "degree", B, 0x34, Nested(&DEGREE)),
         ],
     ),
 ];
@@ -213,7 +214,7 @@ pub(super) const SUB_APPLICATIONS: [(&str, u8); 5] = [
 pub(super) const RID: [u8; 5] = [0xD1, 0x56, 0x00, 0x00, 0x05];
 
 /// The EFs of DF02-DF07 whose records are fixed-size, not TLVs, and their record size
-/// (docs/CARD.md §3.5, "Known shapes").
+/// (V2.0 Table 9, docs/CARD.md §3.5).
 pub(super) const FIXED_RECORDS: [(&str, u8, usize); 4] = [
     ("DF02", 0x07, 0x55),
     ("DF02", 0x16, 0x12),
@@ -221,16 +222,302 @@ pub(super) const FIXED_RECORDS: [(&str, u8, usize); 4] = [
     ("DF04", 0x15, 3),
 ];
 
-/// The tag ranges of DF02, DF03, DF04 and DF07's items (docs/CARD.md §3.5).
-pub(super) const SUB_APPLICATION_TAGS: [(u8, u8); 8] = [
-    (0x41, 0x4F),
-    (0x55, 0x56),
-    (0x5A, 0x5E),
-    (0x60, 0x79),
-    (0x7A, 0x7F),
-    (0x80, 0x93),
-    (0x96, 0x99),
-    (0xF0, 0xF9),
+/// The record EFs of DF02, DF03, DF04 and DF07 and their items (V2.0 Table 9 pp. 10-14,
+/// docs/CARD.md §3.5.1): DF label and table.
+pub(super) const SUB_APPLICATION_EFS: [(&str, EfSpec); 17] = [
+    (
+        "DF02",
+        sub(
+            0x05,
+            &[
+                item(0x42, "technical title code", An, 3, Plain),
+                item(0x41, "technical title level", An, 3, Plain),
+                item(
+                    0x43,
+                    "vocational qualification",
+                    B,
+                    0x6C,
+                    Nested(&QUALIFICATION),
+                ),
+                item(
+                    0x44,
+                    "professional qualification",
+                    B,
+                    0x65,
+                    Nested(&PROFESSIONAL),
+                ),
+            ],
+        ),
+    ),
+    (
+        "DF02",
+        sub(
+            0x06,
+            &[
+                item(0x4C, "employment registration date", Cn, 4, Date),
+                item(0x4B, "employment registration type", An, 5, Plain),
+                item(0x4D, "employment registration region", Cn, 3, Region),
+                unwritten(item(0x60, "unemployment registration date", Cn, 4, Date)),
+                item(0x4F, "unemployment registration type", An, 6, Plain),
+                item(0x50, "unemployment registration region", Cn, 3, Region),
+                item(0x3A, "current occupation", An, 7, Plain),
+            ],
+        ),
+    ),
+    (
+        "DF02",
+        sub(
+            0x09,
+            &[
+                item(0x55, "employment certificate number", An, 0x10, Plain),
+                item(0x56, "certificate issuer", An, 0x46, Plain),
+                item(0x96, "certificate date", Cn, 4, Date),
+                item(0x97, "certificate region", Cn, 3, Region),
+            ],
+        ),
+    ),
+    (
+        "DF02",
+        sub(
+            0x15,
+            &[
+                item(0x99, "employment assistance", B, 0x10, Nested(&ASSISTANCE)),
+                unwritten(item(0x0F, "assistance end date", Cn, 4, Date)),
+                unwritten(item(0x1F, "assistance end region", Cn, 3, Region)),
+            ],
+        ),
+    ),
+    (
+        "DF03",
+        sub(
+            0x05,
+            &[
+                item(0x61, "unemployment insurance region", Cn, 3, Region),
+                unwritten(item(0x60, "unemployment registration date", Cn, 4, Date)),
+                unwritten(item(0x98, "last benefit claim date", Cn, 4, Date)),
+                unwritten(item(0x62, "benefit report date", Cn, 4, Date)),
+                item(0x63, "contribution years", An, 3, Plain),
+                item(0x64, "effective contribution years", An, 3, Plain),
+                item(0x65, "benefit months due", An, 3, Plain),
+                item(0x66, "benefit months received", An, 3, Plain),
+            ],
+        ),
+    ),
+    (
+        "DF03",
+        sub(
+            0x06,
+            &[
+                item(0x45, "work ability appraisal number", An, 0x14, Plain),
+                item(0x46, "appraisal matter", An, 2, Plain),
+                item(0x47, "disability grade", An, 2, Plain),
+                item(0x48, "self-care grade", An, 1, Plain),
+                item(0x49, "appraisal conclusion", An, 1, Plain),
+                item(0x67, "appraisal date", Cn, 4, Date),
+                item(0x6B, "appraisal body", An, 0x3C, Plain),
+                item(0x4A, "confirmation", B, 0x61, Nested(&CONFIRMATION)),
+            ],
+        ),
+    ),
+    (
+        "DF03",
+        sub(
+            0x07,
+            &[
+                item(0x70, "pension insurance type", An, 3, Plain),
+                item(0x71, "pension insurance region", Cn, 3, Region),
+                unwritten(item(0x6E, "pension account date", Cn, 4, Date)),
+                unwritten(item(0x6C, "retirement date", Cn, 4, Date)),
+                unwritten(item(0x6F, "benefit start date", Cn, 4, Date)),
+                unwritten(item(0x73, "pension update date", Cn, 4, Date)),
+            ],
+        ),
+    ),
+    (
+        "DF03",
+        sub(
+            0x15,
+            &[
+                item(0x7A, "injury insurance region", Cn, 3, Region),
+                unwritten(item(0x7B, "injury benefit start date", Cn, 4, Date)),
+                unwritten(item(0x7C, "injury update date", Cn, 4, Date)),
+            ],
+        ),
+    ),
+    (
+        "DF03",
+        sub(
+            0x16,
+            &[
+                item(0x51, "maternity insurance region", Cn, 3, Region),
+                item(0x5F, "unemployed spouse flag", An, 1, Plain),
+            ],
+        ),
+    ),
+    (
+        "DF03",
+        sub(
+            0x17,
+            &[
+                item(0x3B, "injury recognition number", An, 0x14, Plain),
+                item(0x3C, "employer", An, 0x46, Plain),
+                item(0x3D, "recognition conclusion", An, 1, Plain),
+                item(0x3E, "recognition date", Cn, 4, Date),
+                item(0x3F, "recognition body", An, 0x3C, Plain),
+            ],
+        ),
+    ),
+    (
+        "DF03",
+        sub(
+            0x18,
+            &[
+                item(0x74, "dependant insurance type", An, 3, Plain),
+                item(0x75, "dependant insurance region", Cn, 3, Region),
+                item(0x76, "dependency relation", Cn, 1, Plain),
+                item(0x77, "dependant benefit start date", Cn, 4, Date),
+                item(0x78, "dependant update date", Cn, 4, Date),
+            ],
+        ),
+    ),
+    (
+        "DF03",
+        sub(
+            0x19,
+            &[item(
+                0x79,
+                "insurance certificate",
+                B,
+                0x27,
+                Nested(&CERTIFICATE),
+            )],
+        ),
+    ),
+    (
+        "DF04",
+        sub(
+            0x05,
+            &[
+                item(0x81, "medical insurance type", An, 8, Plain),
+                item(0x84, "medical insurance region", Cn, 3, Region),
+                item(0x87, "health record number", An, 0x11, Plain),
+                item(0x8C, "insured category", Cn, 1, Plain),
+                unwritten(item(0x80, "medical account date", Cn, 4, Date)),
+                item(0x8B, "medical account number", An, 0x1D, Plain),
+                item(0x8A, "medical certificate number", An, 0x0F, Plain),
+                item(0x83, "designated institution 1", An, 9, Plain),
+                item(0x86, "designated institution 2", An, 9, Plain),
+                item(0x89, "designated institution 3", An, 9, Plain),
+                item(0x7D, "injury institution 1", An, 9, Plain),
+                item(0x7E, "injury institution 2", An, 9, Plain),
+                item(0x7F, "injury institution 3", An, 9, Plain),
+                item(0x8D, "maternity institution 1", An, 9, Plain),
+                item(0x8E, "maternity institution 2", An, 9, Plain),
+                item(0x8F, "card use mode", An, 1, Plain),
+            ],
+        ),
+    ),
+    (
+        "DF04",
+        sub(
+            0x06,
+            &[
+                item(0x90, "offline settlement allowed", An, 1, Plain),
+                item(0x92, "offline settlement total", Cn, 4, Plain),
+                item(0x93, "offline settlement count", An, 2, Plain),
+            ],
+        ),
+    ),
+    (
+        "DF07",
+        sub(
+            0x05,
+            &[
+                item(0xF0, "honour title code", An, 2, Plain),
+                item(0xF1, "honour title level", An, 1, Plain),
+                item(0xF2, "honour title date", Cn, 4, Date),
+                item(0xF3, "medal code", An, 3, Plain),
+                item(0xF4, "medal date", Cn, 4, Date),
+            ],
+        ),
+    ),
+    (
+        "DF07",
+        sub(
+            0x06,
+            &[
+                item(0xF5, "expert category", An, 3, Plain),
+                item(0xF6, "approval date", Cn, 4, Date),
+                item(0xF7, "approving body", An, 0x46, Plain),
+            ],
+        ),
+    ),
+    (
+        "DF07",
+        sub(
+            0x07,
+            &[
+                item(0xF8, "transfer approval date", Cn, 4, Date),
+                item(0xF9, "placement", An, 1, Plain),
+            ],
+        ),
+    ),
+];
+
+/// The clause of DF02-DF07's items.
+pub(super) const SUB_CLAUSE: &str = "docs/CARD.md §3.5.1";
+
+const fn sub(sfi: u8, items: &'static [Item]) -> EfSpec {
+    EfSpec {
+        sfi,
+        items,
+        by_number: false,
+        clause: SUB_CLAUSE,
+    }
+}
+
+/// DF02 EF05 tag 43, a vocational qualification (工人技术等级).
+const QUALIFICATION: [Item; 5] = [
+    item(0x5A, "qualification code", An, 7, Plain),
+    item(0x5B, "qualification grade", An, 1, Plain),
+    item(0x5C, "certifying body", An, 0x46, Plain),
+    item(0x5D, "certificate date", Cn, 4, Date),
+    item(0x5E, "certificate number", An, 0x10, Plain),
+];
+
+/// DF02 EF05 tag 44, a professional qualification (专业技术人员).
+const PROFESSIONAL: [Item; 4] = [
+    item(0x33, "qualification code", An, 3, Plain),
+    item(0x34, "registering body", An, 0x46, Plain),
+    item(0x35, "registration date", Cn, 4, Date),
+    item(0x36, "certificate number", An, 0x10, Plain),
+];
+
+/// DF02 EF15 tag 99, an employment-assistance recognition.
+const ASSISTANCE: [Item; 3] = [
+    item(0x10, "assistance type", An, 3, Plain),
+    item(0x11, "recognition date", Cn, 4, Date),
+    item(0x12, "recognition region", Cn, 3, Region),
+];
+
+/// DF03 EF06 tag 4A, an applied confirmation.
+const CONFIRMATION: [Item; 5] = [
+    item(0x13, "matter code", An, 2, Plain),
+    item(0x14, "conclusion", An, 1, Plain),
+    item(0x15, "aid item", An, 0x14, Plain),
+    item(0x16, "application date", Cn, 4, Date),
+    item(0x17, "confirming body", An, 0x3C, Plain),
+];
+
+/// DF03 EF19 tag 79, an insurance certificate (参保凭证).
+const CERTIFICATE: [Item; 7] = [
+    item(0x18, "insurance type", An, 3, Plain),
+    item(0x19, "insurance region", Cn, 3, Region),
+    item(0x1A, "local start date", Cn, 4, Date),
+    unwritten(item(0x1B, "local end date", Cn, 4, Date)),
+    item(0x1C, "amount paid", Cn, 4, Plain),
+    item(0x1D, "months paid", An, 3, Plain),
+    item(0x1E, "issue date", Cn, 4, Date),
 ];
 
 /// The UnionPay applications looked for beside the SSSE: debit, credit, quasi-credit

@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::Mutex;
 
 use applet_sim::Profile;
+use applet_sim::model::keys::df_specific;
 use applet_sim::model::{AppKind, CipherSuite, PinEncoding, Protocol, Structure, Unblock};
 use applet_sim::profile::{EfDef, KeyDef, PinDef};
 
@@ -30,6 +31,9 @@ pub enum Feature {
     Pki,
     /// Keys of the financial application (`bank-keys`: DAMK, DPUK, DPRK, docs/CARD.md §5.4).
     BankKeys,
+    /// The sub-applications' own keys (`df-keys`: DF-specific keys, ids 82-8F, in a DF
+    /// below the SSSE, docs/CARD.md §6.7).
+    SubKeys,
     /// SM4 keys (`sm4`, a third-generation card).
     Sm4,
     /// DES/3DES keys (`des`, a second-generation card).
@@ -42,11 +46,12 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature and its name in `needs` lines.
-    pub const ALL: [(&'static str, Self); 8] = [
+    pub const ALL: [(&'static str, Self); 9] = [
         ("ssse", Self::Ssse),
         ("bank", Self::Bank),
         ("bank-keys", Self::BankKeys),
         ("pki", Self::Pki),
+        ("df-keys", Self::SubKeys),
         ("sm4", Self::Sm4),
         ("des", Self::Des),
         ("t0", Self::T0),
@@ -135,6 +140,12 @@ impl Declaration {
                     .keys
                     .iter()
                     .any(|k| labels.contains(&k.parent.as_str()))
+            }),
+            Feature::SubKeys => self.root(Role::Ssse).is_ok_and(|ssse| {
+                let below = self.subtree_of(ssse);
+                self.profile.keys.iter().any(|k| {
+                    df_specific(k.id) && k.parent != ssse && below.contains(&k.parent.as_str())
+                })
             }),
             Feature::Sm4 => self.profile.cipher == CipherSuite::Sm4,
             Feature::Des => self.profile.cipher == CipherSuite::Des3,

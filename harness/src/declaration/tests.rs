@@ -144,7 +144,7 @@ fn features_of_the_built_in_cards() {
 fn paths_states_and_bounds() {
     let d = gen3();
     // Each DF of a path is the one of that identifier, not any DF below.
-    assert_eq!(hex(&d, "rec.ssse.DF04.EF05.1"), "8003320100");
+    assert_eq!(hex(&d, "rec.ssse.DF04.EF05.1"), "81083331300000000000");
     assert_eq!(d.to_string(), "builtin:gen3");
     // A reference of 64 characters is read; one more is refused.
     let long = "bin.ssse.DF01.DF01.DF01.DF01.DF01.DF01.DF01.DF01.DF01.EF08.00.10";

@@ -98,6 +98,30 @@ struct Pin {
 struct Key {
     path: Vec<Vec<u8>>,
     id: u8,
+    /// The sub-application's FID for a DF-specific key (80–8F, docs/CARD.md §6.7.1).
+    df: Option<u16>,
+}
+
+impl Key {
+    /// EXTERNAL AUTHENTICATE with this key through the PSAM (`tamper`: a wrong cryptogram).
+    fn ext_auth(&self, tamper: bool) -> Action {
+        let tail = if tamper { " tamper" } else { "" };
+        let (text, operation) = match self.df {
+            Some(df) => (
+                format!("df-ext-auth {df:04X} {:02X}{tail}", self.id),
+                Operation::SubExternalAuthenticate(df, self.id),
+            ),
+            None => (
+                format!("ext-auth {:02X}{tail}", self.id),
+                Operation::ExternalAuthenticate(ExtAuth::key(self.id)),
+            ),
+        };
+        Action::Psam(Op {
+            text,
+            operation,
+            tamper,
+        })
+    }
 }
 
 /// An EF of the declaration.
@@ -243,7 +267,14 @@ impl Palette {
             .map(|k| Key {
                 path: path(&k.parent),
                 id: k.id,
+                df: (k.id & 0x80 != 0)
+                    .then(|| profile.dfs.iter().find(|d| d.id == k.parent))
+                    .flatten()
+                    .and_then(|d| d.fid)
+                    .filter(|fid| fid >> 8 == 0xDF),
             })
+            // A DF-specific key of a DF the PSAM cannot name (`df-ext-auth DFxx`) is left out.
+            .filter(|k| k.id & 0x80 == 0 || k.df.is_some())
             .collect();
         let irk = profile
             .keys
@@ -414,17 +445,7 @@ impl Palette {
             return vec![Action::Reset];
         };
         let mut unit: Unit = k.path.iter().cloned().map(Action::Apdu).collect();
-        let op = |tamper: bool| {
-            Action::Psam(Op {
-                text: format!(
-                    "ext-auth {:02X}{}",
-                    k.id,
-                    if tamper { " tamper" } else { "" }
-                ),
-                operation: Operation::ExternalAuthenticate(ExtAuth::key(k.id)),
-                tamper,
-            })
-        };
+        let op = |tamper: bool| k.ext_auth(tamper);
         match rng.below(5) {
             0 | 1 => unit.push(op(false)),
             2 => {
@@ -458,22 +479,30 @@ impl Palette {
         if rng.chance(70) {
             unit.push(Action::Apdu(vec![0x00, 0xA4, 0x02, 0x0C, 0x02, 0xEF, 0x99]));
         }
-        if self.writes && rng.chance(40) {
-            // UPDATE RECORD EF05 by SFI under a zero MAC: 6988 with a challenge, 6984 without.
+        let stk = self.keys.iter().find(|k| k.id == 0x02 && k.df.is_none());
+        if let Some(stk) = stk.filter(|_| self.writes && rng.chance(40)) {
+            // In the STK's application: UPDATE RECORD EF05 by SFI under a zero MAC (6988 with
+            // a challenge, 6984 without), then a wrong and a right cryptogram of the STK,
+            // whose tries show whether the MAC failure cost one.
+            let mut unit: Unit = stk.path.iter().cloned().map(Action::Apdu).collect();
+            unit.push(Action::Apdu(vec![0x00, 0x84, 0x00, 0x00, 0x08]));
+            if rng.chance(50) {
+                unit.push(Action::Apdu(vec![0x00, 0xA4, 0x02, 0x0C, 0x02, 0xEF, 0x99]));
+            }
             let mut c = vec![
                 0x04, 0xDC, 0x05, 0x2C, 0x0A, 0x05, 0x04, 0x20, 0x25, 0x01, 0x01,
             ];
             c.extend([0u8; 4]);
             unit.push(Action::Apdu(c));
-        } else {
+            unit.push(stk.ext_auth(true));
+            unit.push(stk.ext_auth(false));
+            return unit;
+        }
+        {
             let mut c = vec![0x00, 0x82, 0x00, k.id, 0x10];
             c.extend([0u8; 16]);
             unit.push(Action::Apdu(c));
-            unit.push(Action::Psam(Op {
-                text: format!("ext-auth {:02X}", k.id),
-                operation: Operation::ExternalAuthenticate(ExtAuth::key(k.id)),
-                tamper: false,
-            }));
+            unit.push(k.ext_auth(false));
         }
         unit
     }
@@ -500,11 +529,7 @@ impl Palette {
         if rng.chance(50)
             && let Some(k) = self.keys.iter().find(|k| k.id == 0x04 && k.path == f.path)
         {
-            unit.push(Action::Psam(Op {
-                text: format!("ext-auth {:02X}", k.id),
-                operation: Operation::ExternalAuthenticate(ExtAuth::key(k.id)),
-                tamper: false,
-            }));
+            unit.push(k.ext_auth(false));
         }
         unit.push(Action::Apdu(select_fid(f.fid)));
         let n = 1 + rng.below(8);

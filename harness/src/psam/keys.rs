@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use applet_sim::Profile;
 use applet_sim::crypto::{DiversifyError, Factors};
+use applet_sim::model::keys::df_specific;
 use applet_sim::model::{AppKind, CipherSuite, UnknownName};
 use serde::Deserialize;
 
@@ -17,15 +18,19 @@ pub enum App {
     Ssse,
     /// The financial application (PBOC conventions, 3DES).
     Pboc,
+    /// A sub-application of the SSSE by its FID (`DF01`): its DF-specific keys (ids with b8
+    /// set, docs/CARD.md §6.7), SSC conventions and the card's cipher suite.
+    Sub(u16),
 }
 
 impl std::fmt::Display for App {
     /// `SSSE`, `financial application`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Ssse => "SSSE",
-            Self::Pboc => "financial application",
-        })
+        match self {
+            Self::Ssse => f.write_str("SSSE"),
+            Self::Pboc => f.write_str("financial application"),
+            Self::Sub(fid) => write!(f, "{fid:04X}"),
+        }
     }
 }
 
@@ -34,7 +39,7 @@ impl App {
     #[must_use]
     pub fn kind(self) -> AppKind {
         match self {
-            Self::Ssse => AppKind::Ssse,
+            Self::Ssse | Self::Sub(_) => AppKind::Ssse,
             Self::Pboc => AppKind::Pboc,
         }
     }
@@ -105,7 +110,7 @@ pub enum KeysFileError {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyProblem {
     /// An unknown application.
-    #[error("app: expected \"ssse\" or \"pboc\", found {0:?}")]
+    #[error("app: expected \"ssse\", \"pboc\" or a sub-application's FID (\"DF01\"), found {0:?}")]
     App(String),
     /// A key value that is not hex.
     #[error("{0}")]
@@ -136,13 +141,20 @@ struct KeyToml {
     diversify: Vec<String>,
 }
 
+/// A sub-application's FID as keys files write it (`DF01`, docs/CARD.md §3.1).
+fn sub_application(word: &str) -> Option<App> {
+    let hex = word.strip_prefix("DF").filter(|h| h.len() == 2)?;
+    let number = u8::from_str_radix(hex, 16).ok()?;
+    Some(App::Sub(0xDF00 | u16::from(number)))
+}
+
 impl KeyToml {
     /// The entry's application and key.
     fn resolve(&self) -> Result<(App, KeySource), KeyProblem> {
         let app = match self.app.as_str() {
             "ssse" => App::Ssse,
             "pboc" => App::Pboc,
-            other => return Err(KeyProblem::App(other.to_owned())),
+            other => sub_application(other).ok_or_else(|| KeyProblem::App(other.to_owned()))?,
         };
         let hex = |s: &str| apdu::parse_hex(s).map_err(KeyProblem::Hex);
         let source = match (&self.value, &self.master) {
@@ -167,6 +179,8 @@ impl Keys {
             .iter()
             .filter_map(|k| {
                 let app = match profile.kind_of_df(&k.parent)? {
+                    // A DF-specific key of a DF below the SSSE (docs/CARD.md §6.7).
+                    AppKind::Ssse if df_specific(k.id) => App::Sub(profile.fid_of_df(&k.parent)?),
                     AppKind::Ssse => App::Ssse,
                     AppKind::Pboc => App::Pboc,
                     AppKind::Pki => return None,

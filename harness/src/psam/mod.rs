@@ -62,6 +62,8 @@ impl ExtAuth {
 pub struct Psam {
     ssse: Box<dyn Crypto>,
     pboc: BTreeMap<u8, Vec<u8>>,
+    /// The sub-applications' DF-specific keys (software keys, by the DF's FID).
+    subs: BTreeMap<u16, Software>,
     random: u64,
 }
 
@@ -198,10 +200,11 @@ impl Psam {
     /// [`PsamError::Diversify`] when a master key cannot be diversified.
     pub fn new(keys: &Keys, atr: &[u8]) -> Result<Self, PsamError> {
         let resolved = keys.resolve(atr).map_err(PsamError::Diversify)?;
-        let (ssse, pboc) = split(resolved);
+        let (ssse, pboc, subs) = split(resolved, keys.cipher());
         Ok(Self::with(
             Box::new(Software::new(keys.cipher(), ssse)),
             pboc,
+            subs,
         ))
     }
 
@@ -215,19 +218,89 @@ impl Psam {
         pboc: Option<&Keys>,
         atr: &[u8],
     ) -> Result<Self, PsamError> {
-        let pboc = match pboc {
-            Some(keys) => split(keys.resolve(atr).map_err(PsamError::Diversify)?).1,
-            None => BTreeMap::new(),
+        let (pboc, subs) = match pboc {
+            Some(keys) => {
+                let (_, pboc, subs) = split(
+                    keys.resolve(atr).map_err(PsamError::Diversify)?,
+                    keys.cipher(),
+                );
+                (pboc, subs)
+            }
+            None => (BTreeMap::new(), BTreeMap::new()),
         };
-        Ok(Self::with(ssse, pboc))
+        Ok(Self::with(ssse, pboc, subs))
     }
 
-    fn with(ssse: Box<dyn Crypto>, pboc: BTreeMap<u8, Vec<u8>>) -> Self {
+    fn with(
+        ssse: Box<dyn Crypto>,
+        pboc: BTreeMap<u8, Vec<u8>>,
+        subs: BTreeMap<u16, Software>,
+    ) -> Self {
         Self {
             ssse,
             pboc,
+            subs,
             random: 0x5053_414D_0000_0001,
         }
+    }
+
+    /// The software keys of sub-application `df` holding key `id` (docs/CARD.md §6.7).
+    fn sub_key(&mut self, df: u16, id: u8) -> Result<&mut Software, PsamError> {
+        self.subs
+            .get_mut(&df)
+            .filter(|c| c.holds(id))
+            .ok_or(PsamError::NoKey(App::Sub(df), id))
+    }
+
+    /// EXTERNAL AUTHENTICATE with the DF-specific key `id` of sub-application `df` (its UKn
+    /// or RKn, docs/CARD.md §3.3, §6.7), the DF selected: as
+    /// [`Psam::external_authenticate`], the cryptogram from the DF's key.
+    ///
+    /// # Errors
+    /// [`PsamError`] without the key or when the transport fails.
+    pub fn sub_external_authenticate(
+        &mut self,
+        t: &mut dyn Transport,
+        df: u16,
+        id: u8,
+        tamper: bool,
+    ) -> Result<Transcript, PsamError> {
+        self.sub_key(df, id)?;
+        let mut log = Transcript::default();
+        let original = step!(challenge(t, &mut log, 8)?);
+        let r = step!(challenge(t, &mut log, 8)?);
+        let original: [u8; 8] = original.try_into().map_err(|_| PsamError::ShortChallenge)?;
+        let mut auth = self.sub_key(df, id)?.auth(id, &r, &original)?;
+        if tamper {
+            auth[0] ^= 0x01;
+        }
+        let mut cmd = vec![0x00, 0x82, 0x00, id, 0x10];
+        cmd.extend_from_slice(&auth);
+        cmd.extend_from_slice(&original);
+        send(t, &mut log, cmd)?;
+        Ok(log)
+    }
+
+    /// A CLA 04 write to a file of sub-application `df` with the SSC MAC under the session
+    /// key of the DF's STKDFxx (82, docs/CARD.md §6.3, §6.7).
+    ///
+    /// # Errors
+    /// [`PsamError`] without the key or when the transport fails.
+    pub fn sub_secured(
+        &mut self,
+        t: &mut dyn Transport,
+        df: u16,
+        header: [u8; 4],
+        data: &[u8],
+        tamper: bool,
+    ) -> Result<Transcript, PsamError> {
+        let stk = applet_sim::model::keys::df::STK;
+        self.sub_key(df, stk)?;
+        let mut log = Transcript::default();
+        let r = step!(challenge(t, &mut log, 8)?);
+        let crypto = self.sub_key(df, stk)?;
+        crypto.session(stk, &r)?;
+        send_maced(t, log, header, data, |s| crypto.mac(s), tamper)
     }
 
     /// Where the SSSE's cryptograms come from ("software keys", the PSAM's name).
@@ -494,17 +567,37 @@ impl Psam {
     }
 }
 
-/// Resolved keys split into the SSSE's and the financial application's, by key id.
-fn split(resolved: keys::Resolved) -> (BTreeMap<u8, Vec<u8>>, BTreeMap<u8, Vec<u8>>) {
+/// Resolved keys split into the SSSE's, the financial application's (by key id) and each
+/// sub-application's (by its FID).
+fn split(resolved: keys::Resolved, cipher: CipherSuite) -> Split {
     let (mut ssse, mut pboc) = (BTreeMap::new(), BTreeMap::new());
+    let mut subs: BTreeMap<u16, BTreeMap<u8, Vec<u8>>> = BTreeMap::new();
     for ((app, id), value) in resolved {
         match app {
-            App::Ssse => ssse.insert(id, value),
-            App::Pboc => pboc.insert(id, value),
-        };
+            App::Ssse => {
+                ssse.insert(id, value);
+            }
+            App::Pboc => {
+                pboc.insert(id, value);
+            }
+            App::Sub(df) => {
+                subs.entry(df).or_default().insert(id, value);
+            }
+        }
     }
-    (ssse, pboc)
+    let subs = subs
+        .into_iter()
+        .map(|(df, keys)| (df, Software::new(cipher, keys)))
+        .collect();
+    (ssse, pboc, subs)
 }
+
+/// The SSSE's keys, the financial application's, and each sub-application's.
+type Split = (
+    BTreeMap<u8, Vec<u8>>,
+    BTreeMap<u8, Vec<u8>>,
+    BTreeMap<u16, Software>,
+);
 
 /// `header ‖ Lc ‖ data ‖ MAC`, the MAC computed by `mac` over `header ‖ Lc ‖ data` (Lc
 /// counting the MAC, §6.3).

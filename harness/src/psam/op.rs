@@ -18,6 +18,9 @@ pub enum OpError {
     /// `secure` data that is not hex.
     #[error("{0}")]
     Hex(apdu::HexError),
+    /// Not a sub-application's FID (`DF01`) where one is expected.
+    #[error("expected a sub-application's FID (DF01 ... DF07), found {0:?}")]
+    SubApplication(String),
     /// `secure` data shorter than a command header.
     #[error("secure: expected CLA INS P1 P2 and the data")]
     SecureHeader,
@@ -30,6 +33,15 @@ pub enum OpError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("expected a hex byte, found {0:?}")]
 pub struct HexByteError(pub String);
+
+/// A sub-application's FID as vectors write it: `DF01` … `DF0F` (docs/CARD.md §3.1).
+fn sub(word: &str) -> Result<u16, OpError> {
+    word.strip_prefix("DF")
+        .filter(|h| h.len() == 2)
+        .and_then(|h| u8::from_str_radix(h, 16).ok())
+        .map(|n| 0xDF00 | u16::from(n))
+        .ok_or_else(|| OpError::SubApplication(word.to_owned()))
+}
 
 /// One byte written as hex digits (`0A`), as vectors write key ids, references and lengths.
 ///
@@ -45,6 +57,12 @@ pub enum Operation {
     /// `ext-auth KEY [version VV] [one-challenge]`: EXTERNAL AUTHENTICATE with SSSE key KEY
     /// (hex), with the key version byte VV, from one challenge (§7.4) instead of two (§7.1).
     ExternalAuthenticate(ExtAuth),
+    /// `df-ext-auth DF KEY`: EXTERNAL AUTHENTICATE with the DF-specific key KEY of
+    /// sub-application DF (`DF01 83`, docs/CARD.md §6.7).
+    SubExternalAuthenticate(u16, u8),
+    /// `df-secure DF HEX`: a CLA 04 write to a file of sub-application DF, MAC'd under the
+    /// session key of its STKDFxx (82).
+    SubSecure(u16, [u8; 4], Vec<u8>),
     /// `int-auth`: INTERNAL AUTHENTICATE, the card's answer checked with the IRK.
     InternalAuthenticate,
     /// `pin-reset PIN`: `84 24 00 01` (after `ext-auth 06`).
@@ -87,6 +105,17 @@ impl std::fmt::Display for Operation {
                 }
                 Ok(())
             }
+            Self::SubExternalAuthenticate(df, key) => {
+                write!(
+                    f,
+                    "EXTERNAL AUTHENTICATE (00 82) with key {key:02X} of {df:04X}"
+                )
+            }
+            Self::SubSecure(df, header, _) => write!(
+                f,
+                "secured command {} under the STK of {df:04X}",
+                apdu::hex_spaced(header)
+            ),
             Self::InternalAuthenticate => f.write_str("INTERNAL AUTHENTICATE (00 88)"),
             Self::PinReset(pin) => write!(f, "PIN reset (84 24 00 01) to new PIN {pin}"),
             Self::PinUnblock => f.write_str("PIN unblock (84 24 00 00)"),
@@ -123,7 +152,7 @@ pub struct Op {
 }
 
 /// The operation names, for error messages.
-pub const OPERATIONS: &str = "ext-auth KEY [version VV] [one-challenge], int-auth, pin-reset PIN, pin-unblock, secure HEX, \
+pub const OPERATIONS: &str = "ext-auth KEY [version VV] [one-challenge], df-ext-auth DF KEY, df-secure DF HEX, int-auth, pin-reset PIN, pin-unblock, secure HEX, \
 block-app, block-card, pboc-block-app temporary|permanent, pboc-unblock-app, pboc-block-card, \
 pboc-pin-unblock PIN, pboc-pin-reload PIN, pki-verify REF PIN (each optionally followed by tamper)";
 
@@ -144,6 +173,13 @@ impl Op {
                 .map(|_| w.to_owned())
                 .map_err(OpError::Pin)
         };
+        let secured = |hex: &[&str]| {
+            let bytes = apdu::parse_hex(&hex.concat()).map_err(OpError::Hex)?;
+            let (header, data) = bytes
+                .split_first_chunk::<4>()
+                .ok_or(OpError::SecureHeader)?;
+            Ok::<_, OpError>((*header, data.to_vec()))
+        };
         let operation = match words.as_slice() {
             ["ext-auth", key, rest @ ..] => {
                 let mut how = ExtAuth::key(byte(key)?);
@@ -159,15 +195,17 @@ impl Op {
                 }
                 Operation::ExternalAuthenticate(how)
             }
+            ["df-ext-auth", df, key] => Operation::SubExternalAuthenticate(sub(df)?, byte(key)?),
+            ["df-secure", df, hex @ ..] if !hex.is_empty() => {
+                let (header, data) = secured(hex)?;
+                Operation::SubSecure(sub(df)?, header, data)
+            }
             ["int-auth"] => Operation::InternalAuthenticate,
             ["pin-reset", pin] => Operation::PinReset(digits(pin)?),
             ["pin-unblock"] => Operation::PinUnblock,
             ["secure", hex @ ..] if !hex.is_empty() => {
-                let bytes = apdu::parse_hex(&hex.concat()).map_err(OpError::Hex)?;
-                let (header, data) = bytes
-                    .split_first_chunk::<4>()
-                    .ok_or(OpError::SecureHeader)?;
-                Operation::Secure(*header, data.to_vec())
+                let (header, data) = secured(hex)?;
+                Operation::Secure(header, data)
             }
             ["block-app"] => Operation::BlockApplication,
             ["block-card"] => Operation::BlockCard,
@@ -202,6 +240,12 @@ impl Op {
         match &self.operation {
             Operation::ExternalAuthenticate(how) => {
                 psam.external_authenticate_with(t, *how, tamper)
+            }
+            Operation::SubExternalAuthenticate(df, key) => {
+                psam.sub_external_authenticate(t, *df, *key, tamper)
+            }
+            Operation::SubSecure(df, header, data) => {
+                psam.sub_secured(t, *df, *header, data, tamper)
             }
             Operation::InternalAuthenticate => psam.internal_authenticate(t),
             Operation::PinReset(pin) => psam.pin_reset(t, pin, tamper),

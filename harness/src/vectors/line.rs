@@ -117,7 +117,7 @@ pub(super) fn usage(keyword: &str) -> Option<&'static str> {
         "psam" => "psam OPERATION [ARGS] [tamper]",
         "profile" => "profile NAME (a built-in profile or a profile file)",
         "include" => "include FILE (steps, relative to this file)",
-        "needs" => "needs FEATURE... (ssse, bank, bank-keys, pki, sm4, des, t0, t1)",
+        "needs" => "needs FEATURE... (ssse, bank, bank-keys, pki, df-keys, sm4, des, t0, t1)",
         "req" => "req REQUIREMENT-ID...",
         "repeat" => {
             "repeat COUNT (a decimal number, or a declared count such as $pin.ssse.tries), then steps, then end"
