@@ -87,7 +87,12 @@ pub fn unpad_block(block: &[u8]) -> Option<&[u8]> {
 /// header, Lc and that block, IV = the card's challenge. S15's trace: old `12345678`, new
 /// `72923074`, challenge `84B7B9199A29A245B2ADE3E80BE4EAF3` → `91A41964…FE11 E48CEFB3`.
 #[must_use]
-pub fn admin_pin_change(reference: u8, old_bcd: &[u8], new_bcd: &[u8], challenge: &[u8]) -> Vec<u8> {
+pub fn admin_pin_change(
+    reference: u8,
+    old_bcd: &[u8],
+    new_bcd: &[u8],
+    challenge: &[u8],
+) -> Vec<u8> {
     let key = crate::crypto::pki_pin_key(old_bcd);
     secured(
         [0x84, 0x5E, 0x01, reference],

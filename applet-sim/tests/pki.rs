@@ -2,13 +2,18 @@
 //! change and the key update with the PKI MAC, SM2 key pair generation, export, the imports
 //! and the signature; their access conditions, their try counters, the state file.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
 use applet_sim::testing::MemMedium;
 use applet_sim::{Card, Profile, pki};
-use common::{x, serial, temp_dir};
+use common::{serial, temp_dir, x};
 use proptest::prelude::*;
 
 const SELECT_ADF: &str = "00A4040C0C53532E434552542E41444631";
@@ -127,7 +132,10 @@ fn a_generated_public_key_in_ef_0012_verifies_the_cards_signature() {
 fn sign_and_export_need_the_key_pair() {
     let mut card = card_in_adf(None);
     verify_user(&mut card);
-    assert_eq!(x(&mut card, &format!("002A9E9A20{}", "11".repeat(32))), "6A88");
+    assert_eq!(
+        x(&mut card, &format!("002A9E9A20{}", "11".repeat(32))),
+        "6A88"
+    );
     assert_eq!(x(&mut card, "80C9820008C0020012C2020013"), "6A88");
     // Public key EF missing / private key on a readable EF.
     assert_eq!(x(&mut card, "8040000008C0020077C2020013"), "6A82");
@@ -139,7 +147,10 @@ fn the_admin_pin_change_is_counted_and_the_challenge_single_use() {
     let mut card = card_in_adf(Some(3));
     let old = h("12345678");
     // No challenge: 6984, nothing counted.
-    assert_eq!(x(&mut card, &format!("845E010014{}", "00".repeat(20))), "6984");
+    assert_eq!(
+        x(&mut card, &format!("845E010014{}", "00".repeat(20))),
+        "6984"
+    );
     assert_eq!(card.counters().0[3], 10);
     // A wrong MAC: a try spent.
     let r = challenge(&mut card);
@@ -203,8 +214,14 @@ fn the_key_update_replaces_the_key_counted_against_its_tries() {
     let cmd = pki::key_update(0x00, &new, &[1; 16], &r);
     assert_eq!(rx(&mut card, &cmd).1, "9000");
     // Unknown key: 6A88; no challenge: 6984.
-    assert_eq!(x(&mut card, &format!("84D4010724{}", "00".repeat(36))), "6A88");
-    assert_eq!(x(&mut card, &format!("84D4010024{}", "00".repeat(36))), "6984");
+    assert_eq!(
+        x(&mut card, &format!("84D4010724{}", "00".repeat(36))),
+        "6A88"
+    );
+    assert_eq!(
+        x(&mut card, &format!("84D4010024{}", "00".repeat(36))),
+        "6984"
+    );
 }
 
 /// SM2 encryption (C1 ‖ C3 ‖ C2 without the `04`) for the test's envelope, with a fixed k.
@@ -213,11 +230,15 @@ fn sm2_encrypt(xy: &[u8; 64], msg: &[u8]) -> Vec<u8> {
     use sm2::{AffinePoint, ProjectivePoint, Scalar, Sec1Point};
     use sm3::Digest;
     let k = Scalar::from(12345u64);
-    let c1 = (ProjectivePoint::GENERATOR * k).to_affine().to_sec1_point(false);
+    let c1 = (ProjectivePoint::GENERATOR * k)
+        .to_affine()
+        .to_sec1_point(false);
     let mut sec1 = vec![4u8];
     sec1.extend_from_slice(xy);
     let pb = AffinePoint::from_sec1_point(&Sec1Point::from_bytes(&sec1).unwrap()).unwrap();
-    let s = (ProjectivePoint::from(pb) * k).to_affine().to_sec1_point(false);
+    let s = (ProjectivePoint::from(pb) * k)
+        .to_affine()
+        .to_sec1_point(false);
     let (x2, y2) = (&s.as_bytes()[1..33], &s.as_bytes()[33..65]);
     // KDF (GM/T 0003.4 §5.4.3): SM3(x2 ‖ y2 ‖ ct) for ct = 1, 2, …
     let mut t = Vec::new();
@@ -268,16 +289,28 @@ fn the_envelope_imports_the_encryption_key_pair() {
     let enc = pki::sm4_ecb(&sm4_key, &[9u8; 32], true).unwrap();
     let import_private = format!("80C2C00126C2020015CB20{}", apdu::hex_compact(&enc));
     assert_eq!(x(&mut card, &import_private), "6985");
-    assert_eq!(x(&mut card, &format!("804A021012C110{}", apdu::hex_compact(&plain))), "9000");
     assert_eq!(
-        x(&mut card, &format!("80C2400046C0020014CA40{}", apdu::hex_compact(&enc_xy))),
+        x(
+            &mut card,
+            &format!("804A021012C110{}", apdu::hex_compact(&plain))
+        ),
+        "9000"
+    );
+    assert_eq!(
+        x(
+            &mut card,
+            &format!("80C2400046C0020014CA40{}", apdu::hex_compact(&enc_xy))
+        ),
         "9000"
     );
     assert_eq!(x(&mut card, &import_private), "9000");
     // The encryption key pair now works: export of 0014/0015 gives the imported public key,
     // and an envelope to it decrypts.
     assert_eq!(x(&mut card, "80C9820008C0020014C2020015"), "9000");
-    assert_eq!(rx(&mut card, &h("80C9828042")).0, pki::public_key_object(&enc_xy));
+    assert_eq!(
+        rx(&mut card, &h("80C9828042")).0,
+        pki::public_key_object(&enc_xy)
+    );
     let mut cmd = h("804E000138C2020015C1820030");
     cmd.extend_from_slice(&sm2_encrypt(&enc_xy, b"0123456789abcdef"));
     cmd[4] = u8::try_from(cmd.len() - 5).unwrap();
@@ -286,11 +319,17 @@ fn the_envelope_imports_the_encryption_key_pair() {
     assert_eq!(rx(&mut card, &cmd).0, b"0123456789abcdef");
     // A point off the curve and a scalar out of range: 6A80.
     assert_eq!(
-        x(&mut card, &format!("80C2400046C0020014CA40{}", "01".repeat(64))),
+        x(
+            &mut card,
+            &format!("80C2400046C0020014CA40{}", "01".repeat(64))
+        ),
         "6A80"
     );
     assert_eq!(
-        x(&mut card, &format!("80C2C00026C2020015CB20{}", "FF".repeat(32))),
+        x(
+            &mut card,
+            &format!("80C2C00026C2020015CB20{}", "FF".repeat(32))
+        ),
         "6A80"
     );
 }
@@ -343,9 +382,11 @@ fn a_power_cut_in_generation_keeps_the_old_pair_or_the_new() {
             assert_eq!(x(&mut after, GEN), "9000");
             medium.cut_at(medium.writes() + cut, mode);
             let _ = x(&mut card, GEN);
-            let reopened =
-                Card::open_on(&p, Box::new(MemMedium::with_bytes(medium.after_power_cut())))
-                    .unwrap();
+            let reopened = Card::open_on(
+                &p,
+                Box::new(MemMedium::with_bytes(medium.after_power_cut())),
+            )
+            .unwrap();
             let v = reopened.power_cut_violations(&before, &after);
             assert!(v.is_empty(), "{mode:?} cut {cut}: {v:?}");
         }

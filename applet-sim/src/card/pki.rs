@@ -82,7 +82,9 @@ impl PrivateKeys {
                 return Err(format!("a private key in file #{node}, which is not a DF"));
             }
             if pki::secret_key(&d).is_none() || out.get(df, fid).is_some() {
-                return Err(format!("a private key {fid:04X} that is not valid or twice"));
+                return Err(format!(
+                    "a private key {fid:04X} that is not valid or twice"
+                ));
             }
             out.0.push(PrivateKey { df, fid, d });
         }

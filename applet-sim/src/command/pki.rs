@@ -200,7 +200,9 @@ pub(super) fn change_pin<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, Stat
     }
     no_le(apdu)?;
     let data: &[u8; 20] = exact(apdu.data)?;
-    let (enciphered, mac) = data.split_first_chunk::<16>().ok_or(StatusWord::WrongLength)?;
+    let (enciphered, mac) = data
+        .split_first_chunk::<16>()
+        .ok_or(StatusWord::WrongLength)?;
     pki(PkiCommand::ChangePin {
         reference: apdu.p2,
         enciphered,
@@ -215,7 +217,9 @@ pub(super) fn key_update<'a>(apdu: &CommandApdu<'a>) -> Result<Command<'a>, Stat
     }
     no_le(apdu)?;
     let data: &[u8; 36] = exact(apdu.data)?;
-    let (enciphered, mac) = data.split_first_chunk::<32>().ok_or(StatusWord::WrongLength)?;
+    let (enciphered, mac) = data
+        .split_first_chunk::<32>()
+        .ok_or(StatusWord::WrongLength)?;
     pki(PkiCommand::KeyUpdate {
         key_id: apdu.p2,
         enciphered,
@@ -323,7 +327,9 @@ mod tests {
     fn the_sources_forms_decode() {
         assert_eq!(
             decode("80C4010305C10312345600"),
-            Ok(PkiCommand::PinHash { pin: &[0x12, 0x34, 0x56] })
+            Ok(PkiCommand::PinHash {
+                pin: &[0x12, 0x34, 0x56]
+            })
         );
         assert_eq!(
             decode("8040000008C0020012C2020013"),
@@ -355,7 +361,11 @@ mod tests {
         ));
         assert!(matches!(
             decode(&format!("80C2C00126C2020015CB20{}", "33".repeat(32))),
-            Ok(PkiCommand::ImportPrivateKey { file: 0x15, enciphered: true, .. })
+            Ok(PkiCommand::ImportPrivateKey {
+                file: 0x15,
+                enciphered: true,
+                ..
+            })
         ));
         assert!(matches!(
             decode(&format!("845E010014{}", "44".repeat(20))),
@@ -396,10 +406,16 @@ mod tests {
             ("804E000200", IncorrectP1P2),
             ("804E0001", WrongLength),
             ("804E000107C2020013C10100", WrongData),
-            ("804A021011C10F00112233445566778899AABBCCDDEEFF", WrongLength),
+            (
+                "804A021011C10F00112233445566778899AABBCCDDEEFF",
+                WrongLength,
+            ),
             ("80C2400000", WrongLength),
             ("80C2C00200", IncorrectP1P2),
-            ("845E020014000000000000000000000000000000000000000000", IncorrectP1P2),
+            (
+                "845E020014000000000000000000000000000000000000000000",
+                IncorrectP1P2,
+            ),
             ("845E010013", WrongLength),
             ("84D4000024", IncorrectP1P2),
             ("002A9E9B20", IncorrectP1P2),
