@@ -48,7 +48,7 @@ pub fn mac(key: &[u8], challenge: &[u8], data: &[u8]) -> Option<[u8; 4]> {
 #[must_use]
 pub fn sm4_ecb(key: &[u8], data: &[u8], encrypt: bool) -> Option<Vec<u8>> {
     let cipher = BlockCipher::new(CipherSuite::Sm4, key).ok()?;
-    if data.len() % 16 != 0 {
+    if !data.len().is_multiple_of(16) {
         return None;
     }
     let mut out = data.to_vec();
