@@ -45,6 +45,7 @@ fn the_suite_survives_power_cuts_at_every_write() {
             "pin.restore",
             "pin.value",
             "key.decrement",
+            "key.pair",
             "ef.update",
             "lifecycle",
             "compaction",
