@@ -423,3 +423,93 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_card_never_prints_its_private_keys_or_session_key() {
+    let mut card = card_in_adf(Some(2));
+    verify_user(&mut card);
+    assert_eq!(x(&mut card, GEN), "9000");
+    assert_eq!(
+        x(&mut card, &format!("804A021012C110{}", "A5".repeat(16))),
+        "9000"
+    );
+    assert_eq!(x(&mut card, "80C9820008C0020012C2020013"), "9000");
+    let shown = format!("{card:?}");
+    assert!(shown.contains("PrivateKeys(1 keys)"), "{shown}");
+    assert!(shown.contains("session key: true"), "{shown}");
+    assert!(shown.contains("public: 18, private: 19"), "{shown}");
+    assert!(!shown.contains("165, 165"), "{shown}");
+}
+
+/// The bytes of an empty private-key record (kind 0x21, no keys): never written.
+const EMPTY_PKI_RECORD: [u8; 13] = [5, 0, 0, 0, 0xFA, 0xFF, 0xFF, 0xFF, 0x21, 0, 0, 0, 0];
+
+#[test]
+fn a_compacted_state_file_keeps_the_key_pair_and_a_fresh_one_has_no_pki_record() {
+    let p = profile(Some(4));
+    let medium = MemMedium::new();
+    let mut card = Card::open_on(&p, Box::new(medium.clone())).unwrap();
+    let bytes = medium.current();
+    assert!(
+        !bytes.windows(13).any(|w| w == EMPTY_PKI_RECORD),
+        "a card that never used the PKI keys writes no record of them"
+    );
+    card.compact_every(1);
+    assert_eq!(x(&mut card, SELECT_ADF), "9000");
+    verify_user(&mut card);
+    assert_eq!(x(&mut card, GEN), "9000");
+    let r = challenge(&mut card);
+    let cmd = pki::key_update(0x00, &h(ADF_KEY), &[0x33; 16], &r);
+    assert_eq!(rx(&mut card, &cmd).1, "9000");
+    let ef = read_ef_0012(&mut card);
+    drop(card);
+    let mut card = Card::open_on(&p, Box::new(MemMedium::with_bytes(medium.current()))).unwrap();
+    assert_eq!(x(&mut card, SELECT_ADF), "9000");
+    verify_user(&mut card);
+    let xy: [u8; 64] = ef[2..].try_into().unwrap();
+    let e = pki::message_digest(&xy, b"compacted").unwrap();
+    let (sig, sw) = rx(&mut card, &[&h("002A9E9A20")[..], &e].concat());
+    assert_eq!(sw, "9000");
+    assert!(pki::verify_digest(&xy, &e, &sig));
+    let r = challenge(&mut card);
+    let cmd = pki::key_update(0x00, &[0x33; 16], &[0x44; 16], &r);
+    assert_eq!(rx(&mut card, &cmd).1, "9000");
+}
+
+#[test]
+fn a_second_generation_replaces_the_pair_and_keeps_the_others() {
+    let mut card = card_in_adf(Some(8));
+    verify_user(&mut card);
+    // Another private key (0015) beside the signature pair.
+    let d_enc = [9u8; 32];
+    let enc_xy = pki::public_xy(&pki::secret_key(&d_enc).unwrap());
+    assert_eq!(
+        x(
+            &mut card,
+            &format!("80C2C00026C2020015CB20{}", apdu::hex_compact(&d_enc))
+        ),
+        "9000"
+    );
+    assert_eq!(x(&mut card, GEN), "9000");
+    let first = read_ef_0012(&mut card);
+    assert_eq!(x(&mut card, GEN), "9000");
+    let second = read_ef_0012(&mut card);
+    assert_ne!(first, second);
+    let xy: [u8; 64] = second[2..].try_into().unwrap();
+    let e = pki::message_digest(&xy, b"second").unwrap();
+    let (sig, _) = rx(&mut card, &[&h("002A9E9A20")[..], &e].concat());
+    assert!(pki::verify_digest(&xy, &e, &sig));
+    // 0015 is still there (export of 0014/0015 answers its public key).
+    assert_eq!(
+        x(
+            &mut card,
+            &format!("80C2400046C0020014CA40{}", apdu::hex_compact(&enc_xy))
+        ),
+        "9000"
+    );
+    assert_eq!(x(&mut card, "80C9820008C0020014C2020015"), "9000");
+    assert_eq!(
+        rx(&mut card, &h("80C9828042")).0,
+        pki::public_key_object(&enc_xy)
+    );
+}
