@@ -472,3 +472,34 @@ impl Card {
         Ok(Response::status(StatusWord::Success))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::profile::Profile;
+
+    #[test]
+    fn a_state_files_private_keys_are_checked() {
+        let profile = Profile::builtin("gen3").unwrap();
+        let (fs, dfs) = profile.file_system();
+        let cert = dfs.node("CERT").raw();
+        let good = [7u8; 32];
+        let keys =
+            PrivateKeys::from_record(&fs, vec![(cert, 0x13, good), (cert, 0x15, good)]).unwrap();
+        assert_eq!(keys.to_record().len(), 2);
+        // A scalar out of range, the same file twice, a node that is no DF: refused.
+        for bad in [
+            vec![(cert, 0x13, [0u8; 32])],
+            vec![(cert, 0x13, [0xFF; 32])],
+            vec![(cert, 0x13, good), (cert, 0x13, good)],
+            vec![(u16::MAX, 0x13, good)],
+        ] {
+            assert!(PrivateKeys::from_record(&fs, bad).is_err());
+        }
+        // One good key alone is accepted (neither check fires on its own).
+        assert!(PrivateKeys::from_record(&fs, vec![(cert, 0x13, good)]).is_ok());
+        assert!(PrivateKeys::default().is_empty() && !keys.is_empty());
+    }
+}
