@@ -513,3 +513,45 @@ fn a_second_generation_replaces_the_pair_and_keeps_the_others() {
         pki::public_key_object(&enc_xy)
     );
 }
+
+#[test]
+fn the_admin_pin_change_leaves_the_pin_verified_and_a_wrong_mac_unverified() {
+    let mut card = card_in_adf(None);
+    let r = challenge(&mut card);
+    let cmd = pki::admin_pin_change(0x00, &h("12345678"), &h("24681357"), &r);
+    assert_eq!(rx(&mut card, &cmd).1, "9000");
+    assert_eq!(x(&mut card, "00200000"), "9000");
+    let r = challenge(&mut card);
+    let mut cmd = pki::admin_pin_change(0x00, &h("24681357"), &h("11223344"), &r);
+    *cmd.last_mut().unwrap() ^= 0x80;
+    assert_eq!(rx(&mut card, &cmd).1, "63C9");
+    assert_eq!(x(&mut card, "00200000"), "63C9");
+}
+
+#[test]
+fn a_public_key_ef_too_small_or_of_records_is_refused() {
+    let xy = pki::public_xy(&pki::secret_key(&[9u8; 32]).unwrap());
+    let import = format!("80C2400046C0020014CA40{}", apdu::hex_compact(&xy));
+    let original = "fid = \"0014\"          # encryption public key (80 C2 40 00 imports it; CA 40 X Y) [I] the EF\nstructure = \"transparent\"\nsize = 0x42";
+    assert!(common::GEN3.contains(original));
+    for (replacement, sw) in [
+        (original.replace("size = 0x42", "size = 0x41"), "6A84"),
+        (
+            original
+                .replace("structure = \"transparent\"", "structure = \"linear\"")
+                .replace("size = 0x42", "max_records = 2\nrecord_size = 0x42"),
+            "6981",
+        ),
+    ] {
+        let text = common::GEN3.replace(original, &replacement);
+        let dir = temp_dir("pki", "small-ef");
+        let path = dir.join("small.toml");
+        std::fs::write(&path, text).unwrap();
+        let mut card = Card::new(&Profile::load(path.to_str().unwrap()).unwrap());
+        assert_eq!(x(&mut card, SELECT_ADF), "9000");
+        verify_user(&mut card);
+        assert_eq!(x(&mut card, &import), sw);
+        assert_eq!(x(&mut card, "80C9820008C0020014C2020013"), sw);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
