@@ -149,6 +149,165 @@ class Card:
         self.p.wait()
 
 
+# SM2 (GM/T 0003), written out here: `cryptography` has SM3 and SM4 but not SM2.
+SM2_P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
+SM2_A = SM2_P - 3
+SM2_B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93
+SM2_N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
+SM2_G = (0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7,
+         0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0)
+
+
+def sm3(data):
+    return hashlib.new("sm3", data).digest()
+
+
+def ec_add(p, q):
+    if p is None:
+        return q
+    if q is None:
+        return p
+    if p[0] == q[0] and (p[1] + q[1]) % SM2_P == 0:
+        return None
+    if p == q:
+        lam = (3 * p[0] * p[0] + SM2_A) * pow(2 * p[1], -1, SM2_P)
+    else:
+        lam = (q[1] - p[1]) * pow(q[0] - p[0], -1, SM2_P)
+    x = (lam * lam - p[0] - q[0]) % SM2_P
+    return x, (lam * (p[0] - x) - p[1]) % SM2_P
+
+
+def ec_mul(k, p):
+    r = None
+    while k:
+        if k & 1:
+            r = ec_add(r, p)
+        p = ec_add(p, p)
+        k >>= 1
+    return r
+
+
+def on_curve(pt):
+    x, y = pt
+    return (y * y - (x * x * x + SM2_A * x + SM2_B)) % SM2_P == 0
+
+
+def b32(n):
+    return n.to_bytes(32, "big")
+
+
+def sm2_digest(pub, msg, ident=b"1234567812345678"):  # e = SM3(Z_A || M)
+    za = sm3(len(ident * 8).to_bytes(2, "big") + ident + b32(SM2_A) + b32(SM2_B) + b32(SM2_G[0])
+             + b32(SM2_G[1]) + b32(pub[0]) + b32(pub[1]))
+    return sm3(za + msg)
+
+
+def sm2_verify(pub, e, sig):  # GM/T 0003.2 §7
+    r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+    if not (0 < r < SM2_N and 0 < s < SM2_N):
+        return False
+    t = (r + s) % SM2_N
+    pt = ec_add(ec_mul(s, SM2_G), ec_mul(t, pub))
+    return pt is not None and (int.from_bytes(e, "big") + pt[0]) % SM2_N == r
+
+
+def sm2_encrypt(pub, msg, k=0x1234567):  # GM/T 0003.4, C1 (X || Y) || C3 || C2
+    c1, (x2, y2) = ec_mul(k, SM2_G), ec_mul(k, pub)
+    t, ct = b"", 1
+    while len(t) < len(msg):
+        t += sm3(b32(x2) + b32(y2) + ct.to_bytes(4, "big"))
+        ct += 1
+    c2 = bytes(a ^ b for a, b in zip(msg, t))
+    return b32(c1[0]) + b32(c1[1]) + sm3(b32(x2) + msg + b32(y2)) + c2
+
+
+def pki_mac(key, iv, data):  # §6.3's PKI variant: IV = challenge, stored key, XOR fold
+    data += b"\x80"
+    data += bytes(-len(data) % 16)
+    c = Cipher(algorithms.SM4(key), modes.CBC(iv)).encryptor()
+    last = (c.update(data) + c.finalize())[-16:]
+    return bytes(last[i] ^ last[i + 4] ^ last[i + 8] ^ last[i + 12] for i in range(4))
+
+
+def pki_block(data):  # LD || data || 80 00.. to 16-byte blocks
+    block = bytes([len(data)]) + data + b"\x80"
+    return block + bytes(-len(block) % 16)
+
+
+def pki_flows(binary):
+    """The PKI application's own commands (docs/CARD.md §3.7.1) on a fresh gen3 card."""
+    card = Card(binary, "gen3")
+    card.expect("00A404000C53532E434552542E41444631", "9000", "SELECT SS.CERT.ADF1")
+    # 80 C4: SM3 of the BCD PIN, the worked value.
+    got = card.expect("80C4010305C103123456", "9000", "PIN HASH 80 C4")
+    if got != sm3(bytes.fromhex("123456")) or got.hex().upper() != (
+            "3DE741F445DD357BEA4E6C3FE6437036F62B5E3EC0F00D62796EDB4305ED627F"):
+        fail(f"80 C4: {got.hex()}")
+    # The key pair: 6982 before the user PIN.
+    card.expect("8040000008C0020012C2020013", "6982", "GENERATE before the PIN")
+    r = challenge(card, 16)
+    card.expect("0020018110" + ecb(algorithms.SM4(sm3(bytes.fromhex("123456"))[:16]), r).hex(),
+                "9000", "PKI VERIFY 01 81")
+    card.expect("8040000008C0020012C2020013", "9000", "GENERATE KEY PAIR 80 40")
+    card.expect("00A40000020012", "9000", "SELECT EF 0012")
+    ef = card.expect("00B0000042", "9000", "READ EF 0012")
+    if len(ef) != 0x42 or ef[:2] != b"\xCA\x40":
+        fail(f"EF 0012: {ef.hex()}")
+    pub = (int.from_bytes(ef[2:34], "big"), int.from_bytes(ef[34:], "big"))
+    if not on_curve(pub):
+        fail("EF 0012: the public key is not on the curve")
+    card.expect("80C9820008C0020012C2020013", "9000", "EXPORT 80 C9 82 00")
+    if card.expect("80C9828042", "9000", "EXPORT 80 C9 82 80") != ef:
+        fail("80 C9 exported another public key than EF 0012 holds")
+    # A signature by the card, verified with EF 0012's key.
+    e = sm2_digest(pub, b"independent terminal")
+    sig = card.expect("002A9E9A20" + e.hex() + "40", "9000", "SIGN 00 2A 9E 9A")
+    if not sm2_verify(pub, e, sig):
+        fail(f"the card's signature does not verify: {sig.hex()}")
+    if sm2_verify(pub, sm2_digest(pub, b"another message"), sig):
+        fail("the signature verifies another message")
+    # The envelope: an SM4 key under the signature public key, the encryption pair's private
+    # key under the SM4 key (S15, S16).
+    sm4_key = bytes(range(16))
+    d_enc = 0xC0FFEE
+    q_enc = ec_mul(d_enc, SM2_G)
+    env = sm2_encrypt(pub, sm4_key)
+    plain = card.expect("804E000178C2020013C1820070" + env.hex(), "9000", "DECIPHER 80 4E")
+    if plain != sm4_key:
+        fail(f"80 4E: {plain.hex()}")
+    card.expect("804A021012C110" + plain.hex(), "9000", "IMPORT SM4 KEY 80 4A")
+    card.expect("80C2400046C0020014CA40" + (b32(q_enc[0]) + b32(q_enc[1])).hex(), "9000",
+                "IMPORT PUBLIC KEY 80 C2 40 00")
+    card.expect("80C2C00126C2020015CB20" + ecb(algorithms.SM4(sm4_key), b32(d_enc)).hex(), "9000",
+                "IMPORT PRIVATE KEY 80 C2 C0 01")
+    msg = b"0123456789ABCDEF"
+    env = sm2_encrypt(q_enc, msg, k=0xABCDEF)
+    data = "C2020015C18200" + f"{len(env):02X}" + env.hex()
+    if card.expect(f"804E0001{len(data) // 2:02X}" + data, "9000", "DECIPHER with 0015") != msg:
+        fail("the imported encryption key does not decrypt")
+    # 84 5E: the admin PIN 12345678 -> 72923074, then VERIFY 00 with the new one.
+    k_old = sm3(bytes.fromhex("12345678"))[:16]
+    enc = ecb(algorithms.SM4(k_old), pki_block(bytes.fromhex("72923074")))
+    r = challenge(card, 16)
+    head = bytes.fromhex("845E010014")
+    bad = bytearray(head + enc + pki_mac(k_old, r, head + enc))
+    bad[-1] ^= 1
+    card.expect(bytes(bad).hex(), "63C9", "ADMIN PIN CHANGE with a bad MAC")
+    r = challenge(card, 16)
+    card.expect((head + enc + pki_mac(k_old, r, head + enc)).hex(), "9000", "ADMIN PIN CHANGE 84 5E")
+    r = challenge(card, 16)
+    k_new = sm3(bytes.fromhex("72923074"))[:16]
+    card.expect("0020010010" + ecb(algorithms.SM4(k_new), r).hex(), "9000", "VERIFY new admin PIN")
+    # 84 D4: the ADF master key replaced, then replaced again with the new one as old key.
+    old_key, new_key = b"PKI-ADF01-MK-KEY", bytes.fromhex("30343335303437393337303135333731")
+    for key, nxt in ((old_key, new_key), (new_key, old_key)):
+        enc = ecb(algorithms.SM4(key), pki_block(bytes(3) + nxt))
+        r = challenge(card, 16)
+        head = bytes.fromhex("84D4010024")
+        card.expect((head + enc + pki_mac(key, r, head + enc)).hex(), "9000", "KEY UPDATE 84 D4")
+    card.close()
+
+
 def fail(message):
     print("FAIL", message)
     sys.exit(1)
@@ -253,6 +412,8 @@ def main():
     card.expect(select, "6A81", "SELECT on a blocked card")
     card.expect("0084000008", "6A81", "GET CHALLENGE on a blocked card")
     card.close()
+    if profile == "gen3":
+        pki_flows(binary)
     print(f"ok: {profile} ({suite.name}): every issuer flow answered as the spec says")
 
 

@@ -37,6 +37,7 @@ pub mod message;
 pub mod model;
 #[cfg(feature = "personalise")]
 pub mod personalise;
+pub mod pki;
 pub mod profile;
 pub mod psam;
 pub mod restore_ack;

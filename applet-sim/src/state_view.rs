@@ -78,9 +78,14 @@ impl Folded {
             } => {
                 self.pins.insert(index, remaining);
             }
-            Record::Key { index, remaining } => {
+            Record::Key { index, remaining }
+            | Record::KeyValue {
+                index, remaining, ..
+            } => {
                 self.keys.insert(index, remaining);
             }
+            // The private keys are not shown (their count is not a counter either).
+            Record::PkiKeys(_) => {}
             Record::Ef { node, content } => {
                 self.efs.insert(node, content);
             }

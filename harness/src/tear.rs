@@ -71,6 +71,7 @@ impl TearTransport {
     /// # Errors
     /// [`TransportError`] if the initial state cannot be written (it always can in memory).
     pub fn new(profile: &Profile) -> Result<Self, TransportError> {
+        let profile = &seeded(profile.clone());
         let medium = MemMedium::new();
         let card = open(profile, &medium)?;
         Ok(Self {
@@ -126,6 +127,15 @@ impl TearTransport {
     }
 }
 
+/// The profile with a challenge seed when it has none: each torn run is a copy of the card,
+/// and a command that draws random bytes into persistent state (the PKI key pair generation
+/// `80 40`, docs/CARD.md §3.7.1) must draw the same ones in every copy, or the reopened card
+/// would hold a key neither the old nor the oracle's new state has.
+fn seeded(mut profile: Profile) -> Profile {
+    profile.options.challenge_seed.get_or_insert(0x5EED);
+    profile
+}
+
 fn open(profile: &Profile, medium: &MemMedium) -> Result<Card, TransportError> {
     Card::open_on(profile, Box::new(medium.clone())).map_err(TransportError::MemoryState)
 }
@@ -156,7 +166,7 @@ impl Transport for TearTransport {
     fn use_profile(&mut self, profile: Option<&str>) -> Result<bool, TransportError> {
         self.profile = match profile {
             None => self.base.clone(),
-            Some(name) => Profile::load(name).map_err(TransportError::Profile)?,
+            Some(name) => seeded(Profile::load(name).map_err(TransportError::Profile)?),
         };
         Ok(true)
     }

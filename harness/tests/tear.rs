@@ -53,6 +53,11 @@ fn the_suite_survives_power_cuts_at_every_write() {
         }
         if name == "gen3" {
             assert!(result.all_passed());
+            // The PKI key pair generation (80 40), a private key and its EF in one batch.
+            assert!(
+                r.by_point.contains_key("key.pair"),
+                "{name}: no key.pair torn"
+            );
         }
     }
 }

@@ -62,6 +62,10 @@ impl Storage {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Datum {
     Key(usize),
+    /// A key's value and counter (the PKI key update).
+    KeyValue(usize),
+    /// The PKI application's private keys.
+    PkiKeys,
     Ef(NodeId),
     Lifecycle,
 }
@@ -119,6 +123,16 @@ impl Persistent {
         for i in 0..self.keys.len() {
             out.extend(self.record(Datum::Key(i)));
         }
+        // A key's value and the private keys only once they differ from the profile's
+        // (a state file of a card that never used them reads as before).
+        for (i, k) in self.keys.iter().enumerate() {
+            if k.value_changed {
+                out.extend(self.record(Datum::KeyValue(i)));
+            }
+        }
+        if !self.pki.is_empty() {
+            out.extend(self.record(Datum::PkiKeys));
+        }
         for node in self.fs.ef_nodes() {
             out.extend(self.record(Datum::Ef(node)));
         }
@@ -133,6 +147,15 @@ impl Persistent {
                 index: u16::try_from(i).ok()?,
                 remaining: self.keys.get(i)?.remaining,
             },
+            Datum::KeyValue(i) => {
+                let k = self.keys.get(i)?;
+                Record::KeyValue {
+                    index: u16::try_from(i).ok()?,
+                    value: k.value.clone(),
+                    remaining: k.remaining,
+                }
+            }
+            Datum::PkiKeys => Record::PkiKeys(self.pki.to_record()),
             Datum::Ef(node) => Record::Ef {
                 node: node.raw(),
                 content: match &self.fs.ef(node)?.content {
@@ -207,6 +230,24 @@ impl Persistent {
                     "a record for key #{index}, which the profile lacks"
                 ))?;
                 k.remaining = remaining.min(k.max_tries);
+            }
+            Record::KeyValue {
+                index,
+                value,
+                remaining,
+            } => {
+                let k = self.keys.get_mut(usize::from(index)).ok_or(format!(
+                    "a record for key #{index}, which the profile lacks"
+                ))?;
+                if value.len() != k.value.len() {
+                    return Err(format!("a value of {} bytes for key #{index}", value.len()));
+                }
+                k.value = value;
+                k.value_changed = true;
+                k.remaining = remaining.min(k.max_tries);
+            }
+            Record::PkiKeys(keys) => {
+                self.pki = super::pki::PrivateKeys::from_record(&self.fs, keys)?;
             }
             Record::Ef { node, content } => {
                 let ef = self
@@ -390,6 +431,19 @@ impl Card {
         let persistent = &self.persistent;
         self.store
             .write(point, || persistent.record(datum))
+            .map_err(|_| StatusWord::MemoryFailure)
+    }
+
+    /// Makes several data durable together: one batch record (a power cut keeps all or none).
+    pub(super) fn commit_all(&mut self, point: WritePoint, data: &[Datum]) -> ApduResult<()> {
+        let persistent = &self.persistent;
+        self.store
+            .write(point, || {
+                data.iter()
+                    .map(|d| persistent.record(*d))
+                    .collect::<Option<Vec<_>>>()
+                    .map(Record::Batch)
+            })
             .map_err(|_| StatusWord::MemoryFailure)
     }
 

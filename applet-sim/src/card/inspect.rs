@@ -147,12 +147,26 @@ impl Card {
                 v.push(format!("PIN #{i}: value neither old nor new"));
             }
         }
-        for (n, o) in now.keys.iter().zip(&old.keys) {
+        for ((n, o), w) in now.keys.iter().zip(&old.keys).zip(&new.keys) {
             if n.remaining > o.remaining && !committed {
                 v.push(format!(
                     "key {:02X}: counter {} after the cut, {} before",
                     n.id, n.remaining, o.remaining
                 ));
+            }
+            if n.value != o.value && n.value != w.value {
+                v.push(format!("key {:02X}: value neither old nor new", n.id));
+            }
+        }
+        if now.pki != old.pki && now.pki != new.pki {
+            v.push("PKI private keys neither old nor new".into());
+        }
+        // A key pair is its private key and its public key's EF together.
+        if now.pki == new.pki && now.pki != old.pki && !committed {
+            for node in now.fs.ef_nodes() {
+                if now.fs.ef(node) != new.fs.ef(node) {
+                    v.push("a private key without its public key's EF".into());
+                }
             }
         }
         for node in now.fs.ef_nodes() {

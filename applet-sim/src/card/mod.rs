@@ -10,7 +10,7 @@
 //! using only those: `files.rs` (SELECT, binary and record commands), `pins.rs` (VERIFY and
 //! PIN changes), `auth.rs` (challenge, external and internal authentication, the issuer's PIN
 //! unblock), `lifecycle.rs` (application and card blocks), `pboc.rs` (the financial
-//! application's PIN reload and unblock). `inspect.rs` (feature `testing`) serves tests.
+//! application's PIN reload and unblock), `pki.rs` (the PKI application's own commands). `inspect.rs` (feature `testing`) serves tests.
 
 // Shared by the handlers: state, persistence, secure messaging, response shaping.
 mod durable;
@@ -24,6 +24,7 @@ mod files;
 mod lifecycle;
 mod pboc;
 mod pins;
+mod pki;
 
 #[cfg(any(test, feature = "testing"))]
 mod inspect;
@@ -93,6 +94,7 @@ impl Card {
                 max_tries: k.max_tries,
                 // A chosen state never gives more tries than the maximum.
                 remaining: k.tries.min(k.max_tries),
+                value_changed: false,
             })
             .collect();
         // A chosen state (docs/CARD.md §4.5): the blocks the profile starts the card with.
@@ -114,6 +116,7 @@ impl Card {
                 pins,
                 keys,
                 lifecycle,
+                pki: pki::PrivateKeys::default(),
             },
             volatile: Volatile::new(),
             rng: Rng::new(profile.options.challenge_seed),
@@ -285,6 +288,7 @@ impl Card {
             Command::CardBlock { mac } => self.card_block(&mac),
             Command::GetProcessingOptions { pdol_data } => self.get_processing_options(pdol_data),
             Command::GetData { tag } => self.get_data(tag),
+            Command::Pki(command) => self.pki(command),
             Command::GetResponse { ne } => self.get_response(ne),
         }
     }

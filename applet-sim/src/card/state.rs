@@ -29,6 +29,8 @@ pub(super) struct CardKey {
     pub(super) value: Vec<u8>,
     pub(super) max_tries: u8,
     pub(super) remaining: u8,
+    /// The value was replaced on the card (`84 D4`): the state file holds it.
+    pub(super) value_changed: bool,
 }
 
 /// What survives a reset or power cut.
@@ -38,6 +40,8 @@ pub(super) struct Persistent {
     pub(super) pins: Vec<OwnedPin>,
     pub(super) keys: Vec<CardKey>,
     pub(super) lifecycle: Lifecycle,
+    /// The PKI application's SM2 private keys (docs/CARD.md §3.7).
+    pub(super) pki: super::pki::PrivateKeys,
 }
 
 /// What a reset clears (docs/CARD.md §9.2; docs/SECURITY.md §1 rule 8).
@@ -56,6 +60,8 @@ pub(super) struct Volatile {
     pub(super) challenge: Option<([u8; 16], u8)>,
     /// Response data waiting for GET RESPONSE (T=0).
     pub(super) pending: Vec<u8>,
+    /// The PKI application's chosen key pair and imported SM4 key (§3.7).
+    pub(super) pki: super::pki::Session,
 }
 
 impl Volatile {
@@ -68,6 +74,7 @@ impl Volatile {
             authenticated: KeySet::EMPTY,
             challenge: None,
             pending: Vec::new(),
+            pki: super::pki::Session::default(),
         }
     }
 }
@@ -188,6 +195,7 @@ impl Card {
             self.volatile.verified = 0;
             self.volatile.authenticated = KeySet::EMPTY;
             self.volatile.challenge = None;
+            self.volatile.pki = super::pki::Session::default();
         }
         self.volatile.current_df = df;
         self.volatile.current_ef = None;

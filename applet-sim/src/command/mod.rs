@@ -55,7 +55,10 @@ pub mod ins {
 }
 
 mod decode;
+mod pki;
 mod types;
+
+pub use pki::{Export, KeyPairFiles, PkiCommand};
 
 pub use types::{
     Command, FileRef, Occurrence, RecordMode, ResetMode, SecureMessaging, SelectBy, VerifyAction,
@@ -153,6 +156,15 @@ command_table![
     (0x84, ins::CARD_BLOCK,            SsseOrPboc, |a, _| decode::mac_only(a).map(|mac| Command::CardBlock { mac })),
     (0x80, ins::GET_PROCESSING_OPTIONS, Pboc,      |a, _| decode::get_processing_options(a)),
     (0x80, ins::GET_DATA,              Pboc,       |a, _| decode::get_data(a)),
+    (0x80, pki::ins::PIN_HASH,         Pki,        |a, _| pki::pin_hash(a)),
+    (0x84, pki::ins::CHANGE_PIN,       Pki,        |a, _| pki::change_pin(a)),
+    (0x84, pki::ins::KEY_UPDATE,       Pki,        |a, _| pki::key_update(a)),
+    (0x80, pki::ins::GENERATE_KEY_PAIR, Pki,       |a, _| pki::generate_key_pair(a)),
+    (0x80, pki::ins::EXPORT_PUBLIC_KEY, Pki,       |a, _| pki::export_public_key(a)),
+    (0x80, pki::ins::DECIPHER,         Pki,        |a, _| pki::decipher(a)),
+    (0x80, pki::ins::IMPORT_SESSION_KEY, Pki,      |a, _| pki::import_session_key(a)),
+    (0x80, pki::ins::IMPORT_KEY,       Pki,        |a, _| pki::import_key(a)),
+    (0x00, pki::ins::SIGN,             Pki,        |a, _| pki::sign(a)),
 ];
 
 /// Every (CLA, INS) pair the card implements, in table order.

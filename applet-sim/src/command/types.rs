@@ -174,6 +174,9 @@ pub enum Command<'a> {
         /// The tag (P1 P2).
         tag: u16,
     },
+    /// A command of the PKI application (§3.7): key pairs, imports, the enciphered PIN
+    /// change and key update, the PIN hash, signatures.
+    Pki(super::PkiCommand<'a>),
     /// GET RESPONSE `00 C0 00 00 Le` (§4.1).
     GetResponse {
         /// Bytes asked for.

@@ -20,11 +20,12 @@ pub enum Usage {
 }
 
 /// The usage of key `id` in an application of this kind: the SSSE's (and the MF's) key 00 is
-/// the IRK; every other key authenticates the terminal.
+/// the IRK; every other key authenticates the terminal (the PKI application's 00 is its
+/// master key, S15, docs/CARD.md §3.7).
 #[must_use]
 pub fn usage(kind: Option<AppKind>, id: KeyId) -> Usage {
     match (kind, id) {
-        (Some(AppKind::Pboc), _) => Usage::External,
+        (Some(AppKind::Pboc | AppKind::Pki), _) => Usage::External,
         (_, ssse::IRK) => Usage::Internal,
         _ => Usage::External,
     }
@@ -84,7 +85,7 @@ mod tests {
     fn only_the_ssse_key_00_is_internal() {
         assert_eq!(usage(Some(AppKind::Ssse), ssse::IRK), Usage::Internal);
         assert_eq!(usage(None, ssse::IRK), Usage::Internal);
-        assert_eq!(usage(Some(AppKind::Pki), ssse::IRK), Usage::Internal);
+        assert_eq!(usage(Some(AppKind::Pki), ssse::IRK), Usage::External);
         // In the financial application 00 is not the IRK.
         assert_eq!(usage(Some(AppKind::Pboc), 0x00), Usage::External);
         assert_eq!(usage(Some(AppKind::Ssse), ssse::RK), Usage::External);

@@ -17,6 +17,11 @@ pub enum WritePoint {
     KeyDecrement,
     /// A key's counter back to its maximum (not synced).
     KeyRestore,
+    /// A key's value replaced, with its counter restored (the PKI key update `84 D4`).
+    KeyValue,
+    /// An SM2 private key stored, with its public key's EF when there is one (`80 40`,
+    /// `80 C2`).
+    KeyPair,
     /// An EF's content changed (UPDATE BINARY/RECORD, APPEND RECORD).
     FileUpdate,
     /// An application blocked or unblocked, or the card blocked.
@@ -33,6 +38,8 @@ impl WritePoint {
             Self::PinValue => "pin.value",
             Self::KeyDecrement => "key.decrement",
             Self::KeyRestore => "key.restore",
+            Self::KeyValue => "key.value",
+            Self::KeyPair => "key.pair",
             Self::FileUpdate => "ef.update",
             Self::Lifecycle => "lifecycle",
         }

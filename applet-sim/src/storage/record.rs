@@ -40,6 +40,20 @@ pub enum Record {
         /// Tries left.
         remaining: u8,
     },
+    /// Key `index` with a new value (the PKI key update `84 D4`, docs/CARD.md §3.7) and its
+    /// counter (kind 0x20).
+    KeyValue {
+        /// Index among the profile's keys.
+        index: u16,
+        /// The value.
+        value: Vec<u8>,
+        /// Tries left.
+        remaining: u8,
+    },
+    /// The PKI application's SM2 private keys, all of them (kind 0x21): (DF node, file id,
+    /// the 32-byte scalar). Kept in the clear, as the PKI key of a PIN is (docs/SECURITY.md,
+    /// "The state file on a shared host", rule 4).
+    PkiKeys(Vec<(u16, u16, [u8; 32])>),
     /// An EF's whole content.
     Ef {
         /// The file's node number.
@@ -226,6 +240,25 @@ impl Record {
                 p.extend_from_slice(&index.to_le_bytes());
                 p.push(*remaining);
             }
+            Self::KeyValue {
+                index,
+                value,
+                remaining,
+            } => {
+                p.push(0x20);
+                p.extend_from_slice(&index.to_le_bytes());
+                p.push(*remaining);
+                put_bytes(&mut p, value);
+            }
+            Self::PkiKeys(keys) => {
+                p.push(0x21);
+                put_u32(&mut p, keys.len());
+                for (node, fid, d) in keys {
+                    p.extend_from_slice(&node.to_le_bytes());
+                    p.extend_from_slice(&fid.to_le_bytes());
+                    p.extend_from_slice(d);
+                }
+            }
             Self::Ef { node, content } => {
                 p.push(3);
                 p.extend_from_slice(&node.to_le_bytes());
@@ -299,6 +332,19 @@ impl Record {
                 index: r.u16()?,
                 remaining: r.u8()?,
             },
+            0x20 if version >= 3 => Self::KeyValue {
+                index: r.u16()?,
+                remaining: r.u8()?,
+                value: r.bytes()?.to_vec(),
+            },
+            0x21 if version >= 3 => {
+                let n = r.u32()?;
+                let mut keys = Vec::new();
+                for _ in 0..n {
+                    keys.push((r.u16()?, r.u16()?, r.take(32)?.try_into().ok()?));
+                }
+                Self::PkiKeys(keys)
+            }
             3 => {
                 let node = r.u16()?;
                 let content = match r.u8()? {

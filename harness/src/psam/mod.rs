@@ -565,6 +565,31 @@ impl Psam {
         send(t, &mut log, cmd)?;
         Ok(log)
     }
+
+    /// The PKI application's PIN change `84 5E 01 ref 14` (§3.7): GET CHALLENGE (16), then
+    /// `LD ‖ new PIN in BCD ‖ 80…` SM4-ECB under SM3(old PIN BCD)[0..16] and the PKI MAC
+    /// (IV = the challenge, same key).
+    ///
+    /// # Errors
+    /// [`PsamError`] for a PIN that is not digits, or a transport failure.
+    pub fn pki_change_pin(
+        &mut self,
+        t: &mut dyn Transport,
+        reference: u8,
+        old: &str,
+        new: &str,
+        tamper: bool,
+    ) -> Result<Transcript, PsamError> {
+        let (old, new) = (pin_bcd(old)?, pin_bcd(new)?);
+        let mut log = Transcript::default();
+        let r = step!(challenge(t, &mut log, 16)?);
+        let mut cmd = applet_sim::pki::admin_pin_change(reference, &old, &new, &r);
+        if tamper && let Some(last) = cmd.last_mut() {
+            *last ^= 0x01;
+        }
+        send(t, &mut log, cmd)?;
+        Ok(log)
+    }
 }
 
 /// Resolved keys split into the SSSE's, the financial application's (by key id) and each

@@ -88,6 +88,9 @@ pub enum Operation {
     PbocPinReload(String),
     /// `pki-verify REF PIN`: `00 20 01 REF 10` (§3.7).
     PkiVerify(u8, String),
+    /// `pki-change-pin REF OLD NEW`: `84 5E 01 REF 14`, the new PIN enciphered and the PKI
+    /// MAC under SM3(OLD)[0..16] (§3.7, §6.3).
+    PkiChangePin(u8, String, String),
 }
 
 impl std::fmt::Display for Operation {
@@ -136,6 +139,9 @@ impl std::fmt::Display for Operation {
             Self::PkiVerify(reference, _) => {
                 write!(f, "PKI VERIFY (00 20 01 {reference:02X}) by cryptogram")
             }
+            Self::PkiChangePin(reference, _, _) => {
+                write!(f, "PKI PIN change (84 5E 01 {reference:02X})")
+            }
         }
     }
 }
@@ -154,7 +160,8 @@ pub struct Op {
 /// The operation names, for error messages.
 pub const OPERATIONS: &str = "ext-auth KEY [version VV] [one-challenge], df-ext-auth DF KEY, df-secure DF HEX, int-auth, pin-reset PIN, pin-unblock, secure HEX, \
 block-app, block-card, pboc-block-app temporary|permanent, pboc-unblock-app, pboc-block-card, \
-pboc-pin-unblock PIN, pboc-pin-reload PIN, pki-verify REF PIN (each optionally followed by tamper)";
+pboc-pin-unblock PIN, pboc-pin-reload PIN, pki-verify REF PIN, pki-change-pin REF OLD NEW (each \
+optionally followed by tamper)";
 
 impl Op {
     /// Parses `NAME ARGS... [tamper]`.
@@ -216,6 +223,9 @@ impl Op {
             ["pboc-pin-unblock", pin] => Operation::PbocPinUnblock(digits(pin)?),
             ["pboc-pin-reload", pin] => Operation::PbocPinReload(digits(pin)?),
             ["pki-verify", reference, pin] => Operation::PkiVerify(byte(reference)?, digits(pin)?),
+            ["pki-change-pin", reference, old, new] => {
+                Operation::PkiChangePin(byte(reference)?, digits(old)?, digits(new)?)
+            }
             _ => return Err(OpError::Unknown),
         };
         let mut text = words.join(" ");
@@ -271,6 +281,9 @@ impl Op {
             Operation::PbocPinUnblock(pin) => psam.pboc_pin_unblock(t, pin, tamper),
             Operation::PbocPinReload(pin) => psam.pboc_pin_reload(t, pin, tamper),
             Operation::PkiVerify(reference, pin) => psam.pki_verify(t, *reference, pin, tamper),
+            Operation::PkiChangePin(reference, old, new) => {
+                psam.pki_change_pin(t, *reference, old, new, tamper)
+            }
         }
     }
 }

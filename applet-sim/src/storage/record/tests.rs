@@ -31,6 +31,15 @@ fn record() -> impl Strategy<Value = Record> {
                 remaining,
             }),
         (any::<u16>(), any::<u8>()).prop_map(|(index, remaining)| Record::Key { index, remaining }),
+        (any::<u16>(), bytes.clone(), any::<u8>()).prop_map(|(index, value, remaining)| {
+            Record::KeyValue {
+                index,
+                value,
+                remaining,
+            }
+        }),
+        prop::collection::vec((any::<u16>(), any::<u16>(), any::<[u8; 32]>()), 0..3)
+            .prop_map(Record::PkiKeys),
         (any::<u16>(), bytes.clone()).prop_map(|(node, b)| Record::Ef {
             node,
             content: EfData::Transparent(b)
