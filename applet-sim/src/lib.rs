@@ -39,6 +39,7 @@ pub mod model;
 pub mod personalise;
 pub mod profile;
 pub mod psam;
+pub mod purse;
 pub mod restore_ack;
 pub mod shell;
 pub mod state_view;

@@ -63,6 +63,8 @@ struct Folded {
     efs: BTreeMap<u16, EfData>,
     card_blocked: bool,
     blocked_apps: Vec<(u16, bool)>,
+    /// The medical e-purse's last state (docs/CARD.md §4.6).
+    purse: Option<crate::purse::PurseState>,
     /// Why opening the card would refuse the file, if a record shows it.
     invalid: Option<String>,
 }
@@ -88,6 +90,9 @@ impl Folded {
                 for r in records {
                     self.apply(r);
                 }
+            }
+            Record::Purse(state) => {
+                self.purse = Some(state);
             }
             Record::Lifecycle {
                 card_blocked,

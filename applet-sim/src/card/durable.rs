@@ -64,6 +64,8 @@ pub(crate) enum Datum {
     Key(usize),
     Ef(NodeId),
     Lifecycle,
+    /// The medical e-purse's state (docs/CARD.md §4.6).
+    Purse,
 }
 
 /// The record of PIN object `index`: its sealed value and counter (`None` for a value in
@@ -98,6 +100,9 @@ pub(crate) fn fingerprint(profile: &Profile) -> u64 {
     for k in &profile.keys {
         layout.push_str(&format!("key {} {:02X} {};", k.parent, k.id, k.version));
     }
+    if let Some(p) = &profile.purse {
+        layout.push_str(&format!("purse {};", p.parent));
+    }
     fnv1a(layout.as_bytes())
 }
 
@@ -123,6 +128,7 @@ impl Persistent {
             out.extend(self.record(Datum::Ef(node)));
         }
         out.extend(self.record(Datum::Lifecycle));
+        out.extend(self.record(Datum::Purse));
         out
     }
 
@@ -149,6 +155,7 @@ impl Persistent {
                     .map(|(n, b)| (n.raw(), *b == AppBlock::Permanent))
                     .collect(),
             },
+            Datum::Purse => Record::Purse(self.purse.as_ref()?.state.clone()),
         })
     }
 
@@ -237,6 +244,12 @@ impl Persistent {
                 for r in records {
                     self.apply(r)?;
                 }
+            }
+            Record::Purse(state) => {
+                self.purse
+                    .as_mut()
+                    .ok_or("a purse record, and the profile has no purse")?
+                    .state = state;
             }
             Record::Lifecycle {
                 card_blocked,
@@ -390,6 +403,19 @@ impl Card {
         let persistent = &self.persistent;
         self.store
             .write(point, || persistent.record(datum))
+            .map_err(|_| StatusWord::MemoryFailure)
+    }
+
+    /// Makes several data durable together: one batch record (a power cut keeps all or
+    /// none).
+    pub(super) fn commit_all(&mut self, point: WritePoint, data: &[Datum]) -> ApduResult<()> {
+        let persistent = &self.persistent;
+        let record = || {
+            let records: Option<Vec<Record>> = data.iter().map(|&d| persistent.record(d)).collect();
+            records.map(Record::Batch)
+        };
+        self.store
+            .write(point, record)
             .map_err(|_| StatusWord::MemoryFailure)
     }
 

@@ -24,6 +24,7 @@ mod files;
 mod lifecycle;
 mod pboc;
 mod pins;
+mod purse;
 
 #[cfg(any(test, feature = "testing"))]
 mod inspect;
@@ -92,6 +93,11 @@ impl Card {
                 remaining: k.tries.min(k.max_tries),
             })
             .collect();
+        // The medical e-purse (docs/CARD.md §4.6) in its DF, with that DF's EF08 as its log.
+        let purse = profile
+            .purse
+            .as_ref()
+            .map(|def| purse::Purse::new(def, owner(&def.parent), &fs));
         // A chosen state (docs/CARD.md §4.5): the blocks the profile starts the card with.
         let lifecycle = Lifecycle {
             card_blocked: profile.card_blocked,
@@ -110,6 +116,7 @@ impl Card {
                 pins,
                 keys,
                 lifecycle,
+                purse,
             },
             volatile: Volatile::new(),
             rng: Rng::new(profile.options.challenge_seed),
@@ -199,6 +206,11 @@ impl Card {
         if !matches!(command, Ok(Command::GetResponse { .. })) {
             self.volatile.pending.clear();
         }
+        // An e-purse transaction lasts from its INIT to the command that completes it
+        // (docs/CARD.md §4.6): any other command ends it.
+        if !purse::continues_session(&command) {
+            self.volatile.purse_session = None;
+        }
         if self.persistent.lifecycle.card_blocked {
             return Err(StatusWord::FunctionNotSupported);
         }
@@ -271,6 +283,7 @@ impl Card {
             Command::CardBlock { mac } => self.card_block(&mac),
             Command::GetProcessingOptions { pdol_data } => self.get_processing_options(pdol_data),
             Command::GetData { tag } => self.get_data(tag),
+            Command::Purse(command) => self.purse(command),
             Command::GetResponse { ne } => self.get_response(ne),
         }
     }

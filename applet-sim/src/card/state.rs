@@ -37,6 +37,8 @@ pub(super) struct Persistent {
     pub(super) pins: Vec<OwnedPin>,
     pub(super) keys: Vec<CardKey>,
     pub(super) lifecycle: Lifecycle,
+    /// The medical e-purse, when the card has one (`purse.rs`, docs/CARD.md §4.6).
+    pub(super) purse: Option<super::purse::Purse>,
 }
 
 /// What a reset clears (docs/CARD.md §9.2; docs/SECURITY.md §1 rule 8).
@@ -55,6 +57,8 @@ pub(super) struct Volatile {
     pub(super) challenge: Option<([u8; 16], u8)>,
     /// Response data waiting for GET RESPONSE (T=0).
     pub(super) pending: Vec<u8>,
+    /// The e-purse transaction an INIT opened (docs/CARD.md §4.6): idle when `None`.
+    pub(super) purse_session: Option<super::purse::Session>,
 }
 
 impl Volatile {
@@ -67,6 +71,7 @@ impl Volatile {
             authenticated: KeySet::EMPTY,
             challenge: None,
             pending: Vec::new(),
+            purse_session: None,
         }
     }
 }

@@ -174,6 +174,8 @@ pub enum Command<'a> {
         /// The tag (P1 P2).
         tag: u16,
     },
+    /// A medical e-purse command, class B0 (§4.1, §4.6).
+    Purse(super::purse::PurseCommand),
     /// GET RESPONSE `00 C0 00 00 Le` (§4.1).
     GetResponse {
         /// Bytes asked for.

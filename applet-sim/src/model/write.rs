@@ -21,6 +21,8 @@ pub enum WritePoint {
     FileUpdate,
     /// An application blocked or unblocked, or the card blocked.
     Lifecycle,
+    /// The medical e-purse's balance and counters (with the EF08 record of a purchase).
+    Purse,
 }
 
 impl WritePoint {
@@ -35,6 +37,7 @@ impl WritePoint {
             Self::KeyRestore => "key.restore",
             Self::FileUpdate => "ef.update",
             Self::Lifecycle => "lifecycle",
+            Self::Purse => "purse.update",
         }
     }
 
