@@ -69,6 +69,12 @@ pub enum Operation {
     PbocPinReload(String),
     /// `pki-verify REF PIN`: `00 20 01 REF 10` (§3.7).
     PkiVerify(u8, String),
+    /// `purse-load AMOUNT`: INIT LOAD, CREDIT LOAD (§4.6); amount in decimal fen.
+    PurseLoad(u32),
+    /// `purse-purchase CIA SPIP SPFP`: INIT PURCHASE, DEBIT (§4.6); amounts in decimal fen.
+    PursePurchase([u32; 3]),
+    /// `purse-start-day MMDD`: UPDATE STARTING DAY `B0 56 00 00` (DSK MAC, §4.6).
+    PurseStartDay([u8; 2]),
 }
 
 impl std::fmt::Display for Operation {
@@ -99,6 +105,13 @@ impl std::fmt::Display for Operation {
             Self::PkiVerify(reference, _) => {
                 write!(f, "PKI VERIFY (00 20 01 {reference:02X}) by cryptogram")
             }
+            Self::PurseLoad(amount) => write!(f, "e-purse load of {amount} (B0 28, B0 2A)"),
+            Self::PursePurchase([a, s, p]) => {
+                write!(f, "e-purse purchase of {a}/{s}/{p} (B0 28, B0 2C)")
+            }
+            Self::PurseStartDay(day) => {
+                write!(f, "e-purse starting day {} (B0 56)", apdu::hex_compact(day))
+            }
         }
     }
 }
@@ -117,7 +130,8 @@ pub struct Op {
 /// The operation names, for error messages.
 pub const OPERATIONS: &str = "ext-auth KEY, int-auth, pin-reset PIN, pin-unblock, secure HEX, \
 block-app, block-card, pboc-block-app temporary|permanent, pboc-unblock-app, pboc-block-card, \
-pboc-pin-unblock PIN, pboc-pin-reload PIN, pki-verify REF PIN (each optionally followed by tamper)";
+pboc-pin-unblock PIN, pboc-pin-reload PIN, pki-verify REF PIN, purse-load AMOUNT, \
+purse-purchase CIA SPIP SPFP, purse-start-day MMDD (each optionally followed by tamper)";
 
 impl Op {
     /// Parses `NAME ARGS... [tamper]`.
@@ -136,6 +150,7 @@ impl Op {
                 .map(|_| w.to_owned())
                 .map_err(OpError::Pin)
         };
+        let fen = |w: &str| w.parse::<u32>().map_err(|_| OpError::Unknown);
         let operation = match words.as_slice() {
             ["ext-auth", key] => Operation::ExternalAuthenticate(byte(key)?),
             ["int-auth"] => Operation::InternalAuthenticate,
@@ -157,6 +172,14 @@ impl Op {
             ["pboc-pin-unblock", pin] => Operation::PbocPinUnblock(digits(pin)?),
             ["pboc-pin-reload", pin] => Operation::PbocPinReload(digits(pin)?),
             ["pki-verify", reference, pin] => Operation::PkiVerify(byte(reference)?, digits(pin)?),
+            ["purse-load", amount] => Operation::PurseLoad(fen(amount)?),
+            ["purse-purchase", a, s, p] => Operation::PursePurchase([fen(a)?, fen(s)?, fen(p)?]),
+            ["purse-start-day", day] => Operation::PurseStartDay(
+                apdu::parse_hex(day)
+                    .ok()
+                    .and_then(|d| <[u8; 2]>::try_from(d).ok())
+                    .ok_or(OpError::Unknown)?,
+            ),
             _ => return Err(OpError::Unknown),
         };
         let mut text = words.join(" ");
@@ -204,6 +227,9 @@ impl Op {
             Operation::PbocPinUnblock(pin) => psam.pboc_pin_unblock(t, pin, tamper),
             Operation::PbocPinReload(pin) => psam.pboc_pin_reload(t, pin, tamper),
             Operation::PkiVerify(reference, pin) => psam.pki_verify(t, *reference, pin, tamper),
+            Operation::PurseLoad(amount) => super::purse::load(t, *amount, tamper),
+            Operation::PursePurchase(amounts) => super::purse::purchase(t, *amounts, tamper),
+            Operation::PurseStartDay(day) => super::purse::start_day(t, *day, tamper),
         }
     }
 }
