@@ -2,7 +2,8 @@
 //! independently in Python (`scripts/independent_terminal.py`: `cryptography` and `hashlib`,
 //! no code shared with the card): INTERNAL/EXTERNAL AUTHENTICATE, EF06, PIN reset and
 //! unblock, a secure-messaging write, APPLICATION and CARD BLOCK, the PKI VERIFY cryptogram
-//! and the PBOC commands, for the SM4 (gen3) and DES (gen2) profiles.
+//! the PBOC commands and the medical e-purse (a load then a purchase, MAC2 and TAC checked),
+//! for the SM4 (gen3) and DES (gen2) profiles.
 //!
 //! Needs `python3` with `cryptography` (Debian: python3-cryptography). Without it the test
 //! says so and passes, except under CI (`CI` set), where it fails.
