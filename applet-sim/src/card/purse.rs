@@ -425,3 +425,67 @@ impl Card {
         Ok(Response::status(StatusWord::Success))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+
+    #[test]
+    fn the_algorithm_byte_is_the_fci_flag() {
+        assert_eq!(algorithm_id(CipherSuite::Des3), 0x01);
+        assert_eq!(algorithm_id(CipherSuite::Sm4), 0x03);
+        assert_eq!(algorithm_id(CipherSuite::Aes), 0x04);
+    }
+
+    #[test]
+    fn only_credit_debit_and_get_response_continue_a_transaction() {
+        let time = [0; 7];
+        let keep = [
+            Ok(Command::GetResponse { ne: 16 }),
+            Ok(Command::Purse(PurseCommand::CreditLoad {
+                time,
+                mac2: [0; 4],
+            })),
+            Ok(Command::Purse(PurseCommand::Debit {
+                terminal_seq: [0; 4],
+                time,
+                mac1: [0; 4],
+            })),
+        ];
+        for c in &keep {
+            assert!(continues_session(c), "{c:?}");
+        }
+        let end = [
+            Ok(Command::Purse(PurseCommand::GetStartDay)),
+            Ok(Command::GetChallenge { len: 8 }),
+            Err(StatusWord::WrongLength),
+        ];
+        for c in &end {
+            assert!(!continues_session(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn the_log_is_the_dfs_cyclic_ef08_of_0x1c_records_only() {
+        let p = Profile::builtin("gen3").unwrap();
+        let card = Card::new(&p);
+        let purse = card.persistent.purse.as_ref().unwrap();
+        assert!(purse.log.is_some());
+        // Without EF08 the purse keeps no log.
+        for edit in [(
+            "fid = \"EF08\"          # medical",
+            "fid = \"EF09\"          # medical",
+        )] {
+            let text = crate::profile::builtin_text("gen3")
+                .unwrap()
+                .replacen(edit.0, edit.1, 1);
+            let card = Card::new(&Profile::parse(&text, "t").unwrap());
+            assert_eq!(
+                card.persistent.purse.as_ref().unwrap().log,
+                None,
+                "{edit:?}"
+            );
+        }
+    }
+}
