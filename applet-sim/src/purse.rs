@@ -475,7 +475,7 @@ pub fn bcd_value(bytes: &[u8]) -> Option<u32> {
 
 /// Four decimal digits as two BCD bytes (`None` above 9999).
 fn to_bcd(v: u32) -> Option<[u8; 2]> {
-    let digits = |n: u32| u8::try_from((n / 10 % 10) << 4 | n % 10).ok();
+    let digits = |n: u32| u8::try_from(((n / 10 % 10) << 4) | (n % 10)).ok();
     (v <= 9999).then_some(())?;
     Some([digits(v / 100)?, digits(v % 100)?])
 }

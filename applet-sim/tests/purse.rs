@@ -73,6 +73,7 @@ impl Terminal {
         let balance = u32::from_be_bytes(init[0..4].try_into().unwrap());
         let seq = u16::from_be_bytes(init[4..6].try_into().unwrap());
         assert_eq!(init[6], self.def.keys.dlk.version);
+        assert_eq!(init[7], algorithm(self.suite), "INIT LOAD's algorithm byte");
         let random: [u8; 4] = init[8..12].try_into().unwrap();
         let key =
             purse::load_session_key(self.suite, &self.def.keys.dlk.value, random, seq).unwrap();
@@ -112,6 +113,12 @@ impl Terminal {
             return (init, sw);
         }
         assert_eq!(init.len(), 0x16);
+        assert_eq!(init[16], self.def.keys.dpk.version);
+        assert_eq!(
+            init[17],
+            algorithm(self.suite),
+            "INIT PURCHASE's algorithm byte"
+        );
         let seq = u16::from_be_bytes(init[4..6].try_into().unwrap());
         let random: [u8; 4] = init[18..22].try_into().unwrap();
         let tseq = terminal_seq.to_be_bytes();
@@ -138,6 +145,14 @@ impl Terminal {
             assert_eq!(data[4..], p.mac2(self.suite, &key).unwrap(), "MAC2");
         }
         (data, sw)
+    }
+}
+
+/// The FCI's algorithm flag (CARD.md §6.1).
+fn algorithm(suite: applet_sim::model::CipherSuite) -> u8 {
+    match suite {
+        applet_sim::model::CipherSuite::Des3 => 0x01,
+        _ => 0x03,
     }
 }
 
@@ -173,6 +188,33 @@ fn a_load_then_a_purchase_moves_the_money_and_logs_the_purchase() {
         assert_eq!(load_proof[4..], tac[..]);
         assert_eq!(send(&mut card, "B02E003602000208").1, 0x9406);
         assert_eq!(send(&mut card, "B02E003202000108").1, 0x9406);
+    }
+}
+
+#[test]
+fn the_limits_are_inclusive() {
+    for name in ["gen3", "gen2"] {
+        let (mut card, t) = fresh(name);
+        // INIT PURCHASE itself refuses one fen more than the balance.
+        let over = format!(
+            "B02801011301{:08X}{}{}",
+            10001,
+            "00000000".repeat(2),
+            hex(&TERMINAL)
+        );
+        assert_eq!(send(&mut card, &over).1, 0x9401, "{name}");
+        // The whole balance can be spent, to zero.
+        assert_eq!(t.purchase(&mut card, [10000, 0, 0], 1, false).1, 0x9000);
+        assert_eq!(balance(&mut card), 0);
+        assert_eq!(t.purchase(&mut card, [1, 0, 0], 2, false).1, 0x9401);
+        assert_eq!(t.purchase(&mut card, [0, 1, 1], 3, false).1, 0x9000);
+        // A load may fill the purse exactly to its maximum, not one fen more.
+        let over = format!("B02800010B01{:08X}{}", 1_000_001, hex(&TERMINAL));
+        assert_eq!(send(&mut card, &over).1, 0x6985);
+        assert_eq!(t.load(&mut card, 1_000_000, false).1, 0x9000);
+        assert_eq!(balance(&mut card), 1_000_000);
+        let one = format!("B02800010B01{:08X}{}", 1, hex(&TERMINAL));
+        assert_eq!(send(&mut card, &one).1, 0x6985);
     }
 }
 
@@ -421,4 +463,24 @@ impl Terminal {
         }
         send(card, &format!("B02A00000B{}{}", hex(&TIME), hex(&mac2))).1
     }
+}
+
+#[test]
+fn a_purse_record_needs_a_purse() {
+    let p = Profile::builtin("gen3").unwrap();
+    let t = Terminal {
+        def: p.purse.clone().unwrap(),
+        suite: p.cipher,
+    };
+    let m = MemMedium::new();
+    let mut card = Card::open_on(&p, Box::new(m.clone())).unwrap();
+    in_df04(&mut card);
+    t.load(&mut card, 7, false);
+    let mut without = p.clone();
+    without.purse = None;
+    assert!(Card::open_on(&without, Box::new(MemMedium::with_bytes(m.current()))).is_err());
+    // The profile with its purse reads the load back.
+    let mut again = Card::open_on(&p, Box::new(MemMedium::with_bytes(m.current()))).unwrap();
+    in_df04(&mut again);
+    assert_eq!(balance(&mut again), 10007);
 }
