@@ -425,7 +425,7 @@ proptest! {
                 let _ = sw0;
                 sw
             } else {
-                t.purchase(&mut card, [amount, other, other], u32::from(other), tamper).1
+                t.purchase(&mut card, [amount, other, other], other, tamper).1
             };
             if sw == 0x9000 {
                 if is_load { money += u64::from(amount); loads += 1; } else { money -= u64::from(amount); buys += 1; }
