@@ -10,7 +10,8 @@
 //! using only those: `files.rs` (SELECT, binary and record commands), `pins.rs` (VERIFY and
 //! PIN changes), `auth.rs` (challenge, external and internal authentication, the issuer's PIN
 //! unblock), `lifecycle.rs` (application and card blocks), `pboc.rs` (the financial
-//! application's PIN reload and unblock). `inspect.rs` (feature `testing`) serves tests.
+//! application's PIN reload and unblock), `purse.rs` (DF04's medical e-purse, docs/CARD.md
+//! §4.6). `inspect.rs` (feature `testing`) serves tests.
 
 // Shared by the handlers: state, persistence, secure messaging, response shaping.
 mod durable;
