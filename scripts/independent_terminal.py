@@ -111,6 +111,57 @@ class Suite:
         return b"".join(self.enc(ks, block[i:i + self.n]) for i in range(0, len(block), self.n))
 
 
+def purse_flow(binary, profile, suite):
+    """The medical e-purse (docs/CARD.md §4.6): a load then a purchase, every MAC and TAC
+    computed here from the profile's purse keys ("SM4-MED-DLK-0001" etc. in ASCII)."""
+    prefix = "DES-MED-" if suite.n == 8 else "SM4-MED-"
+    dlk, dpk, dtk = (f"{prefix}{k}-0001".encode() for k in ("DLK", "DPK", "DTK"))
+    # §6.2: the TAC key is DTK_L XOR DTK_R for a double-length DES key, DTK for SM4.
+    tac_key = bytes(a ^ b for a, b in zip(dtk[:8], dtk[8:])) if suite.n == 8 else dtk
+    terminal, when = bytes.fromhex("320100000009"), bytes.fromhex("20250301120000")
+    card = Card(binary, profile)
+    card.expect("00A404000F" + SSSE, "9000", "SELECT SSSE")
+    card.expect("0020000003123456", "9000", "VERIFY")
+    card.expect("00A4040006D15600000503", "9000", "SELECT DF04")
+    balance = int.from_bytes(card.expect("B026000104", "9000", "GET BALANCE"), "big")
+    # Load of 50.00: INIT LOAD, MAC1 checked under SESLK, CREDIT LOAD with MAC2, TAC checked.
+    amount = (5000).to_bytes(4, "big")
+    init = card.expect("B02800010B01" + (amount + terminal).hex() + "10", "9000", "INIT LOAD")
+    bal, seq, rnd = init[0:4], init[4:6], init[8:12]
+    if int.from_bytes(bal, "big") != balance or len(init) != 16:
+        fail(f"INIT LOAD: {init.hex()}")
+    seslk = suite.session_key(dlk, rnd + seq + b"\x80\x00")
+    if suite.mac(seslk, bal + amount + b"2" + terminal) != init[12:16]:
+        fail("INIT LOAD: MAC1 does not verify under SESLK")
+    mac2 = suite.mac(seslk, amount + b"2" + terminal + when)
+    tac = card.expect("B02A00000B" + (when + mac2).hex() + "04", "9000", "CREDIT LOAD")
+    new = (balance + 5000).to_bytes(4, "big")
+    if tac != suite.mac(tac_key, new + seq + amount + b"2" + terminal + when):
+        fail("CREDIT LOAD: TAC does not verify under DTK")
+    # Purchase: 12.00 from the account, 3.00 self-paid, 45.00 from the pooled fund.
+    amounts = b"".join(v.to_bytes(4, "big") for v in (1200, 300, 4500))
+    init = card.expect("B028010113 01".replace(" ", "") + (amounts + terminal).hex() + "16",
+                       "9000", "INIT PURCHASE")
+    if len(init) != 0x16 or init[0:4] != new:
+        fail(f"INIT PURCHASE: {init.hex()}")
+    seq, rnd, tseq = init[4:6], init[18:22], bytes.fromhex("00000011")
+    sespk = suite.session_key(dpk, rnd + seq + tseq[2:])
+    mac1 = suite.mac(sespk, amounts + b"6" + terminal + when)
+    got = card.expect("B02C01000F" + (tseq + when + mac1).hex() + "08", "9000", "DEBIT")
+    if got[:4] != suite.mac(tac_key, amounts + b"6" + terminal + tseq + when):
+        fail("DEBIT: TAC does not verify under DTK")
+    if got[4:] != suite.mac(sespk, amounts[:4]):
+        fail("DEBIT: MAC2 does not verify under SESPK")
+    left = card.expect("B026000104", "9000", "GET BALANCE after")
+    if int.from_bytes(left, "big") != balance + 5000 - 1200:
+        fail(f"balance after: {left.hex()}")
+    record = card.expect("00B201441C", "9000", "READ EF08 record 1")
+    if record != seq + b"6" + terminal + when + amounts:
+        fail(f"EF08 record 1: {record.hex()}")
+    card.expect("B02C01000F" + (tseq + when + mac1).hex() + "08", "6901", "DEBIT again")
+    card.close()
+
+
 def pboc_mac(key, iv, data):  # §5.4: ISO 9797-1 MAC algorithm 3, IV = challenge
     data = data + b"\x80"
     data += bytes(-len(data) % 8)
@@ -403,8 +454,9 @@ def main():
         iv = challenge(card, 4)
         card.expect("8418000004" + pboc_mac(damk, iv, bytes.fromhex("8418000004")).hex(), "9000",
                     "PBOC APPLICATION UNBLOCK")
-    # CARD BLOCK (BK) from the SSSE of a fresh card: afterwards everything answers 6A81.
     card.close()
+    purse_flow(binary, profile, suite)
+    # CARD BLOCK (BK) from the SSSE of a fresh card: afterwards everything answers 6A81.
     card = Card(binary, profile)
     card.expect(select, "9000", "SELECT SSSE")
     cmd, _ = ssc_command(card, suite, 0x05, "84160000")
@@ -414,7 +466,7 @@ def main():
     card.close()
     if profile == "gen3":
         pki_flows(binary)
-    print(f"ok: {profile} ({suite.name}): every issuer flow answered as the spec says")
+    print(f"ok: {profile} ({suite.name}): every issuer flow and the e-purse answered as the spec says")
 
 
 if __name__ == "__main__":

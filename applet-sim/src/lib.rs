@@ -40,6 +40,7 @@ pub mod personalise;
 pub mod pki;
 pub mod profile;
 pub mod psam;
+pub mod purse;
 pub mod restore_ack;
 pub mod shell;
 pub mod state_view;

@@ -63,6 +63,8 @@ struct Folded {
     efs: BTreeMap<u16, EfData>,
     card_blocked: bool,
     blocked_apps: Vec<(u16, bool)>,
+    /// The medical e-purse's last state (docs/CARD.md §4.6).
+    purse: Option<crate::purse::PurseState>,
     /// Why opening the card would refuse the file, if a record shows it.
     invalid: Option<String>,
 }
@@ -93,6 +95,9 @@ impl Folded {
                 for r in records {
                     self.apply(r);
                 }
+            }
+            Record::Purse(state) => {
+                self.purse = Some(state);
             }
             Record::Lifecycle {
                 card_blocked,
@@ -223,6 +228,15 @@ impl StateFile {
             pins: Vec::new(),
             keys: Vec::new(),
             files: Vec::new(),
+            purse: self.records.purse.as_ref().map(|p| PurseView {
+                balance: p.balance,
+                load_seq: p.load_seq,
+                purchase_seq: p.purchase_seq,
+                spip: p.spip,
+                spfp: p.spfp,
+                year: apdu::hex_compact(&p.year),
+                start_day: apdu::hex_compact(&p.start_day),
+            }),
         };
         match profile {
             Some(p) => self.named(p, &mut view),
@@ -389,6 +403,27 @@ pub struct StateView {
     pub keys: Vec<Counter>,
     /// The EFs' contents.
     pub files: Vec<FileView>,
+    /// The medical e-purse (docs/CARD.md §4.6), when the file holds its record.
+    pub purse: Option<PurseView>,
+}
+
+/// The medical e-purse's state as a state file holds it (docs/CARD.md §4.6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PurseView {
+    /// The CIA balance, in fen.
+    pub balance: u32,
+    /// The online (load) counter.
+    pub load_seq: u16,
+    /// The offline (purchase) counter.
+    pub purchase_seq: u16,
+    /// The year's SPIP total, in fen.
+    pub spip: u32,
+    /// The year's SPFP total, in fen.
+    pub spfp: u32,
+    /// The payment year (BCD, hex).
+    pub year: String,
+    /// The starting day (MMDD, hex).
+    pub start_day: String,
 }
 
 /// The declaration a file records.
@@ -525,6 +560,14 @@ impl fmt::Display for StateView {
         writeln!(f, "keys:")?;
         for c in &self.keys {
             writeln!(f, "  {}", pr(&counter(c, "key", "id")))?;
+        }
+        if let Some(p) = &self.purse {
+            writeln!(
+                f,
+                "medical e-purse: balance {} fen, load counter {}, purchase counter {}, \
+                 {} SPIP {} / SPFP {} fen, year from {}",
+                p.balance, p.load_seq, p.purchase_seq, p.year, p.spip, p.spfp, p.start_day
+            )?;
         }
         writeln!(f, "files:")?;
         for e in &self.files {

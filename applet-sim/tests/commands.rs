@@ -262,7 +262,7 @@ fn sub_dfs_share_the_ssse_pin_and_keep_their_own_access() {
             // DF04 EF08 (medical transactions): readable with the PIN, never rewritten.
             (
                 "00B201441C",
-                "0002 31 320100000001 20250302101500 00000BB8 00000000 000003E8 9000",
+                "0002 36 320100000001 20250302101500 00000BB8 00000000 000003E8 9000",
             ),
             (
                 "00DC01441C 0003 31 320100000001 20250302101500 00000BB8 00000000 000003E8",

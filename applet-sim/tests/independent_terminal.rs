@@ -2,9 +2,10 @@
 //! independently in Python (`scripts/independent_terminal.py`: `cryptography` and `hashlib`,
 //! no code shared with the card): INTERNAL/EXTERNAL AUTHENTICATE, EF06, PIN reset and
 //! unblock, a secure-messaging write, APPLICATION and CARD BLOCK, the PKI VERIFY cryptogram
-//! and the PBOC commands, for the SM4 (gen3) and DES (gen2) profiles; on gen3 the PKI
-//! commands too (docs/CARD.md §3.7.1: `80 C4`, key pair generation, export and a signature
-//! verified by the script's own SM2, the envelope imports, `84 5E`, `84 D4`).
+//! and the PBOC commands, for the SM4 (gen3) and DES (gen2) profiles; the medical e-purse
+//! (a load then a purchase, MAC2 and TAC checked); on gen3 the PKI commands too (docs/CARD.md
+//! §3.7.1: `80 C4`, key pair generation, export and a signature verified by the script's own
+//! SM2, the envelope imports, `84 5E`, `84 D4`).
 //!
 //! Needs `python3` with `cryptography` (Debian: python3-cryptography). Without it the test
 //! says so and passes, except under CI (`CI` set), where it fails.

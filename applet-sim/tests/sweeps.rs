@@ -88,7 +88,7 @@ fn every_cla_ins_pair_in_four_states() {
             for ins in 0..=255u8 {
                 let sw = probe(&mut card, &base, &[cla, ins, 0, 0], name);
                 *counts.entry(u16::from(sw)).or_insert(0u32) += 1;
-                let known_cla = [0x00, 0x04, 0x80, 0x84].contains(&cla);
+                let known_cla = [0x00, 0x04, 0x80, 0x84, 0xB0].contains(&cla);
                 let expected = match (name, known_cla) {
                     ("card blocked", _) => Some(StatusWord::FunctionNotSupported),
                     (_, false) => Some(StatusWord::ClaNotSupported),

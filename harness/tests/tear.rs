@@ -47,6 +47,7 @@ fn the_suite_survives_power_cuts_at_every_write() {
             "key.decrement",
             "ef.update",
             "lifecycle",
+            "purse.update",
             "compaction",
         ] {
             assert!(r.by_point.contains_key(point), "{name}: no {point} torn");

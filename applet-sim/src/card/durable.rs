@@ -68,6 +68,8 @@ pub(crate) enum Datum {
     PkiKeys,
     Ef(NodeId),
     Lifecycle,
+    /// The medical e-purse's state (docs/CARD.md §4.6).
+    Purse,
 }
 
 /// The record of PIN object `index`: its sealed value and counter (`None` for a value in
@@ -102,6 +104,8 @@ pub(crate) fn fingerprint(profile: &Profile) -> u64 {
     for k in &profile.keys {
         layout.push_str(&format!("key {} {:02X} {};", k.parent, k.id, k.version));
     }
+    // The purse is not part of the layout: a file written before the profile had one opens
+    // with the purse in its initial state (a purse record without a purse is refused).
     fnv1a(layout.as_bytes())
 }
 
@@ -137,6 +141,7 @@ impl Persistent {
             out.extend(self.record(Datum::Ef(node)));
         }
         out.extend(self.record(Datum::Lifecycle));
+        out.extend(self.record(Datum::Purse));
         out
     }
 
@@ -172,6 +177,7 @@ impl Persistent {
                     .map(|(n, b)| (n.raw(), *b == AppBlock::Permanent))
                     .collect(),
             },
+            Datum::Purse => Record::Purse(self.purse.as_ref()?.state.clone()),
         })
     }
 
@@ -278,6 +284,12 @@ impl Persistent {
                 for r in records {
                     self.apply(r)?;
                 }
+            }
+            Record::Purse(state) => {
+                self.purse
+                    .as_mut()
+                    .ok_or("a purse record, and the profile has no purse")?
+                    .state = state;
             }
             Record::Lifecycle {
                 card_blocked,

@@ -4,7 +4,7 @@
 
 use super::Card;
 use super::durable::{Storage, declaration, fingerprint};
-use super::state::{AppBlock, CardKey, OwnedPin, Volatile};
+use super::state::{AppBlock, CardKey, OwnedPin, Persistent, Volatile};
 use crate::model::Unblock;
 use crate::profile::Profile;
 use crate::storage::{Journal, Medium, OpenError};
@@ -180,6 +180,17 @@ impl Card {
         }
         if now.lifecycle != old.lifecycle && now.lifecycle != new.lifecycle {
             v.push("life cycle neither old nor new".into());
+        }
+        // The purse and its log move together: a purchase is all there or not at all.
+        let purse = |c: &Persistent| {
+            c.purse.as_ref().map(|p| {
+                let log = p.log.and_then(|id| c.fs.ef(id)).map(|e| e.content.clone());
+                (p.state.clone(), log)
+            })
+        };
+        let (n, o, w) = (purse(now), purse(old), purse(new));
+        if n != o && n != w {
+            v.push("purse (balance, counters, EF08) neither old nor new".into());
         }
         if self.volatile != Volatile::new() {
             v.push("volatile state survived the power cut".into());

@@ -10,7 +10,9 @@
 //! using only those: `files.rs` (SELECT, binary and record commands), `pins.rs` (VERIFY and
 //! PIN changes), `auth.rs` (challenge, external and internal authentication, the issuer's PIN
 //! unblock), `lifecycle.rs` (application and card blocks), `pboc.rs` (the financial
-//! application's PIN reload and unblock), `pki.rs` (the PKI application's own commands). `inspect.rs` (feature `testing`) serves tests.
+//! application's PIN reload and unblock), `pki.rs` (the PKI application's own commands),
+//! `purse.rs` (DF04's medical e-purse, docs/CARD.md §4.6). `inspect.rs` (feature `testing`)
+//! serves tests.
 
 // Shared by the handlers: state, persistence, secure messaging, response shaping.
 mod durable;
@@ -25,6 +27,7 @@ mod lifecycle;
 mod pboc;
 mod pins;
 mod pki;
+mod purse;
 
 #[cfg(any(test, feature = "testing"))]
 mod inspect;
@@ -97,6 +100,11 @@ impl Card {
                 value_changed: false,
             })
             .collect();
+        // The medical e-purse (docs/CARD.md §4.6) in its DF, with that DF's EF08 as its log.
+        let purse = profile
+            .purse
+            .as_ref()
+            .map(|def| purse::Purse::new(def, owner(&def.parent), &fs));
         // A chosen state (docs/CARD.md §4.5): the blocks the profile starts the card with.
         let lifecycle = Lifecycle {
             card_blocked: profile.card_blocked,
@@ -117,6 +125,7 @@ impl Card {
                 keys,
                 lifecycle,
                 pki: pki::PrivateKeys::default(),
+                purse,
             },
             volatile: Volatile::new(),
             rng: Rng::new(profile.options.challenge_seed),
@@ -216,6 +225,11 @@ impl Card {
         if !matches!(command, Ok(Command::GetResponse { .. })) {
             self.volatile.pending.clear();
         }
+        // An e-purse transaction lasts from its INIT to the command that completes it
+        // (docs/CARD.md §4.6): any other command ends it.
+        if !purse::continues_session(&command) {
+            self.volatile.purse_session = None;
+        }
         if self.persistent.lifecycle.card_blocked {
             return Err(StatusWord::FunctionNotSupported);
         }
@@ -289,6 +303,7 @@ impl Card {
             Command::GetProcessingOptions { pdol_data } => self.get_processing_options(pdol_data),
             Command::GetData { tag } => self.get_data(tag),
             Command::Pki(command) => self.pki(command),
+            Command::Purse(command) => self.purse(command),
             Command::GetResponse { ne } => self.get_response(ne),
         }
     }

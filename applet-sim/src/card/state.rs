@@ -42,6 +42,8 @@ pub(super) struct Persistent {
     pub(super) lifecycle: Lifecycle,
     /// The PKI application's SM2 private keys (docs/CARD.md §3.7).
     pub(super) pki: super::pki::PrivateKeys,
+    /// The medical e-purse, when the card has one (`purse.rs`, docs/CARD.md §4.6).
+    pub(super) purse: Option<super::purse::Purse>,
 }
 
 /// What a reset clears (docs/CARD.md §9.2; docs/SECURITY.md §1 rule 8).
@@ -62,6 +64,8 @@ pub(super) struct Volatile {
     pub(super) pending: Vec<u8>,
     /// The PKI application's chosen key pair and imported SM4 key (§3.7).
     pub(super) pki: super::pki::Session,
+    /// The e-purse transaction an INIT opened (docs/CARD.md §4.6): idle when `None`.
+    pub(super) purse_session: Option<super::purse::Session>,
 }
 
 impl Volatile {
@@ -75,6 +79,7 @@ impl Volatile {
             challenge: None,
             pending: Vec::new(),
             pki: super::pki::Session::default(),
+            purse_session: None,
         }
     }
 }

@@ -52,21 +52,35 @@ pub mod ins {
     pub const GET_PROCESSING_OPTIONS: u8 = 0xA8;
     /// GET DATA (EMV, class 80).
     pub const GET_DATA: u8 = 0xCA;
+    /// Medical e-purse (class B0, §4.6): GET BALANCE.
+    pub const PURSE_GET_BALANCE: u8 = 0x26;
+    /// Medical e-purse: INIT LOAD / INIT PURCHASE.
+    pub const PURSE_INIT: u8 = 0x28;
+    /// Medical e-purse: CREDIT LOAD.
+    pub const PURSE_CREDIT: u8 = 0x2A;
+    /// Medical e-purse: DEBIT.
+    pub const PURSE_DEBIT: u8 = 0x2C;
+    /// Medical e-purse: GET TRANSACTION PROOF.
+    pub const PURSE_GET_PROOF: u8 = 0x2E;
+    /// Medical e-purse: update / get the starting day.
+    pub const PURSE_START_DAY: u8 = 0x56;
 }
 
 mod decode;
 mod pki;
+mod purse;
 mod types;
 
 pub use pki::{Export, KeyPairFiles, PkiCommand};
+pub use purse::{Balance, PurseCommand};
 
 pub use types::{
     Command, FileRef, Occurrence, RecordMode, ResetMode, SecureMessaging, SelectBy, VerifyAction,
 };
 
 /// Class bytes the card knows: interindustry `00`, with SM `04`, proprietary `80`, with SM
-/// `84` (docs/CARD.md §4.1).
-const KNOWN_CLA: [u8; 4] = [0x00, 0x04, 0x80, 0x84];
+/// `84`, the medical e-purse's `B0` (docs/CARD.md §4.1, §4.6).
+const KNOWN_CLA: [u8; 5] = [0x00, 0x04, 0x80, 0x84, 0xB0];
 
 /// Where a command is accepted. The SSC spec's SSSE has CHANGE PIN but not `00 24` /
 /// `00 2C` / `84 18` (§4.1: those answer 6D00 there); the PKI application is ISO style and
@@ -81,6 +95,8 @@ pub(crate) enum Apps {
     Pki,
     /// The financial application.
     Pboc,
+    /// The SSSE and its sub-DFs (the medical e-purse, §4.6).
+    Ssse,
 }
 
 impl Apps {
@@ -92,6 +108,7 @@ impl Apps {
             Self::SsseOrPboc => matches!(kind, Some(AppKind::Ssse | AppKind::Pboc)),
             Self::Pki => kind == Some(AppKind::Pki),
             Self::Pboc => kind == Some(AppKind::Pboc),
+            Self::Ssse => kind == Some(AppKind::Ssse),
         }
     }
 }
@@ -165,6 +182,12 @@ command_table![
     (0x80, pki::ins::IMPORT_SESSION_KEY, Pki,      |a, _| pki::import_session_key(a)),
     (0x80, pki::ins::IMPORT_KEY,       Pki,        |a, _| pki::import_key(a)),
     (0x00, pki::ins::SIGN,             Pki,        |a, _| pki::sign(a)),
+    (0xB0, ins::PURSE_INIT,            Ssse,       |a, _| purse::init(a)),
+    (0xB0, ins::PURSE_CREDIT,          Ssse,       |a, _| purse::credit(a)),
+    (0xB0, ins::PURSE_DEBIT,           Ssse,       |a, _| purse::debit(a)),
+    (0xB0, ins::PURSE_GET_BALANCE,     Ssse,       |a, _| purse::get_balance(a)),
+    (0xB0, ins::PURSE_GET_PROOF,       Ssse,       |a, _| purse::get_proof(a)),
+    (0xB0, ins::PURSE_START_DAY,       Ssse,       |a, _| purse::start_day(a)),
 ];
 
 /// Every (CLA, INS) pair the card implements, in table order.

@@ -177,6 +177,8 @@ pub enum Command<'a> {
     /// A command of the PKI application (§3.7): key pairs, imports, the enciphered PIN
     /// change and key update, the PIN hash, signatures.
     Pki(super::PkiCommand<'a>),
+    /// A medical e-purse command, class B0 (§4.1, §4.6).
+    Purse(super::purse::PurseCommand),
     /// GET RESPONSE `00 C0 00 00 Le` (§4.1).
     GetResponse {
         /// Bytes asked for.

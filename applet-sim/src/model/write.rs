@@ -26,6 +26,8 @@ pub enum WritePoint {
     FileUpdate,
     /// An application blocked or unblocked, or the card blocked.
     Lifecycle,
+    /// The medical e-purse's balance and counters (with the EF08 record of a purchase).
+    Purse,
 }
 
 impl WritePoint {
@@ -42,6 +44,7 @@ impl WritePoint {
             Self::KeyPair => "key.pair",
             Self::FileUpdate => "ef.update",
             Self::Lifecycle => "lifecycle",
+            Self::Purse => "purse.update",
         }
     }
 

@@ -7,7 +7,9 @@ use std::ops::Range;
 use super::error::{Placer, ProfileError};
 use toml::Spanned;
 
-use super::schema::{CardToml, DfToml, EfToml, KeyToml, PinToml, ProfileToml};
+use super::schema::{
+    CardToml, DfToml, EfToml, KeyToml, PinToml, ProfileToml, PurseKeyToml, PurseToml,
+};
 use super::{DfDef, EfDef, KeyDef, MAX_CARD_BYTES, MAX_FILES, Options, PinDef, Profile};
 use crate::model::{
     Access, AppKind, Behaviour, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure,
@@ -51,6 +53,13 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
     })?;
     super::chosen::chosen_state(&raw, &mut dfs, &mut pins, &mut keys, &at)?;
     let behaviour = behaviour(&raw, &at)?;
+    // The medical e-purse (docs/CARD.md §4.6, §6.8).
+    let purse = match &raw.purse {
+        Some(p) => Some(
+            purse_def(p.get_ref(), &index, cipher, &factors).map_err(|m| at.error(p.span(), m))?,
+        ),
+        None => None,
+    };
     Ok(Profile {
         source_name: source_name.to_owned(),
         description: raw.card.description,
@@ -66,6 +75,7 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         pins,
         keys,
         card_blocked: raw.card.blocked,
+        purse,
     })
 }
 
@@ -626,5 +636,79 @@ fn key_def(
         value,
         max_tries: t.max_tries,
         tries: t.max_tries,
+    })
+}
+
+/// `[purse]` (docs/CARD.md §4.6, §6.8): in an SSSE DF declared above; each key a card key
+/// of the DF's cipher (checked as a `[[key]]` is); the money within `max_balance`; the year
+/// and starting day in BCD.
+fn purse_def(
+    t: &PurseToml,
+    index: &Index,
+    card_cipher: CipherSuite,
+    factors: &crate::crypto::Factors<'_>,
+) -> Result<crate::purse::PurseDef, String> {
+    use crate::purse::{IndexedKey, PurseDef, PurseKeys, SecretBytes};
+    if t.parent == "MF" || index.kind(&t.parent) != Some(AppKind::Ssse) {
+        return Err(format!(
+            "purse: parent {:?} is not a DF of the SSSE declared above",
+            t.parent
+        ));
+    }
+    let key = |k: &PurseKeyToml, name: &str, indexed: bool| -> Result<IndexedKey, String> {
+        if !indexed && (k.index.is_some() || k.version.is_some()) {
+            return Err(format!("purse.{name}: has no index or version"));
+        }
+        let as_key = KeyToml {
+            parent: t.parent.clone(),
+            id: 0,
+            version: 0,
+            value: k.value.clone(),
+            master: k.master.clone(),
+            diversify: k.diversify.clone(),
+            max_tries: super::schema::default_key_tries(),
+            tries: None,
+        };
+        let def = key_def(&as_key, index, &[], card_cipher, factors)
+            .map_err(|m| format!("purse.{name}: {m}"))?;
+        Ok(IndexedKey {
+            index: k.index.unwrap_or(1),
+            version: k.version.unwrap_or(1),
+            value: def.value,
+        })
+    };
+    let bcd2 = |v: &str, name: &str| -> Result<[u8; 2], String> {
+        let bytes = apdu::parse_hex(v).map_err(|e| format!("purse.{name}: {e}"))?;
+        match <[u8; 2]>::try_from(bytes) {
+            Ok(b) if crate::purse::bcd_value(&b).is_some() => Ok(b),
+            _ => Err(format!("purse.{name}: four decimal digits, found {v:?}")),
+        }
+    };
+    let start_day = bcd2(&t.start_day, "start_day")?;
+    if !crate::purse::valid_day(start_day) {
+        return Err(format!("purse.start_day: MMDD, found {:?}", t.start_day));
+    }
+    if t.balance > t.max_balance {
+        return Err(format!(
+            "purse.balance: {} is above max_balance {}",
+            t.balance, t.max_balance
+        ));
+    }
+    Ok(PurseDef {
+        parent: t.parent.clone(),
+        keys: PurseKeys {
+            dlk: key(&t.dlk, "dlk", true)?,
+            dpk: key(&t.dpk, "dpk", true)?,
+            dtk: SecretBytes(key(&t.dtk, "dtk", false)?.value),
+            dsk: SecretBytes(key(&t.dsk, "dsk", false)?.value),
+        },
+        balance: t.balance,
+        max_balance: t.max_balance,
+        load_seq: t.load_seq,
+        purchase_seq: t.purchase_seq,
+        spip: t.spip,
+        spfp: t.spfp,
+        year: bcd2(&t.year, "year")?,
+        start_day,
     })
 }

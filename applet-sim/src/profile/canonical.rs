@@ -113,6 +113,32 @@ impl Profile {
                 k.tries,
             );
         }
+        if let Some(p) = &self.purse {
+            let k = &p.keys;
+            let _ = writeln!(
+                t,
+                "purse parent={} dlk={:02X}/{:02X}/{} dpk={:02X}/{:02X}/{} dtk={} dsk={} \
+                 balance={} max_balance={} load_seq={} purchase_seq={} spip={} spfp={} \
+                 year={} start_day={}",
+                text(&p.parent),
+                k.dlk.index,
+                k.dlk.version,
+                hex(&k.dlk.value),
+                k.dpk.index,
+                k.dpk.version,
+                hex(&k.dpk.value),
+                hex(&k.dtk.0),
+                hex(&k.dsk.0),
+                p.balance,
+                p.max_balance,
+                p.load_seq,
+                p.purchase_seq,
+                p.spip,
+                p.spfp,
+                hex(&p.year),
+                hex(&p.start_day),
+            );
+        }
         t
     }
 }

@@ -175,6 +175,8 @@ pub struct Profile {
     pub keys: Vec<KeyDef>,
     /// The card blocked when made (a chosen state: CARD BLOCK done).
     pub card_blocked: bool,
+    /// The medical e-purse (docs/CARD.md §4.6, §6.8), when the card has one.
+    pub purse: Option<crate::purse::PurseDef>,
 }
 
 impl Profile {

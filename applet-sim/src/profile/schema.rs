@@ -21,6 +21,8 @@ pub(super) struct ProfileToml {
     /// `[behaviour]`: the choices where the specification is silent (docs/CARD.md §9.9).
     #[serde(default)]
     pub(super) behaviour: std::collections::BTreeMap<String, Spanned<String>>,
+    /// The medical e-purse (docs/CARD.md §4.6, §6.8), when the card has one.
+    pub(super) purse: Option<Spanned<PurseToml>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -109,4 +111,41 @@ pub(super) struct KeyToml {
 
 pub(super) fn default_key_tries() -> u8 {
     3
+}
+
+/// The medical e-purse (docs/CARD.md §4.6, §6.8): where it lives, its keys and its money.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PurseToml {
+    pub(super) parent: String,
+    pub(super) dlk: PurseKeyToml,
+    pub(super) dpk: PurseKeyToml,
+    pub(super) dtk: PurseKeyToml,
+    pub(super) dsk: PurseKeyToml,
+    #[serde(default)]
+    pub(super) balance: u32,
+    pub(super) max_balance: u32,
+    #[serde(default)]
+    pub(super) load_seq: u16,
+    #[serde(default)]
+    pub(super) purchase_seq: u16,
+    #[serde(default)]
+    pub(super) spip: u32,
+    #[serde(default)]
+    pub(super) spfp: u32,
+    pub(super) year: String,
+    pub(super) start_day: String,
+}
+
+/// A purse key: a card key (`value`) or a master key and its diversification, with the
+/// index and version INIT uses (DTK and DSK have none).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PurseKeyToml {
+    pub(super) index: Option<u8>,
+    pub(super) version: Option<u8>,
+    pub(super) value: Option<String>,
+    pub(super) master: Option<String>,
+    #[serde(default)]
+    pub(super) diversify: Vec<String>,
 }

@@ -70,6 +70,8 @@ pub enum Record {
         /// Blocked applications: (node, permanent).
         blocked_apps: Vec<(u16, bool)>,
     },
+    /// The medical e-purse's state (docs/CARD.md §4.6; kind 8).
+    Purse(crate::purse::PurseState),
 }
 
 /// An EF's content in a record.
@@ -295,6 +297,10 @@ impl Record {
                     p.push(u8::from(*permanent));
                 }
             }
+            Self::Purse(state) => {
+                p.push(8);
+                put_bytes(&mut p, &state.encode());
+            }
         }
         frame(&p)
     }
@@ -387,6 +393,7 @@ impl Record {
                 }
                 Self::Batch(records)
             }
+            8 => Self::Purse(crate::purse::PurseState::decode(r.bytes()?)?),
             _ => return None,
         };
         r.0.is_empty().then_some(record)

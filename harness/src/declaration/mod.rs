@@ -42,11 +42,13 @@ pub enum Feature {
     T0,
     /// T=1 (`t1`).
     T1,
+    /// The medical e-purse (`purse`, docs/CARD.md §4.6): a `[purse]` in the profile.
+    Purse,
 }
 
 impl Feature {
     /// Every feature and its name in `needs` lines.
-    pub const ALL: [(&'static str, Self); 9] = [
+    pub const ALL: [(&'static str, Self); 10] = [
         ("ssse", Self::Ssse),
         ("bank", Self::Bank),
         ("bank-keys", Self::BankKeys),
@@ -56,6 +58,7 @@ impl Feature {
         ("des", Self::Des),
         ("t0", Self::T0),
         ("t1", Self::T1),
+        ("purse", Self::Purse),
     ];
 
     /// The feature named `name` in a `needs` line.
@@ -151,6 +154,7 @@ impl Declaration {
             Feature::Des => self.profile.cipher == CipherSuite::Des3,
             Feature::T0 => self.profile.protocol == Protocol::T0,
             Feature::T1 => self.profile.protocol == Protocol::T1,
+            Feature::Purse => self.profile.purse.is_some(),
         }
     }
 

@@ -24,6 +24,7 @@ pub mod card;
 pub mod crypto;
 pub mod keys;
 pub mod op;
+pub mod purse;
 
 pub use self::card::{CardInfo, CardInfoError, KEY_TABLE, KeyRef, PsamCard, PsamSource};
 pub use self::crypto::{Crypto, Software};
@@ -169,6 +170,9 @@ pub enum PsamError {
     /// As [`PsamError::CardInfo`], already put in words.
     #[error("{0}")]
     CardContext(String),
+    /// The declared card has no medical e-purse keys (a `[purse]` in its profile).
+    #[error("no medical e-purse keys: the declared card's profile has no [purse]")]
+    NoPurseKeys,
 }
 
 /// Stops an operation at the first answer that is not 9000 (returns the transcript).

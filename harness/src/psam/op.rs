@@ -91,6 +91,12 @@ pub enum Operation {
     /// `pki-change-pin REF OLD NEW`: `84 5E 01 REF 14`, the new PIN enciphered and the PKI
     /// MAC under SM3(OLD)[0..16] (§3.7, §6.3).
     PkiChangePin(u8, String, String),
+    /// `purse-load AMOUNT`: INIT LOAD, CREDIT LOAD (§4.6); amount in decimal fen.
+    PurseLoad(u32),
+    /// `purse-purchase CIA SPIP SPFP`: INIT PURCHASE, DEBIT (§4.6); amounts in decimal fen.
+    PursePurchase([u32; 3]),
+    /// `purse-start-day MMDD`: UPDATE STARTING DAY `B0 56 00 00` (DSK MAC, §4.6).
+    PurseStartDay([u8; 2]),
 }
 
 impl std::fmt::Display for Operation {
@@ -142,6 +148,13 @@ impl std::fmt::Display for Operation {
             Self::PkiChangePin(reference, _, _) => {
                 write!(f, "PKI PIN change (84 5E 01 {reference:02X})")
             }
+            Self::PurseLoad(amount) => write!(f, "e-purse load of {amount} (B0 28, B0 2A)"),
+            Self::PursePurchase([a, s, p]) => {
+                write!(f, "e-purse purchase of {a}/{s}/{p} (B0 28, B0 2C)")
+            }
+            Self::PurseStartDay(day) => {
+                write!(f, "e-purse starting day {} (B0 56)", apdu::hex_compact(day))
+            }
         }
     }
 }
@@ -160,8 +173,9 @@ pub struct Op {
 /// The operation names, for error messages.
 pub const OPERATIONS: &str = "ext-auth KEY [version VV] [one-challenge], df-ext-auth DF KEY, df-secure DF HEX, int-auth, pin-reset PIN, pin-unblock, secure HEX, \
 block-app, block-card, pboc-block-app temporary|permanent, pboc-unblock-app, pboc-block-card, \
-pboc-pin-unblock PIN, pboc-pin-reload PIN, pki-verify REF PIN, pki-change-pin REF OLD NEW (each \
-optionally followed by tamper)";
+pboc-pin-unblock PIN, pboc-pin-reload PIN, pki-verify REF PIN, pki-change-pin REF OLD NEW, \
+purse-load AMOUNT, purse-purchase CIA SPIP SPFP, purse-start-day MMDD (each optionally followed \
+by tamper)";
 
 impl Op {
     /// Parses `NAME ARGS... [tamper]`.
@@ -187,6 +201,7 @@ impl Op {
                 .ok_or(OpError::SecureHeader)?;
             Ok::<_, OpError>((*header, data.to_vec()))
         };
+        let fen = |w: &str| w.parse::<u32>().map_err(|_| OpError::Unknown);
         let operation = match words.as_slice() {
             ["ext-auth", key, rest @ ..] => {
                 let mut how = ExtAuth::key(byte(key)?);
@@ -226,6 +241,14 @@ impl Op {
             ["pki-change-pin", reference, old, new] => {
                 Operation::PkiChangePin(byte(reference)?, digits(old)?, digits(new)?)
             }
+            ["purse-load", amount] => Operation::PurseLoad(fen(amount)?),
+            ["purse-purchase", a, s, p] => Operation::PursePurchase([fen(a)?, fen(s)?, fen(p)?]),
+            ["purse-start-day", day] => Operation::PurseStartDay(
+                apdu::parse_hex(day)
+                    .ok()
+                    .and_then(|d| <[u8; 2]>::try_from(d).ok())
+                    .ok_or(OpError::Unknown)?,
+            ),
             _ => return Err(OpError::Unknown),
         };
         let mut text = words.join(" ");
@@ -284,6 +307,9 @@ impl Op {
             Operation::PkiChangePin(reference, old, new) => {
                 psam.pki_change_pin(t, *reference, old, new, tamper)
             }
+            Operation::PurseLoad(amount) => super::purse::load(t, *amount, tamper),
+            Operation::PursePurchase(amounts) => super::purse::purchase(t, *amounts, tamper),
+            Operation::PurseStartDay(day) => super::purse::start_day(t, *day, tamper),
         }
     }
 }
