@@ -253,7 +253,7 @@ impl Persistent {
                 k.remaining = remaining.min(k.max_tries);
             }
             Record::PkiKeys(keys) => {
-                self.pki = super::pki::PrivateKeys::from_record(&self.fs, keys)?;
+                self.pki = super::pki_data::PrivateKeys::from_record(&self.fs, keys)?;
             }
             Record::Ef { node, content } => {
                 let ef = self

@@ -27,7 +27,9 @@ mod lifecycle;
 mod pboc;
 mod pins;
 mod pki;
+mod pki_data;
 mod purse;
+mod purse_data;
 
 #[cfg(any(test, feature = "testing"))]
 mod inspect;
@@ -104,7 +106,7 @@ impl Card {
         let purse = profile
             .purse
             .as_ref()
-            .map(|def| purse::Purse::new(def, owner(&def.parent), &fs));
+            .map(|def| purse_data::Purse::new(def, owner(&def.parent), &fs));
         // A chosen state (docs/CARD.md §4.5): the blocks the profile starts the card with.
         let lifecycle = Lifecycle {
             card_blocked: profile.card_blocked,
@@ -124,7 +126,7 @@ impl Card {
                 pins,
                 keys,
                 lifecycle,
-                pki: pki::PrivateKeys::default(),
+                pki: pki_data::PrivateKeys::default(),
                 purse,
             },
             volatile: Volatile::new(),

@@ -10,8 +10,6 @@
 //! on the state file) and are never answered; the public key goes to its EF (0012: `CA 40 ‖ X
 //! ‖ Y`, 0x42 bytes).
 
-use std::fmt;
-
 use apdu::{ApduResult, Response, StatusWord};
 use subtle::ConstantTimeEq;
 
@@ -19,7 +17,7 @@ use super::Card;
 use super::durable::Datum;
 use super::state::bit;
 use crate::command::{Export, KeyPairFiles, PkiCommand};
-use crate::fs::{EfContent, FileSystem, Node, NodeId};
+use crate::fs::{EfContent, NodeId};
 use crate::model::{PinEncoding, WritePoint};
 use crate::pki;
 
@@ -28,88 +26,6 @@ const USER_PIN: u8 = 0x81;
 
 /// The signature private key's file (S16: `80 40 … C2 02 0013`), the one `00 2A` uses [I].
 pub(crate) const SIGNATURE_PRIVATE_KEY: u16 = 0x0013;
-
-/// One SM2 private key: the DF that holds it, its file id, the scalar.
-#[derive(Clone, PartialEq, Eq)]
-struct PrivateKey {
-    df: NodeId,
-    fid: u16,
-    d: [u8; 32],
-}
-
-/// The PKI application's SM2 private keys (persistent; docs/CARD.md §3.7). Not printed.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct PrivateKeys(Vec<PrivateKey>);
-
-impl fmt::Debug for PrivateKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PrivateKeys({} keys)", self.0.len())
-    }
-}
-
-impl PrivateKeys {
-    pub(super) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn get(&self, df: NodeId, fid: u16) -> Option<sm2::SecretKey> {
-        self.0
-            .iter()
-            .find(|k| k.df == df && k.fid == fid)
-            .and_then(|k| pki::secret_key(&k.d))
-    }
-
-    /// Adds or replaces the key of `df`'s file `fid`.
-    fn put(&mut self, df: NodeId, fid: u16, d: [u8; 32]) {
-        self.0.retain(|k| !(k.df == df && k.fid == fid));
-        self.0.push(PrivateKey { df, fid, d });
-    }
-
-    /// The state file's form (`Record::PkiKeys`).
-    pub(super) fn to_record(&self) -> Vec<(u16, u16, [u8; 32])> {
-        self.0.iter().map(|k| (k.df.raw(), k.fid, k.d)).collect()
-    }
-
-    /// From the state file: each key in a DF of this file system, a valid scalar, once.
-    pub(super) fn from_record(
-        fs: &FileSystem,
-        keys: Vec<(u16, u16, [u8; 32])>,
-    ) -> Result<Self, String> {
-        let mut out = Self::default();
-        for (node, fid, d) in keys {
-            let df = NodeId::from_raw(node);
-            if !matches!(fs.node(df), Some(Node::Df(_))) {
-                return Err(format!("a private key in file #{node}, which is not a DF"));
-            }
-            if pki::secret_key(&d).is_none() || out.get(df, fid).is_some() {
-                return Err(format!(
-                    "a private key {fid:04X} that is not valid or twice"
-                ));
-            }
-            out.0.push(PrivateKey { df, fid, d });
-        }
-        Ok(out)
-    }
-}
-
-/// What the PKI application keeps until reset or another application: the key pair chosen
-/// for export (`80 C9 82 00`) and the SM4 key imported by `80 4A` [I]. Not printed.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct Session {
-    export: Option<KeyPairFiles>,
-    session_key: Option<[u8; 16]>,
-}
-
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Session {{ export: {:?}, session key: {} }}",
-            self.export,
-            self.session_key.is_some()
-        )
-    }
-}
 
 impl Card {
     /// The one dispatch of the PKI application's own commands.
@@ -470,36 +386,5 @@ impl Card {
         key.value_changed = true;
         self.commit(WritePoint::KeyValue, Datum::KeyValue(index))?;
         Ok(Response::status(StatusWord::Success))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
-
-    use super::*;
-    use crate::profile::Profile;
-
-    #[test]
-    fn a_state_files_private_keys_are_checked() {
-        let profile = Profile::builtin("gen3").unwrap();
-        let (fs, dfs) = profile.file_system();
-        let cert = dfs.node("CERT").raw();
-        let good = [7u8; 32];
-        let keys =
-            PrivateKeys::from_record(&fs, vec![(cert, 0x13, good), (cert, 0x15, good)]).unwrap();
-        assert_eq!(keys.to_record().len(), 2);
-        // A scalar out of range, the same file twice, a node that is no DF: refused.
-        for bad in [
-            vec![(cert, 0x13, [0u8; 32])],
-            vec![(cert, 0x13, [0xFF; 32])],
-            vec![(cert, 0x13, good), (cert, 0x13, good)],
-            vec![(u16::MAX, 0x13, good)],
-        ] {
-            assert!(PrivateKeys::from_record(&fs, bad).is_err());
-        }
-        // One good key alone is accepted (neither check fires on its own).
-        assert!(PrivateKeys::from_record(&fs, vec![(cert, 0x13, good)]).is_ok());
-        assert!(PrivateKeys::default().is_empty() && !keys.is_empty());
     }
 }

@@ -10,68 +10,13 @@ use apdu::{ApduResult, Response, StatusWord};
 
 use super::Card;
 use super::durable::Datum;
+use super::purse_data::{Purse, Session};
 use crate::command::{Balance, Command, PurseCommand};
-use crate::fs::{EfContent, FileSystem, NodeId};
-use crate::model::{CipherSuite, Structure, WritePoint};
+use crate::fs::EfContent;
+use crate::model::{CipherSuite, WritePoint};
 use crate::purse::{
-    self as math, Load, Proof, Purchase, PurseDef, PurseKeys, PurseState, SecretBytes, TYPE_LOAD,
-    TYPE_PURCHASE,
+    self as math, Load, Proof, Purchase, PurseState, SecretBytes, TYPE_LOAD, TYPE_PURCHASE,
 };
-
-/// The EF08 record size (§3.4): seq 2 ‖ type 1 ‖ terminal 6 ‖ time 7 ‖ three amounts 12.
-const RECORD_SIZE: usize = 0x1C;
-
-/// The purse on the card: where it is, its keys and limit, and its persistent state.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Purse {
-    /// The DF that holds it; its commands answer 6D00 anywhere else.
-    pub(super) owner: NodeId,
-    /// The DF's cyclic EF08 of 0x1C-byte records, the purchase log, if it has one.
-    pub(super) log: Option<NodeId>,
-    keys: PurseKeys,
-    max_balance: u32,
-    /// Balance, counters, totals, starting day, proofs.
-    pub(super) state: PurseState,
-}
-
-impl Purse {
-    /// The purse a profile declares, in DF `owner`.
-    pub(super) fn new(def: &PurseDef, owner: NodeId, fs: &FileSystem) -> Self {
-        let log = fs.child_by_fid(owner, 0xEF08).filter(|&id| {
-            fs.ef(id).is_some_and(|ef| {
-                ef.control.structure == Structure::Cyclic && ef.control.record_size == RECORD_SIZE
-            })
-        });
-        Self {
-            owner,
-            log,
-            keys: def.keys.clone(),
-            max_balance: def.max_balance,
-            state: PurseState::initial(def),
-        }
-    }
-}
-
-/// An open transaction (volatile: a reset or any other command ends it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Session {
-    /// After INIT LOAD: the load and its session key.
-    Load {
-        /// The load as INIT saw it.
-        load: Load,
-        /// SESLK.
-        key: SecretBytes,
-    },
-    /// After INIT PURCHASE: the purchase, the card's random and the counter it answered.
-    Purchase {
-        /// The purchase as INIT saw it.
-        purchase: Purchase,
-        /// R_ICC.
-        random: [u8; 4],
-        /// The offline counter.
-        seq: u16,
-    },
-}
 
 /// Whether `command` may complete the open transaction (so does not end it first): CREDIT
 /// LOAD, DEBIT, and the GET RESPONSE that fetches INIT's answer under T=0.

@@ -41,9 +41,9 @@ pub(super) struct Persistent {
     pub(super) keys: Vec<CardKey>,
     pub(super) lifecycle: Lifecycle,
     /// The PKI application's SM2 private keys (docs/CARD.md §3.7).
-    pub(super) pki: super::pki::PrivateKeys,
+    pub(super) pki: super::pki_data::PrivateKeys,
     /// The medical e-purse, when the card has one (`purse.rs`, docs/CARD.md §4.6).
-    pub(super) purse: Option<super::purse::Purse>,
+    pub(super) purse: Option<super::purse_data::Purse>,
 }
 
 /// What a reset clears (docs/CARD.md §9.2; docs/SECURITY.md §1 rule 8).
@@ -63,9 +63,9 @@ pub(super) struct Volatile {
     /// Response data waiting for GET RESPONSE (T=0).
     pub(super) pending: Vec<u8>,
     /// The PKI application's chosen key pair and imported SM4 key (§3.7).
-    pub(super) pki: super::pki::Session,
+    pub(super) pki: super::pki_data::Session,
     /// The e-purse transaction an INIT opened (docs/CARD.md §4.6): idle when `None`.
-    pub(super) purse_session: Option<super::purse::Session>,
+    pub(super) purse_session: Option<super::purse_data::Session>,
 }
 
 impl Volatile {
@@ -78,7 +78,7 @@ impl Volatile {
             authenticated: KeySet::EMPTY,
             challenge: None,
             pending: Vec::new(),
-            pki: super::pki::Session::default(),
+            pki: super::pki_data::Session::default(),
             purse_session: None,
         }
     }
@@ -200,7 +200,7 @@ impl Card {
             self.volatile.verified = 0;
             self.volatile.authenticated = KeySet::EMPTY;
             self.volatile.challenge = None;
-            self.volatile.pki = super::pki::Session::default();
+            self.volatile.pki = super::pki_data::Session::default();
         }
         self.volatile.current_df = df;
         self.volatile.current_ef = None;

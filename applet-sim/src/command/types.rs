@@ -178,7 +178,7 @@ pub enum Command<'a> {
     /// change and key update, the PIN hash, signatures.
     Pki(super::PkiCommand<'a>),
     /// A medical e-purse command, class B0 (§4.1, §4.6).
-    Purse(super::purse::PurseCommand),
+    Purse(super::PurseCommand),
     /// GET RESPONSE `00 C0 00 00 Le` (§4.1).
     GetResponse {
         /// Bytes asked for.
