@@ -12,7 +12,7 @@ use crate::crypto::{BlockCipher, MacChain};
 use crate::model::CipherSuite;
 
 /// The tag and length before X ‖ Y in EF 0012 and in the `80 C9` answer (0x42 bytes in all):
-/// the public-key tag `CA 40` of the import `80 C2 40 00` (S15, S16). [I] for the files: the
+/// the public-key tag `CA 40` of the import `80 C2 40 00` (S15, S16). \[I\] for the files: the
 /// sources read 0x42 bytes and skip the first two.
 pub const PUBLIC_KEY_TAG: [u8; 2] = [0xCA, 0x40];
 

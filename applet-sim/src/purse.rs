@@ -10,10 +10,10 @@ use crate::crypto::{self, KeyLengthError};
 use crate::model::CipherSuite;
 
 /// The transaction type of a load, in the MACs and GET TRANSACTION PROOF's P2: ASCII `2`
-/// (an1), PBOC's e-purse load type 02 as a character. [I] (§4.6)
+/// (an1), PBOC's e-purse load type 02 as a character. \[I\] (§4.6)
 pub const TYPE_LOAD: u8 = b'2';
 /// The transaction type of a purchase, in the MACs, the EF08 record and GET TRANSACTION
-/// PROOF's P2: ASCII `6` (an1), PBOC's e-purse purchase type 06 as a character. [I] (§4.6)
+/// PROOF's P2: ASCII `6` (an1), PBOC's e-purse purchase type 06 as a character. \[I\] (§4.6)
 pub const TYPE_PURCHASE: u8 = b'6';
 
 /// A keyed purse key (DLK or DPK): the index INIT names, its version and algorithm
@@ -48,7 +48,7 @@ pub struct PurseKeys {
     pub dpk: IndexedKey,
     /// DTK: the TAC key (folded L XOR R for 16-byte DES keys).
     pub dtk: SecretBytes,
-    /// DSK: the key of UPDATE STARTING DAY's MAC. [I]
+    /// DSK: the key of UPDATE STARTING DAY's MAC. \[I\]
     pub dsk: SecretBytes,
 }
 
@@ -71,7 +71,7 @@ pub struct PurseDef {
     pub keys: PurseKeys,
     /// The basic medical insurance personal account (CIA) balance, in fen.
     pub balance: u32,
-    /// The largest balance a load may leave (INIT LOAD refuses more with 6985). [I]
+    /// The largest balance a load may leave (INIT LOAD refuses more with 6985). \[I\]
     pub max_balance: u32,
     /// The online (load) transaction counter.
     pub load_seq: u16,
@@ -449,7 +449,7 @@ impl Purchase {
 
 /// The payment year a transaction at `time` (YYYYMMDDhhmmss, BCD) falls in, given the
 /// starting day (MMDD, BCD): the date's year from the starting day on, the year before
-/// until then. `None` for a date that is not BCD. [I] (§4.6)
+/// until then. `None` for a date that is not BCD. \[I\] (§4.6)
 #[must_use]
 pub fn payment_year(time: [u8; 7], start_day: [u8; 2]) -> Option<[u8; 2]> {
     let [y1, y2, m, d, ..] = time;

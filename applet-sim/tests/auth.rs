@@ -447,3 +447,44 @@ fn keys_are_found_by_id_and_version() {
     let cmd03 = format!("{}03", &cmd[..cmd.len() - 2]);
     assert_eq!(x(&mut c, &cmd03), "6A88");
 }
+
+/// With two versions of the PUK key (06), the version the terminal authenticated with opens
+/// `84 24` (attack finding: only the first-declared version did).
+#[test]
+fn any_authenticated_version_of_the_puk_key_opens_the_pin_reset() {
+    let mut text = applet_sim::profile::builtin_text("gen3")
+        .unwrap()
+        .to_owned();
+    text.push_str(&format!(
+        "\n[[key]]\nparent = \"SSSE\"\nid = 0x06\nversion = 2\nvalue = \"{UK_V02}\"\n"
+    ));
+    let mut c = applet_sim::Card::new(&applet_sim::Profile::parse(&text, "puk-v02").unwrap());
+    script(
+        &mut c,
+        &[(SELECT_SSSE, "9000"), ("0020000003654321", "63C2")],
+    );
+    // §7.4's form with key 06 instead of 04.
+    let cmd = ext_auth_7_4(&mut c, UK_V02, 0x02).replacen("0082000411", "0082000611", 1);
+    assert_eq!(x(&mut c, &cmd), "9000");
+    let unblock = pin_unblock(&mut c, CipherSuite::Sm4, None, false);
+    script(&mut c, &[(&unblock, "9000"), ("00200000", "63C3")]);
+}
+
+/// An IRK (key 00) the MF holds is not a terminal key where an application inherits it
+/// (attack finding: the financial application spent its tries on EXTERNAL AUTHENTICATE).
+#[test]
+fn an_inherited_irk_stays_an_irk() {
+    let mut text = applet_sim::profile::builtin_text("gen3")
+        .unwrap()
+        .to_owned();
+    text.push_str(&format!(
+        "\n[[key]]\nparent = \"MF\"\nid = 0x00\nvalue = \"{IRK_V02}\"\n"
+    ));
+    let mut c = applet_sim::Card::new(&applet_sim::Profile::parse(&text, "mf-irk").unwrap());
+    script(&mut c, &[("00A4040C08A000000333010101", "9000")]);
+    assert_eq!(x(&mut c, "0084000008").len(), 20);
+    script(
+        &mut c,
+        &[("0082000010 00000000000000000000000000000000", "6A88")],
+    );
+}

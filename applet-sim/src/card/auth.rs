@@ -55,6 +55,11 @@ impl Card {
             return Err(StatusWord::ReferenceNotFound);
         }
         let index = self.key_index(key_id, version)?;
+        // An inherited key keeps the usage of the application that owns it: the MF's IRK
+        // is not a terminal key in the financial application.
+        if keys::usage(self.owner_kind(index), key_id) != keys::Usage::External {
+            return Err(StatusWord::ReferenceNotFound);
+        }
         let cipher = self.cipher;
         if self
             .persistent
@@ -107,6 +112,9 @@ impl Card {
             return Err(StatusWord::ReferenceNotFound);
         }
         let index = self.key_index(IRK, version)?;
+        if keys::usage(self.owner_kind(index), IRK) != keys::Usage::Internal {
+            return Err(StatusWord::ReferenceNotFound);
+        }
         let key = self
             .persistent
             .keys

@@ -201,8 +201,10 @@ impl Card {
             },
             Err(_) => {
                 // A malformed APDU: wrong length, nothing else looked at (docs/SECURITY.md,
-                // bad input).
+                // bad input); as any other command, it ends an open e-purse transaction
+                // (§4.6).
                 self.volatile.pending.clear();
+                self.volatile.purse_session = None;
                 out.extend_from_slice(&StatusWord::WrongLength.to_bytes());
             }
         }

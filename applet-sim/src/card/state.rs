@@ -249,16 +249,32 @@ impl Card {
     }
 
     /// Whether the key `id` that the current DF sees was authenticated.
+    /// Any version of it counts (§6.7, key groups), as for file access ([`Self::granted_at`]).
     pub(super) fn key_authenticated(&self, id: u8) -> bool {
-        self.key_at(self.volatile.current_df, id, None)
-            .and_then(key_slot)
-            .is_some_and(|slot| self.volatile.authenticated.contains(slot))
+        let keys = &self.persistent.keys;
+        let Some(seen) = self
+            .key_at(self.volatile.current_df, id, None)
+            .and_then(|j| keys.get(j))
+        else {
+            return false;
+        };
+        keys.iter().enumerate().any(|(i, k)| {
+            k.id == id
+                && k.owner == seen.owner
+                && key_slot(i).is_some_and(|slot| self.volatile.authenticated.contains(slot))
+        })
     }
 
     /// The block of the application the current DF belongs to.
     pub(super) fn current_block(&self) -> Option<AppBlock> {
         let p = &self.persistent;
         p.lifecycle.block_of(&p.fs, self.volatile.current_df)
+    }
+
+    /// The kind of the application that owns key `index` (`None`: the MF's).
+    pub(super) fn owner_kind(&self, index: usize) -> Option<AppKind> {
+        let owner = self.persistent.keys.get(index)?.owner;
+        self.persistent.fs.kind_of(owner)
     }
 
     /// The key with this id (and version, when given) that applies in the current DF.

@@ -1,7 +1,7 @@
 //! The PKI application's own commands (docs/CARD.md §3.7) as typed values, and their
 //! decoders: P1, P2, Lc, Le and the TLV form of the data checked here, before any handler
 //! runs. The byte forms are those of S15 and S16 (the personalisation programs that drive
-//! "PKI.社会保障"); the signature command is [I] (docs/CARD.md §3.7).
+//! "PKI.社会保障"); the signature command is \[I\] (docs/CARD.md §3.7).
 
 use apdu::{CommandApdu, StatusWord};
 
@@ -25,7 +25,7 @@ pub mod ins {
     pub const IMPORT_SESSION_KEY: u8 = 0x4A;
     /// `80 C2 P1 P2`: import of an SM2 public or private key.
     pub const IMPORT_KEY: u8 = 0xC2;
-    /// `00 2A 9E 9A`: PERFORM SECURITY OPERATION, COMPUTE DIGITAL SIGNATURE (ISO 7816-8) [I].
+    /// `00 2A 9E 9A`: PERFORM SECURITY OPERATION, COMPUTE DIGITAL SIGNATURE (ISO 7816-8) \[I\].
     pub const SIGN: u8 = 0x2A;
 }
 
@@ -110,7 +110,7 @@ pub enum PkiCommand<'a> {
         /// P2 = 01.
         enciphered: bool,
     },
-    /// `00 2A 9E 9A 20 <e> [Le]`: r ‖ s of the digest under the signature private key [I].
+    /// `00 2A 9E 9A 20 <e> [Le]`: r ‖ s of the digest under the signature private key \[I\].
     Sign {
         /// e = SM3(Z_A ‖ M).
         digest: &'a [u8; 32],

@@ -57,7 +57,7 @@ pub enum PurseCommand {
         seq: u16,
     },
     /// UPDATE STARTING DAY `B0 56 00 00 06`: MMDD ‖ MAC (DSK session key over the
-    /// challenge). [I]
+    /// challenge). \[I\]
     SetStartDay {
         /// MMDD (BCD).
         day: [u8; 2],
