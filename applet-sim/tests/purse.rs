@@ -484,3 +484,47 @@ fn a_purse_record_needs_a_purse() {
     in_df04(&mut again);
     assert_eq!(balance(&mut again), 10007);
 }
+
+/// INIT LOAD; returns (Load, session key).
+fn init_load(card: &mut Card, p: &Profile, amount: u32) -> (Load, Vec<u8>) {
+    let d = p.purse.clone().unwrap();
+    let init = ok(
+        card,
+        &format!("B02800010B01{amount:08X}{}10", hex(&TERMINAL)),
+    );
+    let balance = u32::from_be_bytes(init[0..4].try_into().unwrap());
+    let seq = u16::from_be_bytes(init[4..6].try_into().unwrap());
+    let random: [u8; 4] = init[8..12].try_into().unwrap();
+    let key = purse::load_session_key(p.cipher, &d.keys.dlk.value, random, seq).unwrap();
+    (
+        Load {
+            amount,
+            terminal: TERMINAL,
+            balance,
+            seq,
+        },
+        key,
+    )
+}
+
+fn credit_cmd(p: &Profile, load: &Load, key: &[u8]) -> String {
+    let mac2 = load.mac2(p.cipher, key, TIME).unwrap();
+    format!("B02A00000B{}{}04", hex(&TIME), hex(&mac2))
+}
+
+/// A malformed APDU between INIT LOAD and CREDIT LOAD ends the transaction like any other
+/// command (§4.6; an attack finding: the 6700 path kept it).
+#[test]
+fn malformed_apdu_between_init_and_credit() {
+    let p = Profile::builtin("gen3").unwrap();
+    let mut card = Card::new(&p);
+    in_df04(&mut card);
+    let b0 = balance(&mut card);
+    let (load, key) = init_load(&mut card, &p, 100);
+    let c = credit_cmd(&p, &load, &key);
+    // Lc says 5 bytes, only 2 present: a malformed APDU.
+    assert_eq!(send(&mut card, "00B000000501").1, 0x6700);
+    let (_, sw) = send(&mut card, &c);
+    assert_eq!(sw, 0x6901, "a malformed APDU did not end the load");
+    assert_eq!(balance(&mut card), b0);
+}

@@ -12,8 +12,7 @@ use super::schema::{
 };
 use super::{DfDef, EfDef, KeyDef, MAX_CARD_BYTES, MAX_FILES, Options, PinDef, Profile};
 use crate::model::{
-    Access, AppKind, Behaviour, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure,
-    Unblock,
+    Access, AppKind, CipherSuite, EfControl, PinEncoding, PinValue, Protocol, Structure, Unblock,
 };
 
 /// Parses and validates profile text; `source_name` is used in errors.
@@ -52,7 +51,7 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         key_def(t, &index, done, cipher, &factors)
     })?;
     super::chosen::chosen_state(&raw, &mut dfs, &mut pins, &mut keys, &at)?;
-    let behaviour = behaviour(&raw, &at)?;
+    let behaviour = super::options::behaviour(&raw, &at)?;
     // The medical e-purse (docs/CARD.md §4.6, §6.8).
     let purse = match &raw.purse {
         Some(p) => Some(
@@ -77,21 +76,6 @@ pub(super) fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileErr
         card_blocked: raw.card.blocked,
         purse,
     })
-}
-
-/// `[behaviour]`: each key one of the options of docs/CARD.md §9.9, each value one of its
-/// values (the error names the line).
-fn behaviour(raw: &ProfileToml, at: &Placer<'_>) -> Result<Behaviour, ProfileError> {
-    let mut b = Behaviour::default();
-    for (name, value) in &raw.behaviour {
-        b.set(name, value.get_ref()).map_err(|e| {
-            at.error(
-                value.span(),
-                format!("[behaviour] {}: {e}", crate::message::printable(name)),
-            )
-        })?;
-    }
-    Ok(b)
 }
 
 /// What the entries validated so far declare, kept so that each check is one lookup (a

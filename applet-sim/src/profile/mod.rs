@@ -8,6 +8,7 @@ mod build;
 mod canonical;
 mod chosen;
 mod error;
+mod options;
 mod schema;
 
 use std::collections::HashMap;
