@@ -274,6 +274,21 @@ fn needs_psam(case: &Case) -> bool {
         .any(|s| matches!(s.kind, StepKind::Psam { .. }))
 }
 
+/// True when a case has e-purse `psam` steps (`purse-load`, `purse-purchase`,
+/// `purse-start-day`).
+fn needs_purse_keys(case: &Case) -> bool {
+    use crate::psam::Operation;
+    case.steps.iter().any(|s| {
+        matches!(
+            &s.kind,
+            StepKind::Psam { op, .. } if matches!(
+                op.operation,
+                Operation::PurseLoad(_) | Operation::PursePurchase(_) | Operation::PurseStartDay(_)
+            )
+        )
+    })
+}
+
 /// The reason a case is not run on this transport, if any, and the PSAM keys its `psam`
 /// steps use (`options.keys`, else the transport's own).
 fn prepare(
@@ -295,6 +310,13 @@ fn prepare(
     if needs_psam(case) && keys.is_none() && own.is_none() && !psam_card {
         return Ok(Err(
             "has psam steps and no PSAM keys were given (--keys FILE)".into(),
+        ));
+    }
+    // The e-purse's keys come only from the card's profile (a keys file cannot carry them
+    // yet): a card in a reader has none to give.
+    if needs_purse_keys(case) && transport.profile().is_none_or(|p| p.purse.is_none()) {
+        return Ok(Err(
+            "has e-purse psam steps, whose keys only the virtual card's profile gives".into(),
         ));
     }
     Ok(Ok(own))
