@@ -493,13 +493,9 @@ pub fn parse(bytes: &[u8], fingerprint: u64) -> Result<Parsed, String> {
 /// # Errors
 /// The reason, with both fingerprints.
 pub fn check_fingerprint(stored: u64, fingerprint: u64) -> Result<(), String> {
-    if stored == fingerprint {
-        Ok(())
-    } else {
-        Err(format!(
-            "written for another card profile (fingerprint {stored:016X}, this profile {fingerprint:016X})"
-        ))
-    }
+    (stored == fingerprint).then_some(()).ok_or_else(|| {
+        format!("written for another card profile (fingerprint {stored:016X}, this profile {fingerprint:016X})")
+    })
 }
 
 /// Parses a state file's bytes whatever profile it was written for (the caller compares
